@@ -1,0 +1,110 @@
+/**
+ * `hclient [options] <IP> <port>`: the seed's hello_client.c.
+ */
+import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES } from '../defaults.js';
+import { AbortError, SocketStepsError } from '../errors.js';
+import { formatHelloLine } from '../protocol/hello.js';
+import { fetchHello } from '../services/hello.js';
+import { parsePort, validateHost } from '../validate.js';
+import {
+  CliError,
+  chooseLanguage,
+  ExitCode,
+  errorLine,
+  packageVersion,
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  printTrace,
+  runCli,
+} from './common.js';
+
+const PROGRAM = 'hclient';
+const USAGE = 'Usage : hclient <IP> <port>';
+const HELP = `${USAGE}
+       hclient [options] <IP> <port>
+
+The lecture's TCP hello client: socket(), connect(), read the server's message, close().
+Prints "Message from server: " + the message up to its NUL byte + " ", like hello_client.c.
+<IP> may be an IPv4 or IPv6 address or a host name.
+
+Options:
+  --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
+  --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
+  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace (default: from LANG, else en)
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit status: 0 when the message was printed; 1 on a usage, connect or read error;
+130 on SIGINT, 143 on SIGTERM.
+`;
+
+/** Runs hclient with the given arguments (without node and the script). */
+export function run(argv: readonly string[]): Promise<void> {
+  return runCli(PROGRAM, USAGE, () => main(argv));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(PROGRAM, argv, {
+    timeout: { type: 'string' },
+    'max-bytes': { type: 'string' },
+    trace: { type: 'boolean' },
+    lang: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    return ExitCode.Ok;
+  }
+  const [hostText, portText] = positionals;
+  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
+    throw new CliError(USAGE, { showUsage: true });
+  }
+  const lang = chooseLanguage(values.lang, PROGRAM);
+  const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const maxBytes =
+    values['max-bytes'] === undefined ? undefined : parseCount(values['max-bytes'], '--max-bytes', PROGRAM);
+  let host: string;
+  let port: number;
+  try {
+    host = validateHost(hostText);
+    port = parsePort(portText, { allowZero: false });
+  } catch (error) {
+    throw new CliError(errorLine('connect() error!', error));
+  }
+
+  const abort = new AbortController();
+  let signalCode: number = ExitCode.Ok;
+  const onSigint = () => {
+    signalCode = ExitCode.Interrupted;
+    abort.abort();
+  };
+  const onSigterm = () => {
+    signalCode = ExitCode.Terminated;
+    abort.abort();
+  };
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: abort.signal });
+    process.stdout.write(formatHelloLine(reply.message));
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof AbortError && signalCode !== ExitCode.Ok) return signalCode;
+    if (error instanceof SocketStepsError) {
+      throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
+    }
+    throw error;
+  } finally {
+    stopTrace?.();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  }
+}

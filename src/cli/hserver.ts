@@ -1,0 +1,147 @@
+/**
+ * `hserver [options] <port>`: the seed's hello_server.c, accepting repeatedly.
+ */
+import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HELLO_MESSAGE, DEFAULT_SERVER_HOST } from '../defaults.js';
+import { createHelloServer } from '../services/hello.js';
+import type { TcpServer } from '../transport/tcp-server.js';
+import { formatAddress, parsePort } from '../validate.js';
+import {
+  CliError,
+  chooseLanguage,
+  ExitCode,
+  errorLine,
+  packageVersion,
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  printTrace,
+  runCli,
+} from './common.js';
+
+const PROGRAM = 'hserver';
+const USAGE = 'Usage : hserver <port>';
+const HELP = `${USAGE}
+       hserver [options] <port>
+
+The lecture's TCP hello server: socket(), bind(), listen(), then repeatedly accept() a client,
+write the message and a NUL byte, and close() it. Port 0 picks a free port; the bound address is
+printed on stderr as "hserver: listening on ADDRESS:PORT".
+
+Options:
+  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
+  --backlog N             listen() backlog (the seed uses 5)               [default: ${DEFAULT_BACKLOG}]
+  --message TEXT          the text to send                                 [default: ${DEFAULT_HELLO_MESSAGE}]
+  --no-nul                do not send the NUL byte after the text
+  --count N               exit after serving N clients (--count 1 is the C program)
+  --max-connections N     refuse connections past N open at once
+  --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
+  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace (default: from LANG, else en)
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit status: 0 when stopped by --count, SIGINT or SIGTERM; 1 on a usage or socket error.
+A second SIGINT/SIGTERM drops the clients in flight and exits 1.
+`;
+
+/** Runs hserver with the given arguments (without node and the script). */
+export function run(argv: readonly string[]): Promise<void> {
+  return runCli(PROGRAM, USAGE, () => main(argv));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(PROGRAM, argv, {
+    host: { type: 'string' },
+    backlog: { type: 'string' },
+    message: { type: 'string' },
+    'no-nul': { type: 'boolean' },
+    count: { type: 'string' },
+    'max-connections': { type: 'string' },
+    'close-timeout': { type: 'string' },
+    trace: { type: 'boolean' },
+    lang: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    return ExitCode.Ok;
+  }
+  const [portText] = positionals;
+  if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
+  const lang = chooseLanguage(values.lang, PROGRAM);
+  let port: number;
+  try {
+    port = parsePort(portText);
+  } catch (error) {
+    throw new CliError(errorLine('bind() error', error));
+  }
+  const backlog = values.backlog === undefined ? undefined : parseCount(values.backlog, '--backlog', PROGRAM, 1, 65535);
+  const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
+  const maxConnections =
+    values['max-connections'] === undefined ? undefined : parseCount(values['max-connections'], '--max-connections', PROGRAM);
+  const closeTimeout =
+    values['close-timeout'] === undefined ? undefined : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
+
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    let server: TcpServer;
+    try {
+      server = createHelloServer({
+        port,
+        host: values.host,
+        backlog,
+        maxAccepts: count,
+        maxConnections,
+        closeTimeout,
+        message: values.message,
+        nul: !values['no-nul'],
+      });
+    } catch (error) {
+      throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return await serve(server);
+  } finally {
+    stopTrace?.();
+  }
+}
+
+/** Listens, reports the address, and runs until --count is reached or a signal asks to stop. */
+async function serve(server: TcpServer): Promise<number> {
+  let address: Awaited<ReturnType<TcpServer['listen']>>;
+  try {
+    address = await server.listen();
+  } catch (error) {
+    throw new CliError(errorLine('bind() error', error));
+  }
+  process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
+
+  let forced = false;
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) {
+      server.close();
+    } else {
+      forced = server.connections > 0;
+      server.destroy();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await server.closed;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (forced) {
+    process.stderr.write(`${PROGRAM}: stopped at once, clients in flight were dropped\n`);
+    return ExitCode.Failure;
+  }
+  return ExitCode.Ok;
+}

@@ -1,0 +1,152 @@
+/**
+ * Errors of the library. Every error has a stable string `code` to branch on (never the message)
+ * and, when it comes from a system call, the original Node error as `cause` with its `errno`
+ * code (`ECONNREFUSED`, `EADDRINUSE`, ...) copied to `systemCode`.
+ */
+
+/** The system call, in the lecture's words, during which an error happened. */
+export type SocketCall =
+  | 'socket'
+  | 'bind'
+  | 'listen'
+  | 'accept'
+  | 'connect'
+  | 'read'
+  | 'write'
+  | 'close'
+  | 'sendto'
+  | 'recvfrom';
+
+/** Options shared by every error constructor. */
+export interface SocketStepsErrorOptions {
+  /** The underlying error, usually a Node system error. */
+  cause?: unknown;
+  /** The lecture's system call during which it happened. */
+  call?: SocketCall;
+}
+
+/** Base class of every error this library throws. */
+export class SocketStepsError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_CONNECTION_REFUSED`. */
+  readonly code: string = 'ERR_SOCKET_STEPS';
+  /** The lecture's system call during which the error happened, when there is one. */
+  readonly call: SocketCall | undefined;
+  /** The Node/libuv error code of the cause (`ECONNREFUSED`, `EADDRINUSE`, ...), if any. */
+  readonly systemCode: string | undefined;
+
+  constructor(message: string, options: SocketStepsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.call = options.call;
+    this.systemCode = systemCodeOf(options.cause);
+  }
+}
+
+/** An option or argument has a value the library cannot use. */
+export class InvalidArgumentError extends SocketStepsError {
+  override readonly code = 'ERR_INVALID_ARG' as const;
+}
+
+/** A port is not an integer in the allowed range. */
+export class InvalidPortError extends SocketStepsError {
+  override readonly code = 'ERR_INVALID_PORT' as const;
+}
+
+/** bind() failed: the address is in use, not local, or not permitted. */
+export class BindError extends SocketStepsError {
+  override readonly code = 'ERR_BIND' as const;
+}
+
+/** A host name could not be resolved to an address. */
+export class ResolveError extends SocketStepsError {
+  override readonly code = 'ERR_RESOLVE' as const;
+}
+
+/** connect() was refused: nothing listens on that address and port. */
+export class ConnectionRefusedError extends SocketStepsError {
+  override readonly code = 'ERR_CONNECTION_REFUSED' as const;
+}
+
+/** connect() did not complete within the timeout. */
+export class ConnectTimeoutError extends SocketStepsError {
+  override readonly code = 'ERR_CONNECT_TIMEOUT' as const;
+}
+
+/** connect() failed for another reason (unreachable network, ...). */
+export class ConnectError extends SocketStepsError {
+  override readonly code = 'ERR_CONNECT' as const;
+}
+
+/** No data arrived within the read timeout. */
+export class ReadTimeoutError extends SocketStepsError {
+  override readonly code = 'ERR_READ_TIMEOUT' as const;
+}
+
+/** The peer closed the connection before sending anything. */
+export class ClosedWithoutDataError extends SocketStepsError {
+  override readonly code = 'ERR_CLOSED_WITHOUT_DATA' as const;
+}
+
+/** Reading failed (connection reset, ...). */
+export class ReadError extends SocketStepsError {
+  override readonly code = 'ERR_READ' as const;
+}
+
+/** Writing failed (connection reset, broken pipe, ...). */
+export class WriteError extends SocketStepsError {
+  override readonly code = 'ERR_WRITE' as const;
+}
+
+/** A line exceeded the configured length limit. */
+export class LineTooLongError extends SocketStepsError {
+  override readonly code = 'ERR_LINE_TOO_LONG' as const;
+}
+
+/** A message is larger than the transport can carry in one unit (e.g. one datagram). */
+export class MessageTooLongError extends SocketStepsError {
+  override readonly code = 'ERR_MESSAGE_TOO_LONG' as const;
+}
+
+/** The operation was aborted through an AbortSignal. */
+export class AbortError extends SocketStepsError {
+  override readonly code = 'ERR_ABORTED' as const;
+}
+
+/** Returns the Node/libuv `code` of an error-like value (`ECONNREFUSED`, ...), if it has one. */
+export function systemCodeOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const { code } = error as { code: unknown };
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** A short human reason for a system error: `ECONNREFUSED (connection refused)`. */
+export function describeSystemError(error: unknown): string {
+  const code = systemCodeOf(error);
+  const reason = code === undefined ? undefined : SYSTEM_REASONS[code];
+  if (code !== undefined && reason !== undefined) return `${reason} (${code})`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+const SYSTEM_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'broken pipe',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'temporary failure in name resolution',
+  EAFNOSUPPORT: 'address family not supported',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EMSGSIZE: 'message too long',
+  EINVAL: 'invalid argument',
+};

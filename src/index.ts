@@ -1,0 +1,34 @@
+/**
+ * socket-steps: the lecture's socket programs as a typed library.
+ *
+ * - Services: {@link createHelloServer} / {@link fetchHello} (the seed's hello programs).
+ * - Transports: {@link TcpServer}, {@link connectTcp} (they own the sockets; any service runs on them).
+ * - Protocols: {@link encodeHello}, {@link HelloDecoder} (pure, bytes in and out).
+ * - Trace: {@link subscribeTrace} and {@link TRACE_CHANNELS} (`node:diagnostics_channel`),
+ *   {@link formatTraceEvent} for English or Korean lines.
+ * - Errors: {@link SocketStepsError} and subclasses with stable `code`s.
+ */
+export * from './defaults.js';
+export * from './errors.js';
+export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
+export {
+  createHelloServer,
+  type FetchHelloOptions,
+  fetchHello,
+  type HelloReply,
+  type HelloServerOptions,
+} from './services/hello.js';
+export {
+  lectureStep,
+  subscribeTrace,
+  TRACE_CHANNELS,
+  type TraceAction,
+  type TraceAddress,
+  type TraceEvent,
+  type TraceRole,
+  type TraceTransport,
+} from './trace/events.js';
+export { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from './trace/format.js';
+export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
+export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export { formatAddress, parsePort } from './validate.js';

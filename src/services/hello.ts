@@ -1,0 +1,123 @@
+/**
+ * The seed's hello service: the server writes its message (plus a NUL) to every client and closes;
+ * the client connects, reads the message and closes.
+ */
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES, DEFAULT_HELLO_MESSAGE } from '../defaults.js';
+import { ClosedWithoutDataError, InvalidArgumentError, ReadTimeoutError } from '../errors.js';
+import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
+import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import { formatAddress, validateDuration, validateInteger } from '../validate.js';
+
+/** Options of {@link createHelloServer}. */
+export interface HelloServerOptions extends Omit<TcpServerOptions, 'onConnection' | 'pauseOnConnect'> {
+  /**
+   * The text sent to every client.
+   * @default 'Hello World!'
+   */
+  message?: string;
+  /**
+   * Send the NUL byte after the text, as the C server does (`sizeof(message)` counts it).
+   * @default true
+   */
+  nul?: boolean;
+}
+
+/**
+ * A server that sends the hello message to each client and closes the connection, accepting
+ * repeatedly. Call `listen()` on the result.
+ */
+export function createHelloServer(options: HelloServerOptions): TcpServer {
+  const message = options.message ?? DEFAULT_HELLO_MESSAGE;
+  if (typeof message !== 'string') throw new InvalidArgumentError(`invalid message '${String(message)}'`);
+  const payload = encodeHello(message, { nul: options.nul ?? true });
+  return new TcpServer({ ...options, pauseOnConnect: true, onConnection: (socket, id, server) => {
+    sendHello(socket, payload);
+    if (server.tracing) server.trace('write', id, { bytes: payload.length });
+  } });
+}
+
+// Write, then close like the C server: if the kernel took all the bytes (it does for a short
+// message on a fresh socket), destroy() closes the descriptor at once and the kernel sends the
+// data and the FIN; otherwise end() flushes first. Either way we never wait for the client's FIN.
+function sendHello(socket: Socket, payload: Buffer): void {
+  socket.write(payload);
+  if (socket.writableLength === 0) socket.destroy();
+  else socket.end();
+}
+
+/** Options of {@link fetchHello}. */
+export interface FetchHelloOptions {
+  /** Server address: IPv4 or IPv6 literal or host name. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /**
+   * Milliseconds allowed for connect(), and then between chunks while reading.
+   * @default 5000
+   */
+  timeout?: number;
+  /**
+   * Most bytes to read while looking for the NUL.
+   * @default 65536
+   */
+  maxBytes?: number;
+  /** Aborts the exchange. */
+  signal?: AbortSignal;
+}
+
+/** What the hello client received. */
+export interface HelloReply {
+  /** The message bytes up to the first NUL (what the C client prints). */
+  message: Buffer;
+  /** The message as UTF-8 text. */
+  text: string;
+  /** What ended the message: a NUL, the server closing, or the size limit. */
+  end: HelloEnd;
+}
+
+/**
+ * socket, connect, read, close: fetches the hello message. Reads across TCP segments until a NUL,
+ * EOF or `maxBytes`. Rejects with the errors of `connectTcp`, {@link ReadTimeoutError} if the
+ * server sends nothing in time, or {@link ClosedWithoutDataError} if it closes without sending.
+ */
+export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply> {
+  const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
+  const maxBytes = validateInteger(options.maxBytes ?? DEFAULT_HELLO_MAX_BYTES, 'max bytes', 1, 2 ** 30);
+  const connection = await connectTcp({ host: options.host, port: options.port, timeout, signal: options.signal });
+  const target = formatAddress(options.host, options.port);
+  const decoder = new HelloDecoder(maxBytes);
+  try {
+    const frame = await readUntil(
+      connection,
+      {
+        onChunk: (chunk) => decoder.push(chunk),
+        onEnd: () => {
+          const frame = decoder.end();
+          if (frame === undefined) {
+            throw new ClosedWithoutDataError(`${target} closed the connection without sending anything`, {
+              call: 'read',
+            });
+          }
+          return frame;
+        },
+        onTimeout: () =>
+          new ReadTimeoutError(
+            decoder.receivedBytes === 0
+              ? `${target} sent nothing within ${timeout} ms`
+              : `${target} stopped sending for ${timeout} ms after ${decoder.receivedBytes} bytes`,
+            { call: 'read' },
+          ),
+      },
+      { timeout, signal: options.signal },
+    );
+    return { message: frame.message, text: frame.message.toString('utf8'), end: frame.end };
+  } finally {
+    // close() is the client's step 4: wait for it so that its trace event comes before we return.
+    const closed = once(connection.socket, 'close');
+    connection.socket.destroy();
+    await closed;
+  }
+}

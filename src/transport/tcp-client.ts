@@ -1,0 +1,197 @@
+/**
+ * The TCP client side of the lecture: socket() and connect() with a timeout, errors mapped to the
+ * library's codes, and trace events for each step. It knows nothing of the service spoken over it.
+ */
+import { connect, type Socket } from 'node:net';
+import { DEFAULT_CLIENT_TIMEOUT_MS } from '../defaults.js';
+import {
+  AbortError,
+  ConnectError,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+  describeSystemError,
+  ReadError,
+  ResolveError,
+  type SocketStepsError,
+  systemCodeOf,
+} from '../errors.js';
+import {
+  makeTraceEvent,
+  newEndpointId,
+  type TraceAction,
+  type TraceEventInit,
+  toTraceAddress,
+  traceChannels,
+} from '../trace/events.js';
+import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
+
+/** Options of {@link connectTcp}. */
+export interface TcpConnectOptions {
+  /** Server address: an IPv4 or IPv6 literal, or a host name. */
+  host: string;
+  /** Server port, 1 to 65535. */
+  port: number;
+  /**
+   * Milliseconds to wait for the connection to be established.
+   * @default 5000
+   */
+  timeout?: number;
+  /** Aborts the attempt. */
+  signal?: AbortSignal;
+}
+
+/** A connected client socket with its trace helpers. */
+export interface TcpClientConnection {
+  /** The connected socket, paused: the caller reads. */
+  socket: Socket;
+  /** Publishes a trace event for this connection, if anyone listens. */
+  trace(action: TraceAction, fields?: Partial<TraceEventInit>): void;
+}
+
+/**
+ * socket() and connect(). Resolves with the connected socket; rejects with
+ * {@link ConnectionRefusedError}, {@link ConnectTimeoutError}, {@link ResolveError},
+ * {@link ConnectError} or {@link AbortError}. The socket traces its own close (client step 4).
+ */
+export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnection> {
+  const host = validateHost(options.host);
+  const port = validatePort(options.port, { allowZero: false });
+  const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
+  const endpoint = newEndpointId();
+  const channel = traceChannels.tcpClient;
+  const trace = (action: TraceAction, fields: Partial<TraceEventInit> = {}) => {
+    if (channel.hasSubscribers) {
+      channel.publish(makeTraceEvent({ transport: 'tcp', role: 'client', action, endpoint, ...fields }));
+    }
+  };
+  const target = formatAddress(host, port);
+
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
+      return;
+    }
+    trace('socket', { combinedIn: 'net.connect()' });
+    const socket = connect({ host, port });
+    let settled = false;
+    const fail = (error: SocketStepsError) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onAbort = () => fail(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
+    const onTimeout = () =>
+      fail(new ConnectTimeoutError(`${target}: no answer within ${timeout} ms`, { call: 'connect' }));
+    const onError = (error: Error) => fail(mapConnectError(error, host, target));
+    const onConnect = () => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      socket.pause();
+      socket.on('close', () => trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' }));
+      trace('connect', {
+        local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
+        remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
+      });
+      resolve({ socket, trace });
+    };
+    const timer = setTimeout(onTimeout, timeout);
+    const cleanup = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('connect', onConnect);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+  });
+}
+
+function mapConnectError(error: Error, host: string, target: string): SocketStepsError {
+  const code = systemCodeOf(error);
+  const reason = describeSystemError(error);
+  if (code === 'ECONNREFUSED') return new ConnectionRefusedError(`${target}: ${reason}`, { cause: error, call: 'connect' });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NODATA') {
+    return new ResolveError(`cannot resolve '${host}': ${reason}`, { cause: error, call: 'connect' });
+  }
+  if (code === 'ETIMEDOUT') return new ConnectTimeoutError(`${target}: ${reason}`, { cause: error, call: 'connect' });
+  // With several addresses to try (happy eyeballs), Node reports an AggregateError of them all.
+  if (error instanceof AggregateError && error.errors.every((e) => systemCodeOf(e) === 'ECONNREFUSED')) {
+    return new ConnectionRefusedError(`${target}: connection refused (ECONNREFUSED)`, { cause: error, call: 'connect' });
+  }
+  return new ConnectError(`${target}: ${reason}`, { cause: error, call: 'connect' });
+}
+
+/** Options of {@link readWithTimeout}. */
+export interface ReadLoopOptions {
+  /** Milliseconds without any data before giving up. */
+  timeout: number;
+  /** Aborts the read. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads chunks from a paused socket and feeds them to `onChunk` until it returns a value (the
+ * result) or the peer closes (then `onEnd` decides). A silence of `timeout` ms between chunks
+ * rejects with {@link ReadTimeoutError}-like errors made by `onTimeout`.
+ */
+export function readUntil<T>(
+  connection: TcpClientConnection,
+  handlers: {
+    onChunk(chunk: Buffer): T | undefined;
+    onEnd(): T;
+    onTimeout(): SocketStepsError;
+  },
+  options: ReadLoopOptions,
+): Promise<T> {
+  const { socket, trace } = connection;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (value: T | undefined, error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+      socket.off('timeout', onTimeout);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.setTimeout(0);
+      if (error === undefined) resolve(value as T);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      trace('read', { bytes: chunk.length });
+      try {
+        const result = handlers.onChunk(chunk);
+        if (result !== undefined) finish(result);
+      } catch (error) {
+        finish(undefined, error);
+      }
+    };
+    const onEnd = () => {
+      trace('eof');
+      try {
+        finish(handlers.onEnd());
+      } catch (error) {
+        finish(undefined, error);
+      }
+    };
+    const onError = (error: Error) =>
+      finish(undefined, new ReadError(describeSystemError(error), { cause: error, call: 'read' }));
+    const onTimeout = () => finish(undefined, handlers.onTimeout());
+    const onAbort = () => finish(undefined, new AbortError('reading was aborted', { call: 'read' }));
+    if (options.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.setTimeout(options.timeout, onTimeout);
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onError);
+    socket.resume();
+  });
+}

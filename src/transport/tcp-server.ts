@@ -1,0 +1,261 @@
+/**
+ * A TCP server that owns its sockets: it listens, accepts repeatedly (the lecture's step 4), tracks
+ * every connection, limits how many run at once, and closes gracefully within a bound. It knows
+ * nothing of the service that runs on it: each accepted socket goes to the `onConnection` handler.
+ */
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_SERVER_HOST } from '../defaults.js';
+import { BindError, describeSystemError, ResolveError, systemCodeOf } from '../errors.js';
+import {
+  makeTraceEvent,
+  newEndpointId,
+  type TraceAction,
+  type TraceEventInit,
+  toTraceAddress,
+  traceChannels,
+} from '../trace/events.js';
+import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+
+/** Called for every accepted connection; `id` numbers connections from 1 in accept order. */
+export type ConnectionHandler = (socket: Socket, id: number, server: TcpServer) => void;
+
+/** Options of a {@link TcpServer}. */
+export interface TcpServerOptions {
+  /** Port to bind; 0 lets the system choose (see `listen()`'s result). */
+  port: number;
+  /**
+   * Address to bind: an IPv4 or IPv6 literal or a host name. `::` accepts IPv4 too (dual stack).
+   * @default '0.0.0.0' (the seed's INADDR_ANY)
+   */
+  host?: string;
+  /**
+   * Length of the queue of connections the kernel completes before we accept them.
+   * @default 511 (the seed uses 5)
+   */
+  backlog?: number;
+  /**
+   * Stop accepting after this many connections, then close once they finish.
+   * `1` is exactly the seed's server, which accepts once.
+   * @default Infinity
+   */
+  maxAccepts?: number;
+  /**
+   * Most connections open at once. A connection past it is refused: it gets `refusal` (if any)
+   * and is closed, without reaching the handler.
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /** Bytes sent to a connection refused for `maxConnections`, before closing it. */
+  refusal?: Uint8Array;
+  /**
+   * Leave accepted sockets paused (no reading) until the handler reads. For services that only
+   * write, this saves a system call per connection.
+   * @default false
+   */
+  pauseOnConnect?: boolean;
+  /**
+   * On `close()`, how long connections may take to finish before they are destroyed.
+   * @default 5000
+   */
+  closeTimeout?: number;
+  /** Handles each accepted connection. */
+  onConnection: ConnectionHandler;
+}
+
+const kConnectionId = Symbol('connectionId');
+type TrackedSocket = Socket & { [kConnectionId]?: number; errorCode?: string };
+
+/** A listening TCP server: socket, bind, listen, then accept repeatedly. */
+export class TcpServer {
+  /** Process-unique id used in trace events. */
+  readonly endpoint = newEndpointId();
+  readonly #server: Server;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #backlog: number;
+  readonly #maxAccepts: number;
+  readonly #maxConnections: number;
+  readonly #refusal: Uint8Array | undefined;
+  readonly #closeTimeout: number;
+  readonly #onConnection: ConnectionHandler;
+  readonly #sockets = new Set<TrackedSocket>();
+  #accepted = 0;
+  #refused = 0;
+  #listening: Promise<AddressInfo> | undefined;
+  #closing: Promise<void> | undefined;
+  #resolveClosed!: () => void;
+  /** Resolves once the listening socket is closed and every connection has ended. */
+  readonly closed: Promise<void>;
+
+  constructor(options: TcpServerOptions) {
+    this.#port = validatePort(options.port);
+    this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
+    this.#backlog = validateInteger(options.backlog ?? DEFAULT_BACKLOG, 'backlog', 1, 65535);
+    this.#maxAccepts = options.maxAccepts ?? Number.POSITIVE_INFINITY;
+    if (this.#maxAccepts !== Number.POSITIVE_INFINITY) validateInteger(this.#maxAccepts, 'count', 1, 2 ** 31);
+    this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
+    if (this.#maxConnections !== Number.POSITIVE_INFINITY) {
+      validateInteger(this.#maxConnections, 'max-connections', 1, 2 ** 31);
+    }
+    this.#refusal = options.refusal;
+    this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
+    this.#onConnection = options.onConnection;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#server = createServer({ pauseOnConnect: options.pauseOnConnect ?? false }, (socket) =>
+      this.#accept(socket),
+    );
+    // Accept errors (EMFILE, ...) must not kill the server: libuv retries on the next event.
+    this.#server.on('error', () => {});
+  }
+
+  /** Connections accepted so far. */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  /** Connections refused because `maxConnections` were open. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /** The bound address, once listening. */
+  address(): AddressInfo | undefined {
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address : undefined;
+  }
+
+  /** True while trace subscribers are listening: services check it before building events. */
+  get tracing(): boolean {
+    return traceChannels.tcpServer.hasSubscribers;
+  }
+
+  /** Publishes a trace event about connection `id` (call only when `tracing` is true). */
+  trace(action: TraceAction, id: number | undefined, fields: Partial<TraceEventInit> = {}): void {
+    traceChannels.tcpServer.publish(
+      makeTraceEvent({ transport: 'tcp', role: 'server', action, endpoint: this.endpoint, connection: id, ...fields }),
+    );
+  }
+
+  /**
+   * socket(), bind() and listen(). Resolves with the bound address once connections can arrive;
+   * rejects with a {@link BindError} (address in use, not local, not permitted) or
+   * {@link ResolveError}. Calling it again returns the same promise.
+   */
+  listen(): Promise<AddressInfo> {
+    this.#listening ??= new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.#server.off('listening', onListening);
+        const where = formatAddress(this.#host, this.#port);
+        const code = systemCodeOf(error);
+        if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+          reject(new ResolveError(`cannot resolve '${this.#host}': ${describeSystemError(error)}`, { cause: error, call: 'bind' }));
+        } else {
+          reject(new BindError(`${where}: ${describeSystemError(error)}`, { cause: error, call: 'bind' }));
+        }
+        this.#resolveClosed();
+      };
+      const onListening = () => {
+        this.#server.off('error', onError);
+        const address = this.address() as AddressInfo;
+        if (this.tracing) {
+          const local = toTraceAddress(address.address, address.port, address.family);
+          const combinedIn = 'server.listen()';
+          this.trace('socket', undefined, { combinedIn });
+          this.trace('bind', undefined, { local, combinedIn });
+          this.trace('listen', undefined, { local, backlog: this.#backlog, combinedIn });
+        }
+        resolve(address);
+      };
+      this.#server.once('error', onError);
+      this.#server.once('listening', onListening);
+      this.#server.once('close', () => {
+        if (this.tracing) this.trace('stop', undefined);
+        this.#resolveClosed();
+      });
+      this.#server.listen({ host: this.#host, port: this.#port, backlog: this.#backlog });
+    });
+    return this.#listening;
+  }
+
+  /**
+   * Stops accepting, lets open connections finish for up to `closeTimeout` ms, destroys the rest,
+   * then closes (step 5). Safe to call more than once, and before `listen()`.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    if (!this.#server.listening) {
+      this.#closing = this.#listening === undefined ? Promise.resolve() : this.#listening.then(() => this.close(), () => {});
+      if (this.#listening === undefined) this.#resolveClosed();
+      return this.#closing;
+    }
+    this.#server.close();
+    if (this.#sockets.size > 0) {
+      const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
+      this.closed.finally(() => clearTimeout(timer));
+    }
+    this.#closing = this.closed;
+    return this.#closing;
+  }
+
+  /** Stops accepting and destroys every open connection now. Safe to call more than once. */
+  destroy(): Promise<void> {
+    const closing = this.close();
+    this.#destroySockets('destroyed');
+    return closing;
+  }
+
+  /** Closes the server gracefully (`await using server = ...`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #destroySockets(reason: string): void {
+    for (const socket of this.#sockets) {
+      socket.errorCode ??= reason;
+      socket.destroy();
+    }
+  }
+
+  #accept(socket: TrackedSocket): void {
+    if (this.#accepted >= this.#maxAccepts) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', onSocketError);
+    if (this.#sockets.size >= this.#maxConnections) {
+      this.#refused++;
+      if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many connections' });
+      if (this.#refusal === undefined) socket.destroy();
+      else socket.end(this.#refusal);
+      return;
+    }
+    const id = ++this.#accepted;
+    socket[kConnectionId] = id;
+    this.#sockets.add(socket);
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+    });
+    if (this.tracing) {
+      this.trace('accept', id, {
+        local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
+        remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
+      });
+    }
+    if (this.#accepted >= this.#maxAccepts) this.close();
+    this.#onConnection(socket, id, this);
+  }
+}
+
+// Shared by every socket so that accepting allocates no closure for it. A reset or broken pipe
+// from one client must never take the server down; the reason shows in the close trace.
+function onSocketError(this: TrackedSocket, error: Error): void {
+  this.errorCode ??= systemCodeOf(error) ?? error.message;
+}
