@@ -7,7 +7,9 @@ import { InvalidArgumentError, InvalidPortError } from './errors.js';
 /** Parses a port given as text (`"9190"`). Only plain decimal digits are accepted. */
 export function parsePort(text: string, { allowZero = true }: { allowZero?: boolean } = {}): number {
   if (!/^[0-9]{1,5}$/.test(text)) {
-    throw new InvalidPortError(`invalid port '${text}': expected a number from ${allowZero ? 0 : 1} to 65535`);
+    throw new InvalidPortError(
+      `invalid port '${text}': expected a number from ${allowZero ? 0 : 1} to 65535`,
+    );
   }
   return validatePort(Number(text), { allowZero });
 }

@@ -45,10 +45,18 @@ export function parseCommandLine<T extends Options>(
   program: string,
   argv: readonly string[],
   options: T,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values']; positionals: string[] } {
+): {
+  values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values'];
+  positionals: string[];
+} {
   const marked = argv.map((arg) => (NEGATIVE.test(arg) ? MARK + arg : arg));
   try {
-    const { values, positionals } = parseArgs({ args: marked, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: marked,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     const unmark = (v: unknown): unknown =>
       typeof v === 'string' && v.startsWith(MARK) ? v.slice(1) : Array.isArray(v) ? v.map(unmark) : v;
     const record = values as Record<string, unknown>;
@@ -81,7 +89,9 @@ export function parseSeconds(text: string, option: string, program: string): num
 export function parseCount(text: string, option: string, program: string, min = 1, max = 2 ** 31): number {
   const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new CliError(`${program}: invalid ${option} '${text}': expected a whole number from ${min} to ${max}`);
+    throw new CliError(
+      `${program}: invalid ${option} '${text}': expected a whole number from ${min} to ${max}`,
+    );
   }
   return n;
 }
@@ -126,7 +136,9 @@ export async function runCli(program: string, usage: string, main: () => Promise
     } else if (error instanceof SocketStepsError) {
       process.stderr.write(`${program}: ${error.message}\n`);
     } else {
-      process.stderr.write(`${program}: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `${program}: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       if (process.env.DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
     }
     process.exitCode = ExitCode.Failure;

@@ -67,7 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
     throw new CliError(USAGE, { showUsage: true });
   }
   const lang = chooseLanguage(values.lang, PROGRAM);
-  const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const timeout =
+    values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const maxBytes =
     values['max-bytes'] === undefined ? undefined : parseCount(values['max-bytes'], '--max-bytes', PROGRAM);
   let host: string;

@@ -1,7 +1,12 @@
 /**
  * `hserver [options] <port>`: the seed's hello_server.c, accepting repeatedly.
  */
-import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HELLO_MESSAGE, DEFAULT_SERVER_HOST } from '../defaults.js';
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HELLO_MESSAGE,
+  DEFAULT_SERVER_HOST,
+} from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
@@ -80,12 +85,17 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     throw new CliError(errorLine('bind() error', error));
   }
-  const backlog = values.backlog === undefined ? undefined : parseCount(values.backlog, '--backlog', PROGRAM, 1, 65535);
+  const backlog =
+    values.backlog === undefined ? undefined : parseCount(values.backlog, '--backlog', PROGRAM, 1, 65535);
   const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
   const maxConnections =
-    values['max-connections'] === undefined ? undefined : parseCount(values['max-connections'], '--max-connections', PROGRAM);
+    values['max-connections'] === undefined
+      ? undefined
+      : parseCount(values['max-connections'], '--max-connections', PROGRAM);
   const closeTimeout =
-    values['close-timeout'] === undefined ? undefined : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
+    values['close-timeout'] === undefined
+      ? undefined
+      : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {

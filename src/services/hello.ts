@@ -33,10 +33,14 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
   const message = options.message ?? DEFAULT_HELLO_MESSAGE;
   if (typeof message !== 'string') throw new InvalidArgumentError(`invalid message '${String(message)}'`);
   const payload = encodeHello(message, { nul: options.nul ?? true });
-  return new TcpServer({ ...options, pauseOnConnect: true, onConnection: (socket, id, server) => {
-    sendHello(socket, payload);
-    if (server.tracing) server.trace('write', id, { bytes: payload.length });
-  } });
+  return new TcpServer({
+    ...options,
+    pauseOnConnect: true,
+    onConnection: (socket, id, server) => {
+      sendHello(socket, payload);
+      if (server.tracing) server.trace('write', id, { bytes: payload.length });
+    },
+  });
 }
 
 // Write, then close like the C server: if the kernel took all the bytes (it does for a short
@@ -86,7 +90,12 @@ export interface HelloReply {
 export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const maxBytes = validateInteger(options.maxBytes ?? DEFAULT_HELLO_MAX_BYTES, 'max bytes', 1, 2 ** 30);
-  const connection = await connectTcp({ host: options.host, port: options.port, timeout, signal: options.signal });
+  const connection = await connectTcp({
+    host: options.host,
+    port: options.port,
+    timeout,
+    signal: options.signal,
+  });
   const target = formatAddress(options.host, options.port);
   const decoder = new HelloDecoder(maxBytes);
   try {

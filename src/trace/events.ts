@@ -161,7 +161,11 @@ export function newEndpointId(): number {
 }
 
 /** Converts a Node address object into a trace address. */
-export function toTraceAddress(address: string | undefined, port: number | undefined, family?: string): TraceAddress | undefined {
+export function toTraceAddress(
+  address: string | undefined,
+  port: number | undefined,
+  family?: string,
+): TraceAddress | undefined {
   if (address === undefined || port === undefined) return undefined;
   const isV6 = family === 'IPv6' || (family === undefined && address.includes(':'));
   return { address, port, family: isV6 ? 'IPv6' : 'IPv4' };

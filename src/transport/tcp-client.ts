@@ -90,7 +90,9 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       settled = true;
       cleanup();
       socket.pause();
-      socket.on('close', () => trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' }));
+      socket.on('close', () =>
+        trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' }),
+      );
       trace('connect', {
         local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
@@ -113,14 +115,19 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
 function mapConnectError(error: Error, host: string, target: string): SocketStepsError {
   const code = systemCodeOf(error);
   const reason = describeSystemError(error);
-  if (code === 'ECONNREFUSED') return new ConnectionRefusedError(`${target}: ${reason}`, { cause: error, call: 'connect' });
+  if (code === 'ECONNREFUSED')
+    return new ConnectionRefusedError(`${target}: ${reason}`, { cause: error, call: 'connect' });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NODATA') {
     return new ResolveError(`cannot resolve '${host}': ${reason}`, { cause: error, call: 'connect' });
   }
-  if (code === 'ETIMEDOUT') return new ConnectTimeoutError(`${target}: ${reason}`, { cause: error, call: 'connect' });
+  if (code === 'ETIMEDOUT')
+    return new ConnectTimeoutError(`${target}: ${reason}`, { cause: error, call: 'connect' });
   // With several addresses to try (happy eyeballs), Node reports an AggregateError of them all.
   if (error instanceof AggregateError && error.errors.every((e) => systemCodeOf(e) === 'ECONNREFUSED')) {
-    return new ConnectionRefusedError(`${target}: connection refused (ECONNREFUSED)`, { cause: error, call: 'connect' });
+    return new ConnectionRefusedError(`${target}: connection refused (ECONNREFUSED)`, {
+      cause: error,
+      call: 'connect',
+    });
   }
   return new ConnectError(`${target}: ${reason}`, { cause: error, call: 'connect' });
 }

@@ -139,7 +139,14 @@ export class TcpServer {
   /** Publishes a trace event about connection `id` (call only when `tracing` is true). */
   trace(action: TraceAction, id: number | undefined, fields: Partial<TraceEventInit> = {}): void {
     traceChannels.tcpServer.publish(
-      makeTraceEvent({ transport: 'tcp', role: 'server', action, endpoint: this.endpoint, connection: id, ...fields }),
+      makeTraceEvent({
+        transport: 'tcp',
+        role: 'server',
+        action,
+        endpoint: this.endpoint,
+        connection: id,
+        ...fields,
+      }),
     );
   }
 
@@ -155,7 +162,12 @@ export class TcpServer {
         const where = formatAddress(this.#host, this.#port);
         const code = systemCodeOf(error);
         if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-          reject(new ResolveError(`cannot resolve '${this.#host}': ${describeSystemError(error)}`, { cause: error, call: 'bind' }));
+          reject(
+            new ResolveError(`cannot resolve '${this.#host}': ${describeSystemError(error)}`, {
+              cause: error,
+              call: 'bind',
+            }),
+          );
         } else {
           reject(new BindError(`${where}: ${describeSystemError(error)}`, { cause: error, call: 'bind' }));
         }
@@ -191,7 +203,13 @@ export class TcpServer {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     if (!this.#server.listening) {
-      this.#closing = this.#listening === undefined ? Promise.resolve() : this.#listening.then(() => this.close(), () => {});
+      this.#closing =
+        this.#listening === undefined
+          ? Promise.resolve()
+          : this.#listening.then(
+              () => this.close(),
+              () => {},
+            );
       if (this.#listening === undefined) this.#resolveClosed();
       return this.#closing;
     }

@@ -12,14 +12,17 @@ const BUILD_DIR = `${ROOT}dist/c`;
 
 /** Compiles `source` (absolute path) to an executable under dist/c and returns its path. */
 export function buildC(source: string, name: string): string {
-  if (!existsSync(source)) throw new Error(`C source not found: ${source} (is ../shared beside the repository?)`);
+  if (!existsSync(source))
+    throw new Error(`C source not found: ${source} (is ../shared beside the repository?)`);
   mkdirSync(BUILD_DIR, { recursive: true });
   const output = `${BUILD_DIR}/${name}`;
   if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) return output;
   try {
     execFileSync('gcc', ['-O2', '-o', output, source], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    throw new Error(`gcc failed to build ${source}: ${(error as Error).message}. Install gcc (apt-get install gcc).`);
+    throw new Error(
+      `gcc failed to build ${source}: ${(error as Error).message}. Install gcc (apt-get install gcc).`,
+    );
   }
   return output;
 }

@@ -26,7 +26,11 @@ export interface RunResult {
 export async function runBin(
   name: string,
   args: readonly string[],
-  { timeoutMs = 15_000, env, input }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+  {
+    timeoutMs = 15_000,
+    env,
+    input,
+  }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): Promise<RunResult> {
   return runCommand(binPath(name), args, { timeoutMs, env, input });
 }
@@ -35,7 +39,11 @@ export async function runBin(
 export async function runCommand(
   command: string,
   args: readonly string[],
-  { timeoutMs = 15_000, env, input }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+  {
+    timeoutMs = 15_000,
+    env,
+    input,
+  }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): Promise<RunResult> {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? testEnv() });
   const stdout: Buffer[] = [];
