@@ -48,8 +48,17 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
 // data and the FIN; otherwise end() flushes first. Either way we never wait for the client's FIN.
 function sendHello(socket: Socket, payload: Buffer): void {
   socket.write(payload);
-  if (socket.writableLength === 0) socket.destroy();
-  else socket.end();
+  if (socket.writableLength === 0) {
+    socket.destroy();
+  } else {
+    // The socket is paused and will never see the client's FIN, so close once our FIN is out.
+    socket.once('finish', destroySocket);
+    socket.end();
+  }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 /** Options of {@link fetchHello}. */

@@ -80,6 +80,7 @@ export class TcpServer {
   readonly #onConnection: ConnectionHandler;
   readonly #sockets = new Set<TrackedSocket>();
   #accepted = 0;
+  #listenerClosed = false;
   #refused = 0;
   #listening: Promise<AddressInfo> | undefined;
   #closing: Promise<void> | undefined;
@@ -188,8 +189,8 @@ export class TcpServer {
       this.#server.once('error', onError);
       this.#server.once('listening', onListening);
       this.#server.once('close', () => {
-        if (this.tracing) this.trace('stop', undefined);
-        this.#resolveClosed();
+        this.#listenerClosed = true;
+        this.#settleClosed();
       });
       this.#server.listen({ host: this.#host, port: this.#port, backlog: this.#backlog });
     });
@@ -234,6 +235,15 @@ export class TcpServer {
     return this.close();
   }
 
+  // Node emits the server's 'close' once its own count of connections drops to zero, a moment
+  // before each socket's 'close' event: wait for those too so that step 5 comes after every 4c.
+  #settleClosed(): void {
+    if (!this.#listenerClosed || this.#sockets.size > 0) return;
+    this.#listenerClosed = false;
+    if (this.tracing) this.trace('stop', undefined);
+    this.#resolveClosed();
+  }
+
   #destroySockets(reason: string): void {
     for (const socket of this.#sockets) {
       socket.errorCode ??= reason;
@@ -260,6 +270,7 @@ export class TcpServer {
     socket.on('close', () => {
       this.#sockets.delete(socket);
       if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+      if (this.#listenerClosed) this.#settleClosed();
     });
     if (this.tracing) {
       this.trace('accept', id, {
