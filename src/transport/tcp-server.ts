@@ -63,6 +63,8 @@ export interface TcpServerOptions {
 }
 
 const kConnectionId = Symbol('connectionId');
+/** Event-loop turns close() spends accepting connections already queued by the kernel. */
+const MAX_DRAIN_ROUNDS = 20;
 type TrackedSocket = Socket & { [kConnectionId]?: number; errorCode?: string };
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
@@ -214,13 +216,34 @@ export class TcpServer {
       if (this.#listening === undefined) this.#resolveClosed();
       return this.#closing;
     }
+    this.#closing = this.closed;
+    if (this.#accepted >= this.#maxAccepts) this.#closeListener();
+    else this.#drainThenClose(this.#accepted, 0);
+    return this.#closing;
+  }
+
+  // Clients whose handshake the kernel already completed wait in the accept queue; closing the
+  // listening socket now would reset them. Let the event loop accept what is queued (libuv accepts
+  // until EAGAIN in its poll phase) and close on the first turn that brings nothing new.
+  #drainThenClose(acceptedBefore: number, rounds: number): void {
+    setImmediate(() => {
+      // The first turn may still be the one that ran close(): its poll phase is already over.
+      const more = rounds === 0 || this.#accepted !== acceptedBefore;
+      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts) {
+        this.#drainThenClose(this.#accepted, rounds + 1);
+      } else {
+        this.#closeListener();
+      }
+    });
+  }
+
+  #closeListener(): void {
+    if (!this.#server.listening) return;
     this.#server.close();
     if (this.#sockets.size > 0) {
       const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
       this.closed.finally(() => clearTimeout(timer));
     }
-    this.#closing = this.closed;
-    return this.#closing;
   }
 
   /** Stops accepting and destroys every open connection now. Safe to call more than once. */
@@ -278,7 +301,10 @@ export class TcpServer {
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
     }
-    if (this.#accepted >= this.#maxAccepts) this.close();
+    if (this.#accepted >= this.#maxAccepts) {
+      this.#closing ??= this.closed;
+      this.#closeListener();
+    }
     this.#onConnection(socket, id, this);
   }
 }

@@ -27,7 +27,11 @@ async function rawBytes(port: number, host = '127.0.0.1'): Promise<Buffer> {
 }
 
 /** A plain server for odd peers, closed after the test. */
-async function rawServer(t: { after(fn: () => unknown): void }, onSocket: (s: Socket) => void, host = '127.0.0.1') {
+async function rawServer(
+  t: { after(fn: () => unknown): void },
+  onSocket: (s: Socket) => void,
+  host = '127.0.0.1',
+) {
   const server: Server = createServer(onSocket);
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
@@ -255,7 +259,15 @@ describe('trace events', () => {
       await fetchHello({ host: '127.0.0.1', port });
       await server.closed;
       const serverSteps = events.filter((e) => e.role === 'server').map((e) => `${e.step} ${e.action}`);
-      assert.deepEqual(serverSteps, ['1 socket', '2 bind', '3 listen', '4a accept', '4b write', '4c close', '5 stop']);
+      assert.deepEqual(serverSteps, [
+        '1 socket',
+        '2 bind',
+        '3 listen',
+        '4a accept',
+        '4b write',
+        '4c close',
+        '5 stop',
+      ]);
       const clientSteps = events.filter((e) => e.role === 'client').map((e) => `${e.step} ${e.action}`);
       assert.deepEqual(clientSteps, ['1 socket', '2 connect', '3 read', '4 close']);
       const listen = events.find((e) => e.action === 'listen');
@@ -266,7 +278,11 @@ describe('trace events', () => {
       const accept = events.find((e) => e.action === 'accept');
       const connectEvent = events.find((e) => e.action === 'connect');
       assert.equal(accept?.remote?.port, connectEvent?.local?.port);
-      assert.ok(events.every((e, i) => i === 0 || e.time >= (events[i - 1]?.time ?? 0) || e.role !== events[i - 1]?.role));
+      assert.ok(
+        events.every(
+          (e, i) => i === 0 || e.time >= (events[i - 1]?.time ?? 0) || e.role !== events[i - 1]?.role,
+        ),
+      );
     } finally {
       unsubscribe();
     }
@@ -282,7 +298,9 @@ describe('no leaks', () => {
       const reply = await fetchHello({ host: '127.0.0.1', port });
       assert.equal(reply.text, 'Hello World!');
     }
-    const replies = await Promise.all(Array.from({ length: 200 }, () => fetchHello({ host: '127.0.0.1', port })));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => fetchHello({ host: '127.0.0.1', port })),
+    );
     assert.equal(replies.filter((r) => r.text === 'Hello World!').length, 200);
     assert.equal(server.accepted, 1200);
     await server.close();

@@ -32,7 +32,10 @@ describe('encodeHello', () => {
 
 describe('formatHelloLine', () => {
   test('is what hello_client.c prints', () => {
-    assert.equal(formatHelloLine(Buffer.from('Hello World!')).toString('latin1'), 'Message from server: Hello World! \n');
+    assert.equal(
+      formatHelloLine(Buffer.from('Hello World!')).toString('latin1'),
+      'Message from server: Hello World! \n',
+    );
   });
   test('keeps raw bytes as they are', () => {
     const raw = Buffer.from([0xff, 0xfe, 0x41]);
