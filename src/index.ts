@@ -32,3 +32,4 @@ export { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from './trace/f
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
 export { formatAddress, parsePort } from './validate.js';
+export { VERSION } from './version.js';

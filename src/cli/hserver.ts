@@ -10,12 +10,12 @@ import {
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
+import { VERSION } from '../version.js';
 import {
   CliError,
   chooseLanguage,
   ExitCode,
   errorLine,
-  packageVersion,
   parseCommandLine,
   parseCount,
   parseSeconds,
@@ -73,7 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (values.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
     return ExitCode.Ok;
   }
   const [portText] = positionals;
