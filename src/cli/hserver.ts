@@ -22,6 +22,7 @@ import {
   printTrace,
   runCli,
 } from './common.js';
+import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -40,6 +41,7 @@ Options:
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
+  --workers N             N processes accept on the shared socket (see README for when it helps)
   --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
@@ -63,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
     count: { type: 'string' },
     'max-connections': { type: 'string' },
     'close-timeout': { type: 'string' },
+    workers: { type: 'string' },
     trace: { type: 'boolean' },
     lang: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -97,6 +100,14 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
+  const workers = values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, 64);
+  if (workers > 1 && count !== undefined) {
+    throw new CliError(
+      `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
+    );
+  }
+  if (workers > 1 && !isWorker()) return superviseWorkers(PROGRAM, workers);
+
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
     let server: TcpServer;
@@ -125,29 +136,36 @@ async function serve(server: TcpServer): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
   let signals = 0;
+  const stop = () => server.close();
+  const destroy = () => {
+    forced = server.connections > 0;
+    server.destroy();
+  };
   const onSignal = () => {
     signals++;
-    if (signals === 1) {
-      server.close();
-    } else {
-      forced = server.connections > 0;
-      server.destroy();
-    }
+    if (signals === 1) stop();
+    else destroy();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const stopListening = isWorker() ? onPrimaryRequest({ onStop: stop, onDestroy: destroy }) : undefined;
   try {
     let address: Awaited<ReturnType<TcpServer['listen']>>;
     try {
       address = await server.listen();
     } catch (error) {
-      throw new CliError(errorLine('bind() error', error));
+      const line = errorLine('bind() error', error);
+      if (!isWorker()) throw new CliError(line);
+      reportFailure(line);
+      return ExitCode.Failure;
     }
-    process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
+    if (isWorker()) reportListening(address.address, address.port);
+    else process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    stopListening?.();
   }
   if (forced) {
     process.stderr.write(`${PROGRAM}: stopped at once, clients in flight were dropped\n`);

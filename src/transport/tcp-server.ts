@@ -62,10 +62,9 @@ export interface TcpServerOptions {
   onConnection: ConnectionHandler;
 }
 
-const kConnectionId = Symbol('connectionId');
 /** Event-loop turns close() spends accepting connections already queued by the kernel. */
 const MAX_DRAIN_ROUNDS = 20;
-type TrackedSocket = Socket & { [kConnectionId]?: number; errorCode?: string };
+type TrackedSocket = Socket & { errorCode?: string };
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
 export class TcpServer {
@@ -205,21 +204,24 @@ export class TcpServer {
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    if (!this.#server.listening) {
-      this.#closing =
-        this.#listening === undefined
-          ? Promise.resolve()
-          : this.#listening.then(
-              () => this.close(),
-              () => {},
-            );
-      if (this.#listening === undefined) this.#resolveClosed();
-      return this.#closing;
-    }
     this.#closing = this.closed;
+    if (this.#listening === undefined) {
+      this.#resolveClosed();
+    } else if (this.#server.listening) {
+      this.#stopAccepting();
+    } else {
+      // listen() is still in progress: stop once it completes (a failed listen resolves `closed`).
+      this.#listening.then(
+        () => this.#stopAccepting(),
+        () => {},
+      );
+    }
+    return this.#closing;
+  }
+
+  #stopAccepting(): void {
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();
     else this.#drainThenClose(this.#accepted, 0);
-    return this.#closing;
   }
 
   // Clients whose handshake the kernel already completed wait in the accept queue; closing the
@@ -288,14 +290,8 @@ export class TcpServer {
       return;
     }
     const id = ++this.#accepted;
-    socket[kConnectionId] = id;
-    this.#sockets.add(socket);
-    socket.on('close', () => {
-      this.#sockets.delete(socket);
-      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
-      if (this.#listenerClosed) this.#settleClosed();
-    });
-    if (this.tracing) {
+    const tracing = this.tracing;
+    if (tracing) {
       this.trace('accept', id, {
         local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
@@ -306,6 +302,15 @@ export class TcpServer {
       this.#closeListener();
     }
     this.#onConnection(socket, id, this);
+    // A handler that finished synchronously (hello: write, close) leaves nothing to track: its
+    // descriptor is already closed. Skipping the bookkeeping is measurable at 25,000 clients/s.
+    if (socket.destroyed && !tracing) return;
+    this.#sockets.add(socket);
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+      if (this.#listenerClosed) this.#settleClosed();
+    });
   }
 }
 
