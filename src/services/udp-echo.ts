@@ -41,6 +41,7 @@ export class UdpEchoClient {
   readonly #timeout: number;
   readonly #retries: number;
   readonly #signal: AbortSignal | undefined;
+  #previous: Buffer | undefined;
 
   /** @internal Use {@link openUdpEchoClient}. */
   constructor(client: UdpClient, timeout: number, retries: number, signal: AbortSignal | undefined) {
@@ -55,12 +56,25 @@ export class UdpEchoClient {
     return this.#client.maxPayload;
   }
 
-  /** Sends `message` as one datagram and resolves with the reply (with retries on timeouts). */
+  /**
+   * Sends `message` as one datagram and resolves with the reply (with retries on timeouts). A
+   * datagram equal to the previous message but not to this one is a late copy of the previous
+   * reply (its request was sent twice): it is discarded rather than taken as this reply. Any other
+   * datagram is the reply, even if it differs from the message (a server that is not an echo
+   * server gets its answer printed, as the textbook client would).
+   */
   echo(message: Uint8Array): Promise<Buffer> {
-    return this.#client.request(message, {
+    const current = Buffer.from(message);
+    const previous = this.#previous;
+    this.#previous = current;
+    return this.#client.request(current, {
       timeout: this.#timeout,
       retries: this.#retries,
       signal: this.#signal,
+      accept:
+        previous === undefined || previous.equals(current)
+          ? undefined
+          : (reply) => reply.equals(current) || !reply.equals(previous),
     });
   }
 

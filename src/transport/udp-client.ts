@@ -62,6 +62,12 @@ export interface UdpRequestOptions {
   retries?: number;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * Decides whether a datagram is the reply to this request. One it refuses (a late duplicate of
+   * an earlier reply) is discarded and the wait goes on within the same timeout.
+   * @default every datagram is accepted
+   */
+  accept?: (reply: Buffer) => boolean;
 }
 
 /** Most replies kept while nobody waits for one (late duplicates): memory stays bounded. */
@@ -133,8 +139,17 @@ export class UdpClient {
         });
       }
       await this.send(payload);
-      const reply = await this.receive(timeout, options.signal);
-      if (reply !== undefined) return reply;
+      const deadline = performance.now() + timeout;
+      for (;;) {
+        const reply = await this.receive(Math.max(1, deadline - performance.now()), options.signal);
+        if (reply === undefined) break;
+        if (options.accept === undefined || options.accept(reply)) return reply;
+        this.trace('error', {
+          remote: this.#remote,
+          reason: `discarded a datagram of ${reply.length} bytes that is not the reply`,
+        });
+        if (performance.now() >= deadline) break;
+      }
     }
     throw new NoReplyError(
       `${this.target}: no reply after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'} of ${timeout} ms each`,

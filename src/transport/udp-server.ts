@@ -58,6 +58,14 @@ export interface UdpRateLimitOptions {
   maxSources?: number;
   /** The limiter's clock in milliseconds, for tests. @default performance.now */
   now?: () => number;
+  /**
+   * What counts as one source: datagrams with the same key share a bucket. Keying by address
+   * (not address and port) is what makes the limit hold against spoofing, where the attacker
+   * picks the ports freely. A function can group wider (an IPv6 /64) or, where senders are
+   * trusted not to forge, narrower (address and port).
+   * @default the source address
+   */
+  key?: (remote: RemoteInfo) => string;
 }
 
 /** Options of a {@link UdpServer}. */
@@ -96,6 +104,7 @@ export class UdpServer {
   readonly #port: number;
   readonly #maxReplies: number;
   readonly #limiter: RateLimiter | undefined;
+  readonly #limitKey: (remote: RemoteInfo) => string;
   readonly #closeTimeout: number;
   readonly #onMessage: DatagramHandler;
   #socket: Socket | undefined;
@@ -130,6 +139,7 @@ export class UdpServer {
             maxKeys: limit.maxSources ?? DEFAULT_UDP_RATE_LIMIT_SOURCES,
             now: limit.now,
           });
+    this.#limitKey = (limit !== false && limit.key) || sourceAddress;
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
     if (typeof options.onMessage !== 'function') {
       throw new TypeError('UdpServer needs an onMessage handler');
@@ -318,7 +328,7 @@ export class UdpServer {
       return;
     }
     if (reply === undefined) return;
-    if (this.#limiter !== undefined && !this.#limiter.take(remote.address)) {
+    if (this.#limiter !== undefined && !this.#limiter.take(this.#limitKey(remote))) {
       this.#dropped++;
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'rate limit' });
       return;
@@ -344,4 +354,8 @@ export class UdpServer {
       }
     });
   }
+}
+
+function sourceAddress(remote: RemoteInfo): string {
+  return remote.address;
 }
