@@ -16,6 +16,7 @@ import {
   AbortError,
   ConnectError,
   describeSystemError,
+  InvalidArgumentError,
   MessageTooLongError,
   NoReplyError,
   PortUnreachableError,
@@ -91,6 +92,7 @@ export class UdpClient {
   #waiter: { resolve(reply: Buffer): void; reject(error: SocketStepsError): void } | undefined;
   #pendingError: SocketStepsError | undefined;
   #closed: Promise<void> | undefined;
+  #busy = false;
 
   /** @internal Use {@link connectUdp}. */
   constructor(socket: Socket, address: string, port: number, family: IpFamily, endpoint: number) {
@@ -127,8 +129,24 @@ export class UdpClient {
     const timeout = validateDuration(options.timeout ?? DEFAULT_UDP_TIMEOUT_MS, 'timeout');
     const retries = validateInteger(options.retries ?? DEFAULT_UDP_RETRIES, 'retries', 0, 1000);
     checkDatagramSize(payload.length, this.family);
-    if (this.#closed !== undefined)
+    if (this.#closed !== undefined) {
       throw new WriteError(`${this.target}: the socket is closed`, { call: 'sendto' });
+    }
+    if (this.#busy) throw new InvalidArgumentError('a UdpClient sends one request at a time');
+    this.#busy = true;
+    try {
+      return await this.#exchange(payload, timeout, retries, options);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #exchange(
+    payload: Uint8Array,
+    timeout: number,
+    retries: number,
+    options: UdpRequestOptions,
+  ): Promise<Buffer> {
     this.#queue.length = 0;
     const attempts = retries + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -188,6 +206,10 @@ export class UdpClient {
     const queued = this.#queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (signal?.aborted) return Promise.reject(abortError(this.target));
+    if (this.#waiter !== undefined) {
+      // Two waits at once could not tell whose reply is whose: requests on one client take turns.
+      return Promise.reject(new InvalidArgumentError('a UdpClient receives for one request at a time'));
+    }
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);

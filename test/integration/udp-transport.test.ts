@@ -117,6 +117,17 @@ describe('UdpClient', () => {
     });
   }
 
+  test('one request at a time: a second concurrent request is refused, the first goes on', async (t) => {
+    const target = await peer(t);
+    const client = await connectUdp({ host: HOST, port: target.port });
+    t.after(() => client.close());
+    const first = client.request(Buffer.from('first'), { timeout: 5_000, retries: 0 });
+    const { remote } = await target.receive();
+    await assert.rejects(client.request(Buffer.from('second'), { retries: 0 }), { code: 'ERR_INVALID_ARG' });
+    await target.send(Buffer.from('reply'), remote.port, HOST);
+    assert.equal((await first).toString(), 'reply');
+  });
+
   test('an aborted request rejects with ERR_ABORTED and leaves no timer behind', async (t) => {
     const silent = await peer(t);
     const abort = new AbortController();
