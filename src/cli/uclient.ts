@@ -4,7 +4,7 @@
  * echo client, one datagram per input line.
  */
 import { DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } from '../defaults.js';
-import { AbortError, SocketStepsError } from '../errors.js';
+import { SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/udp-echo.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
@@ -130,7 +130,6 @@ async function main(argv: readonly string[]): Promise<number> {
     return signalCode;
   } catch (error) {
     if (signalCode !== ExitCode.Ok) return signalCode;
-    if (error instanceof AbortError) return ExitCode.Failure;
     if (error instanceof SocketStepsError) {
       throw new CliError(errorLine(error.call === 'recvfrom' ? 'recvfrom() error' : 'sendto() error', error));
     }

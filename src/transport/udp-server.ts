@@ -17,7 +17,13 @@ import {
   DEFAULT_UDP_REPLY_BURST,
   DEFAULT_UDP_REPLY_RATE,
 } from '../defaults.js';
-import { BindError, describeSystemError, ResolveError, systemCodeOf } from '../errors.js';
+import {
+  BindError,
+  describeSystemError,
+  InvalidArgumentError,
+  ResolveError,
+  systemCodeOf,
+} from '../errors.js';
 import { RateLimiter } from '../protocol/rate-limit.js';
 import {
   makeTraceEvent,
@@ -142,7 +148,7 @@ export class UdpServer {
     this.#limitKey = (limit !== false && limit.key) || sourceAddress;
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
     if (typeof options.onMessage !== 'function') {
-      throw new TypeError('UdpServer needs an onMessage handler');
+      throw new InvalidArgumentError('invalid onMessage: a UdpServer needs a function to handle datagrams');
     }
     this.#onMessage = options.onMessage;
     this.closed = new Promise((resolve) => {
