@@ -61,3 +61,4 @@ export {
   type UdpServerOptions,
 } from './transport/udp-server.js';
 export { formatAddress, parsePort } from './validate.js';
+export { VERSION } from './version.js';

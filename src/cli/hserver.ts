@@ -10,12 +10,12 @@ import {
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
+import { VERSION } from '../version.js';
 import {
   CliError,
   chooseLanguage,
   ExitCode,
   errorLine,
-  packageVersion,
   parseCommandLine,
   parseCount,
   parseSeconds,
@@ -73,7 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (values.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
     return ExitCode.Ok;
   }
   const [portText] = positionals;
@@ -122,14 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Listens, reports the address, and runs until --count is reached or a signal asks to stop. */
 async function serve(server: TcpServer): Promise<number> {
-  let address: Awaited<ReturnType<TcpServer['listen']>>;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    throw new CliError(errorLine('bind() error', error));
-  }
-  process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
-
+  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
   let signals = 0;
   const onSignal = () => {
@@ -144,6 +137,13 @@ async function serve(server: TcpServer): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    let address: Awaited<ReturnType<TcpServer['listen']>>;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      throw new CliError(errorLine('bind() error', error));
+    }
+    process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
     process.off('SIGINT', onSignal);

@@ -63,6 +63,8 @@ export interface TcpServerOptions {
 }
 
 const kConnectionId = Symbol('connectionId');
+/** Event-loop turns close() spends accepting connections already queued by the kernel. */
+const MAX_DRAIN_ROUNDS = 20;
 type TrackedSocket = Socket & { [kConnectionId]?: number; errorCode?: string };
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
@@ -80,6 +82,7 @@ export class TcpServer {
   readonly #onConnection: ConnectionHandler;
   readonly #sockets = new Set<TrackedSocket>();
   #accepted = 0;
+  #listenerClosed = false;
   #refused = 0;
   #listening: Promise<AddressInfo> | undefined;
   #closing: Promise<void> | undefined;
@@ -188,8 +191,8 @@ export class TcpServer {
       this.#server.once('error', onError);
       this.#server.once('listening', onListening);
       this.#server.once('close', () => {
-        if (this.tracing) this.trace('stop', undefined);
-        this.#resolveClosed();
+        this.#listenerClosed = true;
+        this.#settleClosed();
       });
       this.#server.listen({ host: this.#host, port: this.#port, backlog: this.#backlog });
     });
@@ -213,13 +216,34 @@ export class TcpServer {
       if (this.#listening === undefined) this.#resolveClosed();
       return this.#closing;
     }
+    this.#closing = this.closed;
+    if (this.#accepted >= this.#maxAccepts) this.#closeListener();
+    else this.#drainThenClose(this.#accepted, 0);
+    return this.#closing;
+  }
+
+  // Clients whose handshake the kernel already completed wait in the accept queue; closing the
+  // listening socket now would reset them. Let the event loop accept what is queued (libuv accepts
+  // until EAGAIN in its poll phase) and close on the first turn that brings nothing new.
+  #drainThenClose(acceptedBefore: number, rounds: number): void {
+    setImmediate(() => {
+      // The first turn may still be the one that ran close(): its poll phase is already over.
+      const more = rounds === 0 || this.#accepted !== acceptedBefore;
+      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts) {
+        this.#drainThenClose(this.#accepted, rounds + 1);
+      } else {
+        this.#closeListener();
+      }
+    });
+  }
+
+  #closeListener(): void {
+    if (!this.#server.listening) return;
     this.#server.close();
     if (this.#sockets.size > 0) {
       const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
       this.closed.finally(() => clearTimeout(timer));
     }
-    this.#closing = this.closed;
-    return this.#closing;
   }
 
   /** Stops accepting and destroys every open connection now. Safe to call more than once. */
@@ -232,6 +256,15 @@ export class TcpServer {
   /** Closes the server gracefully (`await using server = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  // Node emits the server's 'close' once its own count of connections drops to zero, a moment
+  // before each socket's 'close' event: wait for those too so that step 5 comes after every 4c.
+  #settleClosed(): void {
+    if (!this.#listenerClosed || this.#sockets.size > 0) return;
+    this.#listenerClosed = false;
+    if (this.tracing) this.trace('stop', undefined);
+    this.#resolveClosed();
   }
 
   #destroySockets(reason: string): void {
@@ -260,6 +293,7 @@ export class TcpServer {
     socket.on('close', () => {
       this.#sockets.delete(socket);
       if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+      if (this.#listenerClosed) this.#settleClosed();
     });
     if (this.tracing) {
       this.trace('accept', id, {
@@ -267,7 +301,10 @@ export class TcpServer {
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
     }
-    if (this.#accepted >= this.#maxAccepts) this.close();
+    if (this.#accepted >= this.#maxAccepts) {
+      this.#closing ??= this.closed;
+      this.#closeListener();
+    }
     this.#onConnection(socket, id, this);
   }
 }
