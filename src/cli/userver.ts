@@ -12,12 +12,12 @@ import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
 import type { UdpRateLimitOptions, UdpServer } from '../transport/udp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
+import { VERSION } from '../version.js';
 import {
   CliError,
   chooseLanguage,
   ExitCode,
   errorLine,
-  packageVersion,
   parseCommandLine,
   parseCount,
   printTrace,
@@ -89,7 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (values.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
     return ExitCode.Ok;
   }
   const [portText] = positionals;
@@ -140,14 +140,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Binds, reports the address, and runs until --count is reached or a signal asks to stop. */
 async function serve(server: UdpServer): Promise<number> {
-  let address: Awaited<ReturnType<UdpServer['listen']>>;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    throw new CliError(errorLine('bind() error', error));
-  }
-  process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
-
+  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let signals = 0;
   const onSignal = () => {
     signals++;
@@ -157,6 +150,13 @@ async function serve(server: UdpServer): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    let address: Awaited<ReturnType<UdpServer['listen']>>;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      throw new CliError(errorLine('bind() error', error));
+    }
+    process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
     process.off('SIGINT', onSignal);
