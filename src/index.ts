@@ -10,7 +10,11 @@
  */
 export * from './defaults.js';
 export * from './errors.js';
+// UDP: the lecture's reference flow (userver / uclient).
+export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
 export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
+export { RateLimiter, type RateLimiterOptions } from './protocol/rate-limit.js';
+export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/udp-echo.js';
 export {
   createHelloServer,
   type FetchHelloOptions,
@@ -18,6 +22,19 @@ export {
   type HelloReply,
   type HelloServerOptions,
 } from './services/hello.js';
+export {
+  createUdpEchoServer,
+  openUdpEchoClient,
+  UdpEchoClient,
+  type UdpEchoClientOptions,
+  type UdpEchoServerOptions,
+} from './services/udp-echo.js';
+export {
+  createUdpHelloServer,
+  type FetchUdpHelloOptions,
+  fetchUdpHello,
+  type UdpHelloServerOptions,
+} from './services/udp-hello.js';
 export {
   lectureStep,
   subscribeTrace,
@@ -31,5 +48,17 @@ export {
 export { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from './trace/format.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export {
+  connectUdp,
+  UdpClient,
+  type UdpConnectOptions,
+  type UdpRequestOptions,
+} from './transport/udp-client.js';
+export {
+  type DatagramHandler,
+  type UdpRateLimitOptions,
+  UdpServer,
+  type UdpServerOptions,
+} from './transport/udp-server.js';
 export { formatAddress, parsePort } from './validate.js';
 export { VERSION } from './version.js';
