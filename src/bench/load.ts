@@ -90,8 +90,12 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const host = validateHost(options.host);
   const port = validatePort(options.port, { allowZero: false });
   const concurrency = validateInteger(options.concurrency, 'concurrency', 1, 100_000);
-  const requests = options.requests === undefined ? Number.POSITIVE_INFINITY : validateInteger(options.requests, 'requests', 1, 2 ** 40);
-  const duration = options.duration === undefined ? undefined : validateDuration(options.duration, 'duration');
+  const requests =
+    options.requests === undefined
+      ? Number.POSITIVE_INFINITY
+      : validateInteger(options.requests, 'requests', 1, 2 ** 40);
+  const duration =
+    options.duration === undefined ? undefined : validateDuration(options.duration, 'duration');
   if (options.requests === undefined && duration === undefined) {
     throw new TypeError('runLoad needs requests or duration so that it stops by itself');
   }
@@ -156,7 +160,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         flight.receivedLength += part.length;
         data = data.subarray(part.length);
         if (flight.receivedLength === step.expect.length) {
-          const got = flight.received.length === 1 ? (flight.received[0] as Buffer) : Buffer.concat(flight.received);
+          const got =
+            flight.received.length === 1 ? (flight.received[0] as Buffer) : Buffer.concat(flight.received);
           if (!got.equals(step.expect)) {
             finishFlight(flight, 'bad-payload');
             return;
@@ -172,7 +177,14 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     const start = () => {
       started++;
       const socket = connect({ host, port });
-      const flight: Flight = { socket, started: performance.now(), step: 0, received: [], receivedLength: 0, done: false };
+      const flight: Flight = {
+        socket,
+        started: performance.now(),
+        step: 0,
+        received: [],
+        receivedLength: 0,
+        done: false,
+      };
       flights.add(flight);
       socket.on('connect', () => advance(flight));
       socket.on('data', (chunk: Buffer) => onData(flight, chunk));
@@ -181,12 +193,15 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
 
     // One sweep for all timeouts instead of a timer per connection.
-    const sweep = setInterval(() => {
-      const now = performance.now();
-      for (const flight of flights) if (now - flight.started > timeout) finishFlight(flight, 'timeout');
-      options.onProgress?.({ started, ok, failed, elapsedMs: now - begin });
-      if (!canStart() && flights.size === 0) end();
-    }, Math.min(options.progressInterval ?? 250, timeout));
+    const sweep = setInterval(
+      () => {
+        const now = performance.now();
+        for (const flight of flights) if (now - flight.started > timeout) finishFlight(flight, 'timeout');
+        options.onProgress?.({ started, ok, failed, elapsedMs: now - begin });
+        if (!canStart() && flights.size === 0) end();
+      },
+      Math.min(options.progressInterval ?? 250, timeout),
+    );
 
     const onAbort = () => {
       stopping = true;
