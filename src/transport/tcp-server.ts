@@ -54,6 +54,17 @@ export interface TcpServerOptions {
    */
   pauseOnConnect?: boolean;
   /**
+   * Keep a connection open for writing after the client shuts down its write side (half-close),
+   * so that the service can still answer; the service then ends it. Services that read need it.
+   * @default false
+   */
+  allowHalfOpen?: boolean;
+  /**
+   * Buffer size of accepted sockets, in bytes: `socket.write()` returns false (backpressure) once
+   * this many bytes wait to be sent. Node's default when not set.
+   */
+  highWaterMark?: number;
+  /**
    * On `close()`, how long connections may take to finish before they are destroyed.
    * @default 5000
    */
@@ -103,8 +114,15 @@ export class TcpServer {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#server = createServer({ pauseOnConnect: options.pauseOnConnect ?? false }, (socket) =>
-      this.#accept(socket),
+    this.#server = createServer(
+      {
+        pauseOnConnect: options.pauseOnConnect ?? false,
+        allowHalfOpen: options.allowHalfOpen ?? false,
+        ...(options.highWaterMark === undefined
+          ? {}
+          : { highWaterMark: validateInteger(options.highWaterMark, 'high water mark', 1, 2 ** 30) }),
+      },
+      (socket) => this.#accept(socket),
     );
     // Accept errors (EMFILE, ...) must not kill the server: libuv retries on the next event.
     this.#server.on('error', () => {});
