@@ -30,6 +30,11 @@ export interface EchoServerOptions
    * @default 65536
    */
   highWaterMark?: number;
+  /**
+   * Called when the server stops reading from connection `id` because the client is slow to read
+   * its echo (backpressure), with the bytes then queued for it. For monitoring and tests.
+   */
+  onPause?: (id: number, bufferedBytes: number) => void;
 }
 
 /** Counters of an echo server, for monitoring and tests. */
@@ -62,7 +67,8 @@ export function createEchoServer(options: EchoServerOptions): EchoServer {
     refusal: options.refusal ?? new Uint8Array(0),
     highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
     allowHalfOpen: true,
-    onConnection: (socket, id, server) => runEchoSession(socket, id, server, idleTimeout, stats),
+    onConnection: (socket, id, server) =>
+      runEchoSession(socket, id, server, idleTimeout, stats, options.onPause),
   });
   return Object.assign(server, { stats: stats as EchoStats });
 }
@@ -73,6 +79,7 @@ function runEchoSession(
   server: TcpServer,
   idleTimeout: number,
   stats: { bytesEchoed: number; peakBufferedBytes: number; pauses: number },
+  onPause: ((id: number, bufferedBytes: number) => void) | undefined,
 ): void {
   const resume = () => socket.resume();
   socket.setTimeout(idleTimeout, () => socket.destroy());
@@ -86,6 +93,7 @@ function runEchoSession(
       stats.pauses++;
       socket.pause();
       socket.once('drain', resume);
+      onPause?.(id, socket.writableLength);
     }
   });
   // The client shut down its write side: end() sends what is still queued, then our FIN.

@@ -90,6 +90,8 @@ export class TcpServer {
   readonly #closeTimeout: number;
   readonly #onConnection: ConnectionHandler;
   readonly #sockets = new Set<TrackedSocket>();
+  // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
+  readonly #refusing = new Set<Socket>();
   #accepted = 0;
   #refused = 0;
   #listening: Promise<AddressInfo> | undefined;
@@ -257,6 +259,17 @@ export class TcpServer {
       socket.errorCode ??= reason;
       socket.destroy();
     }
+    for (const socket of this.#refusing) socket.destroy();
+  }
+
+  // Send the refusal, then read and drop what the client sends until its FIN, so that the socket
+  // closes by itself (and the client gets the refusal, not a reset); bounded by closeTimeout.
+  #refuse(socket: Socket, refusal: Uint8Array): void {
+    this.#refusing.add(socket);
+    socket.once('close', () => this.#refusing.delete(socket));
+    socket.setTimeout(this.#closeTimeout, () => socket.destroy());
+    socket.end(refusal);
+    socket.resume();
   }
 
   #accept(socket: TrackedSocket): void {
@@ -269,7 +282,7 @@ export class TcpServer {
       this.#refused++;
       if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many connections' });
       if (this.#refusal === undefined) socket.destroy();
-      else socket.end(this.#refusal);
+      else this.#refuse(socket, this.#refusal);
       return;
     }
     const id = ++this.#accepted;
