@@ -222,7 +222,8 @@ class EchoConnection implements EchoSession {
     if (socket.closed) return;
     const closed = once(socket, 'close');
     try {
-      if (!socket.destroyed) {
+      // After the server's EOF there is nothing to wait for (and no second 'end' to wait on).
+      if (!socket.destroyed && !socket.readableEnded) {
         socket.end();
         trace('shutdown');
         await readUntil(

@@ -71,13 +71,24 @@ export function readLine(socket: Socket, timeoutMs = 10_000): Promise<string> {
 }
 
 /** Sends `data`, half-closes, and returns everything received until the peer closes. */
-export async function rawExchange(port: number, data: string | Buffer, host = '127.0.0.1'): Promise<string> {
+export async function rawExchangeBytes(
+  port: number,
+  data: string | Buffer,
+  host = '127.0.0.1',
+): Promise<Buffer> {
   const socket = await rawConnect(port, host);
   const received = readToEnd(socket);
   socket.end(data);
-  const bytes = await received;
-  socket.destroy();
-  return bytes.toString('utf8');
+  try {
+    return await received;
+  } finally {
+    await closeSocket(socket);
+  }
+}
+
+/** {@link rawExchangeBytes}, decoded as UTF-8. */
+export async function rawExchange(port: number, data: string | Buffer, host = '127.0.0.1'): Promise<string> {
+  return (await rawExchangeBytes(port, data, host)).toString('utf8');
 }
 
 /** Destroys a socket and waits for its close event. */

@@ -21,7 +21,7 @@ async function startGreet(
   return { server, port };
 }
 
-describe('greet service on real sockets', () => {
+describe('greet service on real sockets', { timeout: 60_000 }, () => {
   test('the full dialogue, each line with who said it', async (t) => {
     const { server, port } = await startGreet(t);
     const seen: GreetLine[] = [];

@@ -48,7 +48,7 @@ function serve(input: Buffer, mode: 'chunk' | 'bytes', { eof = false, maxLineByt
 
 const MODES = ['chunk', 'bytes'] as const;
 
-describe('greet server dialogue', () => {
+describe('greet server dialogue', { timeout: 60_000 }, () => {
   for (const mode of MODES) {
     describe(`fed ${mode === 'chunk' ? 'as one chunk' : 'byte by byte'}`, () => {
       test('the lecture dialogue: answer, then close after the closing line', () => {
@@ -148,7 +148,7 @@ describe('greet server dialogue', () => {
   });
 });
 
-describe('greet client dialogue', () => {
+describe('greet client dialogue', { timeout: 60_000 }, () => {
   function talk(
     lines: GreetClientInput[],
     name = 'Bob',
@@ -192,7 +192,7 @@ describe('greet client dialogue', () => {
   });
 });
 
-describe('names', () => {
+describe('names', { timeout: 60_000 }, () => {
   test('any script, with punctuation, within the limit', () => {
     for (const name of ['Bob', '밥', '김철수', 'Anne-Marie', "O'Brien", 'Dr. Kim', 'José', '👩‍💻']) {
       assert.equal(checkName(name), undefined, name);

@@ -18,7 +18,7 @@ function frame(
 
 const MODES = ['chunk', 'bytes'] as const;
 
-describe('LineFramer', () => {
+describe('LineFramer', { timeout: 60_000 }, () => {
   for (const mode of MODES) {
     describe(`fed ${mode === 'chunk' ? 'as one chunk' : 'byte by byte'}`, () => {
       test('splits on \\n and keeps the unfinished rest', () => {
