@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
+import { ECHO_PROMPT, runEchoClient } from '../../src/cli/talk-client.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import {
   createEchoServer,
@@ -125,6 +127,25 @@ describe('echo service on real sockets', { timeout: 60_000 }, () => {
     } finally {
       await session.close();
     }
+  });
+
+  test('the interactive echo client prompts only when its input is a terminal', async (t) => {
+    const { port } = await startEcho(t);
+    const run = async (isTTY: boolean) => {
+      const input = Object.assign(new PassThrough(), { isTTY });
+      const output = new PassThrough();
+      const chunks: Buffer[] = [];
+      output.on('data', (c: Buffer) => chunks.push(c));
+      input.end('hi\nQ\n');
+      await runEchoClient(
+        { host: '127.0.0.1', port, timeout: 5_000, signal: new AbortController().signal },
+        { input, output },
+      );
+      return Buffer.concat(chunks).toString();
+    };
+    assert.equal(ECHO_PROMPT, 'Input message(Q to quit): ');
+    assert.equal(await run(true), `${ECHO_PROMPT}Message from server: hi\n${ECHO_PROMPT}`);
+    assert.equal(await run(false), 'Message from server: hi\n');
   });
 
   test('the echo client reports a server that closes before echoing everything', async (t) => {
