@@ -46,7 +46,7 @@ ${TALK_CLIENT_HELP}  --trace                 print the lecture's steps on stderr
   -h, --help              show this help
   -V, --version           show the version
 
-Exit status: 0 when the message was printed; 1 on a usage, connect or read error;
+Exit status: 0 when the message was printed (greet: the dialogue held; echo: input done); 1 on a usage, connect or read error;
 130 on SIGINT, 143 on SIGTERM.
 `;
 

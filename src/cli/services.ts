@@ -29,10 +29,10 @@ export const TALK_SERVER_OPTIONS = {
 } as const;
 
 /** hserver's help lines for those options. */
-export const TALK_SERVER_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo      [default: hello]
-  --name NAME             greet: the server's name                          [default: ${DEFAULT_SERVER_NAME}]
-  --idle-timeout SECS     greet, echo: drop a client silent this long       [default: ${DEFAULT_IDLE_TIMEOUT_MS / 1000}]
-  --max-line-bytes N      greet: longest line accepted, in bytes            [default: ${DEFAULT_MAX_LINE_BYTES}]
+export const TALK_SERVER_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo     [default: hello]
+  --name NAME             greet: the server's name                         [default: ${DEFAULT_SERVER_NAME}]
+  --idle-timeout SECS     greet, echo: drop a client silent this long      [default: ${DEFAULT_IDLE_TIMEOUT_MS / 1000}]
+  --max-line-bytes N      greet: longest line accepted, in bytes           [default: ${DEFAULT_MAX_LINE_BYTES}]
 `;
 
 /** The values of {@link TALK_SERVER_OPTIONS} as parsed. */

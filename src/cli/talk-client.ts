@@ -18,8 +18,8 @@ export const TALK_CLIENT_OPTIONS = {
 } as const;
 
 /** hclient's help lines for those options. */
-export const TALK_CLIENT_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo      [default: hello]
-  --name NAME             greet: our name                                   [default: ${DEFAULT_CLIENT_NAME}]
+export const TALK_CLIENT_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo    [default: hello]
+  --name NAME             greet: our name                                 [default: ${DEFAULT_CLIENT_NAME}]
 `;
 
 /** The echo client's prompt, shown only when standard input is a terminal. */
