@@ -49,3 +49,43 @@ export const DEFAULT_SERVER_NAME = 'Jane';
  * reading from that client until the queue drains (backpressure).
  */
 export const DEFAULT_ECHO_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * The largest UDP payload over IPv4: 65535 (IP total length) - 20 (IP header) - 8 (UDP header).
+ * The textbook's limit for one datagram; a larger message is refused before anything is sent.
+ */
+export const MAX_UDP_PAYLOAD_IPV4 = 65_507;
+
+/** The largest UDP payload over IPv6 without jumbograms: 65535 (payload length) - 8 (UDP header). */
+export const MAX_UDP_PAYLOAD_IPV6 = 65_527;
+
+/** How long the UDP client waits for each reply before sending the request again. */
+export const DEFAULT_UDP_TIMEOUT_MS = 1_000;
+
+/**
+ * How many times the UDP client sends a request again after a timeout (so 1 + 3 attempts in all).
+ * Loss on a LAN or loopback is rare; three retries ride out a burst of it without making a person
+ * wait long (4 s with the default timeout) when the server is simply gone.
+ */
+export const DEFAULT_UDP_RETRIES = 3;
+
+/**
+ * Reflection rate limit of the UDP server: replies per second per source address (token refill).
+ * A person at `uclient` sends a few datagrams per second at most and a test some tens in a burst,
+ * so 50/s never gets in their way; a spoofed flood gets 50 small replies/s per victim address
+ * instead of one per datagram. See docs/udp.md for the reasoning.
+ */
+export const DEFAULT_UDP_REPLY_RATE = 50;
+
+/**
+ * Reflection rate limit: the bucket size, i.e. how many replies one source may get back to back
+ * before the per-second rate applies (a pasted block of lines, a test's burst).
+ */
+export const DEFAULT_UDP_REPLY_BURST = 100;
+
+/**
+ * How many source addresses the rate limiter tracks at once. Past it, the source heard from least
+ * recently is forgotten (it gets a full bucket if it comes back), so memory stays bounded under a
+ * flood of spoofed sources: about 100 bytes per entry, ~1 MB in all.
+ */
+export const DEFAULT_UDP_RATE_LIMIT_SOURCES = 10_000;

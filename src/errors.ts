@@ -107,6 +107,16 @@ export class MessageTooLongError extends SocketStepsError {
   override readonly code = 'ERR_MESSAGE_TOO_LONG' as const;
 }
 
+/** A UDP peer answered with ICMP "port unreachable": nothing is bound to that port (ECONNREFUSED). */
+export class PortUnreachableError extends SocketStepsError {
+  override readonly code = 'ERR_PORT_UNREACHABLE' as const;
+}
+
+/** A UDP request got no reply after every retry (the datagrams or the replies were lost, or ignored). */
+export class NoReplyError extends SocketStepsError {
+  override readonly code = 'ERR_NO_REPLY' as const;
+}
+
 /** The operation was aborted through an AbortSignal. */
 export class AbortError extends SocketStepsError {
   override readonly code = 'ERR_ABORTED' as const;

@@ -10,6 +10,8 @@
  */
 export * from './defaults.js';
 export * from './errors.js';
+// UDP: the lecture's reference flow (userver / uclient).
+export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
 // Conversations over TCP (issue #4): the Bob/Jane greet dialogue and the echo service.
 export {
   checkName,
@@ -40,6 +42,8 @@ export {
 } from './protocol/greet.js';
 export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
 export { LineFramer, type LineFramerOptions } from './protocol/line-framer.js';
+export { RateLimiter, type RateLimiterOptions } from './protocol/rate-limit.js';
+export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/udp-echo.js';
 export {
   createEchoServer,
   type EchoClientOptions,
@@ -65,6 +69,19 @@ export {
   type HelloServerOptions,
 } from './services/hello.js';
 export {
+  createUdpEchoServer,
+  openUdpEchoClient,
+  UdpEchoClient,
+  type UdpEchoClientOptions,
+  type UdpEchoServerOptions,
+} from './services/udp-echo.js';
+export {
+  createUdpHelloServer,
+  type FetchUdpHelloOptions,
+  fetchUdpHello,
+  type UdpHelloServerOptions,
+} from './services/udp-hello.js';
+export {
   lectureStep,
   subscribeTrace,
   TRACE_CHANNELS,
@@ -77,4 +94,17 @@ export {
 export { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from './trace/format.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export {
+  connectUdp,
+  UdpClient,
+  type UdpConnectOptions,
+  type UdpRequestOptions,
+} from './transport/udp-client.js';
+export {
+  type DatagramHandler,
+  type UdpRateLimitOptions,
+  UdpServer,
+  type UdpServerOptions,
+} from './transport/udp-server.js';
 export { formatAddress, parsePort } from './validate.js';
+export { VERSION } from './version.js';

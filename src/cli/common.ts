@@ -2,7 +2,6 @@
  * What every CLI shares: argument parsing into typed values, the trace printer, the language
  * choice, and turning library errors into the seed's messages and exit codes.
  */
-import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SocketStepsError } from '../errors.js';
 import { subscribeTrace } from '../trace/events.js';
@@ -143,12 +142,4 @@ export async function runCli(program: string, usage: string, main: () => Promise
     }
     process.exitCode = ExitCode.Failure;
   }
-}
-
-/** The package version, read only when asked for. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }

@@ -6,12 +6,12 @@ import { AbortError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
 import { parsePort, validateHost } from '../validate.js';
+import { VERSION } from '../version.js';
 import {
   CliError,
   chooseLanguage,
   ExitCode,
   errorLine,
-  packageVersion,
   parseCommandLine,
   parseCount,
   parseSeconds,
@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (values.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
     return ExitCode.Ok;
   }
   const [hostText, portText] = positionals;

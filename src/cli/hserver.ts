@@ -10,12 +10,12 @@ import {
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
+import { VERSION } from '../version.js';
 import {
   CliError,
   chooseLanguage,
   ExitCode,
   errorLine,
-  packageVersion,
   parseCommandLine,
   parseCount,
   parseSeconds,
@@ -23,6 +23,7 @@ import {
   runCli,
 } from './common.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
+import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -43,6 +44,7 @@ Options:
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
+  --workers N             N processes accept on the shared socket (see README for when it helps)
 ${TALK_SERVER_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
@@ -66,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     count: { type: 'string' },
     'max-connections': { type: 'string' },
     'close-timeout': { type: 'string' },
+    workers: { type: 'string' },
     trace: { type: 'boolean' },
     lang: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -77,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (values.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
     return ExitCode.Ok;
   }
   const [portText] = positionals;
@@ -101,6 +104,14 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
+  const workers = values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, 64);
+  if (workers > 1 && count !== undefined) {
+    throw new CliError(
+      `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
+    );
+  }
+  if (workers > 1 && !isWorker()) return superviseWorkers(PROGRAM, workers);
+
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
     let server: TcpServer;
@@ -121,32 +132,39 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Listens, reports the address, and runs until --count is reached or a signal asks to stop. */
 async function serve(server: TcpServer): Promise<number> {
-  let address: Awaited<ReturnType<TcpServer['listen']>>;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    throw new CliError(errorLine('bind() error', error));
-  }
-  process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
-
+  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
   let signals = 0;
+  const stop = () => server.close();
+  const destroy = () => {
+    forced = server.connections > 0;
+    server.destroy();
+  };
   const onSignal = () => {
     signals++;
-    if (signals === 1) {
-      server.close();
-    } else {
-      forced = server.connections > 0;
-      server.destroy();
-    }
+    if (signals === 1) stop();
+    else destroy();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const stopListening = isWorker() ? onPrimaryRequest({ onStop: stop, onDestroy: destroy }) : undefined;
   try {
+    let address: Awaited<ReturnType<TcpServer['listen']>>;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      const line = errorLine('bind() error', error);
+      if (!isWorker()) throw new CliError(line);
+      reportFailure(line);
+      return ExitCode.Failure;
+    }
+    if (isWorker()) reportListening(address.address, address.port);
+    else process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    stopListening?.();
   }
   if (forced) {
     process.stderr.write(`${PROGRAM}: stopped at once, clients in flight were dropped\n`);

@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import { DEFAULT_CLIENT_NAME } from '../defaults.js';
 import { validateName } from '../protocol/greet.js';
+import { formatEchoLine } from '../protocol/udp-echo.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
 import { CliError } from './common.js';
@@ -22,9 +23,8 @@ export const TALK_CLIENT_HELP = `  --service NAME          hello, greet (the Bob
   --name NAME             greet: our name                                 [default: ${DEFAULT_CLIENT_NAME}]
 `;
 
-/** The echo client's prompt, shown only when standard input is a terminal. */
-export const ECHO_PROMPT = 'Input message(Q to quit): ';
-const ECHO_PREFIX = Buffer.from('Message from server: ', 'utf8');
+/** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
+export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
 
 /** The service and its options, checked before connecting. */
 export interface TalkClientChoice {
@@ -87,12 +87,12 @@ export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<voi
   target.signal.addEventListener('abort', stop, { once: true });
   const interactive = io.input.isTTY === true;
   try {
-    if (interactive) io.output.write(ECHO_PROMPT);
+    if (interactive) io.output.write(TCP_ECHO_PROMPT);
     for await (const line of lines) {
       if (line === 'q' || line === 'Q') break;
       const back = await session.echo(Buffer.from(`${line}\n`, 'utf8'));
-      io.output.write(Buffer.concat([ECHO_PREFIX, back]));
-      if (interactive) io.output.write(ECHO_PROMPT);
+      io.output.write(formatEchoLine(back));
+      if (interactive) io.output.write(TCP_ECHO_PROMPT);
     }
   } catch (error) {
     await session.close().catch(() => {});

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES, DEFAULT_HELLO_MESSAGE } from '../defaults.js';
 import { ClosedWithoutDataError, InvalidArgumentError, ReadTimeoutError } from '../errors.js';
 import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
+import { traceChannels } from '../trace/events.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
@@ -48,8 +49,17 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
 // data and the FIN; otherwise end() flushes first. Either way we never wait for the client's FIN.
 function sendHello(socket: Socket, payload: Buffer): void {
   socket.write(payload);
-  if (socket.writableLength === 0) socket.destroy();
-  else socket.end();
+  if (socket.writableLength === 0) {
+    socket.destroy();
+  } else {
+    // The socket is paused and will never see the client's FIN, so close once our FIN is out.
+    socket.once('finish', destroySocket);
+    socket.end();
+  }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 /** Options of {@link fetchHello}. */
@@ -124,8 +134,9 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
     );
     return { message: frame.message, text: frame.message.toString('utf8'), end: frame.end };
   } finally {
-    // close() is the client's step 4: wait for it so that its trace event comes before we return.
-    const closed = once(connection.socket, 'close');
+    // destroy() closes the descriptor at once. Node reports 'close' a turn later; wait for it only
+    // when someone traces, so that step 4 is published before we return.
+    const closed = traceChannels.tcpClient.hasSubscribers ? once(connection.socket, 'close') : undefined;
     connection.socket.destroy();
     await closed;
   }

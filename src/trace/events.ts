@@ -46,6 +46,8 @@ export type TraceAction =
   | 'recvfrom'
   /** A datagram was sent (UDP). */
   | 'sendto'
+  /** A reply was not sent: its destination is over the reflection rate limit (UDP server). */
+  | 'drop'
   /** Something went wrong on a connection or socket. */
   | 'error';
 
@@ -127,6 +129,7 @@ const STEPS: Readonly<Record<string, string>> = {
   'udp:server:bind': '2',
   'udp:server:recvfrom': '3',
   'udp:server:sendto': '3',
+  'udp:server:drop': '3',
   'udp:server:error': '3',
   'udp:server:close': '4',
   'udp:server:stop': '4',

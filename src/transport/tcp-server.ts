@@ -73,8 +73,9 @@ export interface TcpServerOptions {
   onConnection: ConnectionHandler;
 }
 
-const kConnectionId = Symbol('connectionId');
-type TrackedSocket = Socket & { [kConnectionId]?: number; errorCode?: string };
+/** Event-loop turns close() spends accepting connections already queued by the kernel. */
+const MAX_DRAIN_ROUNDS = 20;
+type TrackedSocket = Socket & { errorCode?: string };
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
 export class TcpServer {
@@ -93,6 +94,7 @@ export class TcpServer {
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
   readonly #refusing = new Set<Socket>();
   #accepted = 0;
+  #listenerClosed = false;
   #refused = 0;
   #listening: Promise<AddressInfo> | undefined;
   #closing: Promise<void> | undefined;
@@ -208,8 +210,8 @@ export class TcpServer {
       this.#server.once('error', onError);
       this.#server.once('listening', onListening);
       this.#server.once('close', () => {
-        if (this.tracing) this.trace('stop', undefined);
-        this.#resolveClosed();
+        this.#listenerClosed = true;
+        this.#settleClosed();
       });
       this.#server.listen({ host: this.#host, port: this.#port, backlog: this.#backlog });
     });
@@ -222,24 +224,48 @@ export class TcpServer {
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    if (!this.#server.listening) {
-      this.#closing =
-        this.#listening === undefined
-          ? Promise.resolve()
-          : this.#listening.then(
-              () => this.close(),
-              () => {},
-            );
-      if (this.#listening === undefined) this.#resolveClosed();
-      return this.#closing;
+    this.#closing = this.closed;
+    if (this.#listening === undefined) {
+      this.#resolveClosed();
+    } else if (this.#server.listening) {
+      this.#stopAccepting();
+    } else {
+      // listen() is still in progress: stop once it completes (a failed listen resolves `closed`).
+      this.#listening.then(
+        () => this.#stopAccepting(),
+        () => {},
+      );
     }
+    return this.#closing;
+  }
+
+  #stopAccepting(): void {
+    if (this.#accepted >= this.#maxAccepts) this.#closeListener();
+    else this.#drainThenClose(this.#accepted, 0);
+  }
+
+  // Clients whose handshake the kernel already completed wait in the accept queue; closing the
+  // listening socket now would reset them. Let the event loop accept what is queued (libuv accepts
+  // until EAGAIN in its poll phase) and close on the first turn that brings nothing new.
+  #drainThenClose(acceptedBefore: number, rounds: number): void {
+    setImmediate(() => {
+      // The first turn may still be the one that ran close(): its poll phase is already over.
+      const more = rounds === 0 || this.#accepted !== acceptedBefore;
+      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts) {
+        this.#drainThenClose(this.#accepted, rounds + 1);
+      } else {
+        this.#closeListener();
+      }
+    });
+  }
+
+  #closeListener(): void {
+    if (!this.#server.listening) return;
     this.#server.close();
     if (this.#sockets.size > 0) {
       const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
       this.closed.finally(() => clearTimeout(timer));
     }
-    this.#closing = this.closed;
-    return this.#closing;
   }
 
   /** Stops accepting and destroys every open connection now. Safe to call more than once. */
@@ -252,6 +278,15 @@ export class TcpServer {
   /** Closes the server gracefully (`await using server = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  // Node emits the server's 'close' once its own count of connections drops to zero, a moment
+  // before each socket's 'close' event: wait for those too so that step 5 comes after every 4c.
+  #settleClosed(): void {
+    if (!this.#listenerClosed || this.#sockets.size > 0) return;
+    this.#listenerClosed = false;
+    if (this.tracing) this.trace('stop', undefined);
+    this.#resolveClosed();
   }
 
   #destroySockets(reason: string): void {
@@ -286,20 +321,27 @@ export class TcpServer {
       return;
     }
     const id = ++this.#accepted;
-    socket[kConnectionId] = id;
-    this.#sockets.add(socket);
-    socket.on('close', () => {
-      this.#sockets.delete(socket);
-      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
-    });
-    if (this.tracing) {
+    const tracing = this.tracing;
+    if (tracing) {
       this.trace('accept', id, {
         local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
     }
-    if (this.#accepted >= this.#maxAccepts) this.close();
+    if (this.#accepted >= this.#maxAccepts) {
+      this.#closing ??= this.closed;
+      this.#closeListener();
+    }
     this.#onConnection(socket, id, this);
+    // A handler that finished synchronously (hello: write, close) leaves nothing to track: its
+    // descriptor is already closed. Skipping the bookkeeping is measurable at 25,000 clients/s.
+    if (socket.destroyed && !tracing) return;
+    this.#sockets.add(socket);
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+      if (this.#listenerClosed) this.#settleClosed();
+    });
   }
 }
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ECHO_PROMPT, runEchoClient } from '../../src/cli/talk-client.js';
+import { runEchoClient, TCP_ECHO_PROMPT } from '../../src/cli/talk-client.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import {
   createEchoServer,
@@ -143,8 +143,8 @@ describe('echo service on real sockets', { timeout: 60_000 }, () => {
       );
       return Buffer.concat(chunks).toString();
     };
-    assert.equal(ECHO_PROMPT, 'Input message(Q to quit): ');
-    assert.equal(await run(true), `${ECHO_PROMPT}Message from server: hi\n${ECHO_PROMPT}`);
+    assert.equal(TCP_ECHO_PROMPT, 'Input message(Q to quit): ');
+    assert.equal(await run(true), `${TCP_ECHO_PROMPT}Message from server: hi\n${TCP_ECHO_PROMPT}`);
     assert.equal(await run(false), 'Message from server: hi\n');
   });
 

@@ -1,0 +1,173 @@
+/**
+ * `uclient [options] <IP> <port>`: the lecture's UDP client flow: socket(), sendto(), recvfrom(),
+ * close(). `--service hello` fetches the hello message; `--service echo` is the textbook's UDP
+ * echo client, one datagram per input line.
+ */
+import { DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } from '../defaults.js';
+import { SocketStepsError } from '../errors.js';
+import { formatHelloLine } from '../protocol/hello.js';
+import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/udp-echo.js';
+import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
+import { fetchUdpHello } from '../services/udp-hello.js';
+import { parsePort, validateHost } from '../validate.js';
+import { VERSION } from '../version.js';
+import {
+  CliError,
+  chooseLanguage,
+  ExitCode,
+  errorLine,
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  printTrace,
+  runCli,
+} from './common.js';
+
+const PROGRAM = 'uclient';
+const USAGE = 'Usage : uclient <IP> <port>';
+const HELP = `${USAGE}
+       uclient [options] <IP> <port>
+
+The lecture's UDP client: socket(), sendto() a request, recvfrom() the reply, close().
+<IP> may be an IPv4 or IPv6 address or a host name.
+
+  --service hello   send one request, print "Message from server: " + the reply up to its NUL + " "
+  --service echo    the textbook's echo client: read lines ("Insert message(q to quit): " when the
+                    input is a terminal), send each as one datagram and print
+                    "Message from server: " + the reply; q, Q or end of input quits
+
+UDP may lose a datagram without telling anyone: with no reply within --timeout, the request is
+sent again, --retries times at most. An ICMP "port unreachable" (nothing listens there) ends it
+at once.
+
+Options:
+  --service hello|echo    what to ask for                                  [default: hello]
+  --message TEXT          hello: the request's text (default: an empty datagram);
+                          echo: send TEXT once instead of reading lines
+  --timeout SECS          how long to wait for each reply                 [default: ${DEFAULT_UDP_TIMEOUT_MS / 1000}]
+  --retries N             how many times to send again after a timeout    [default: ${DEFAULT_UDP_RETRIES}]
+  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace (default: from LANG, else en)
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit status: 0 when done; 1 on a usage or socket error, or when no reply came;
+130 on SIGINT, 143 on SIGTERM.
+`;
+
+/** Runs uclient with the given arguments (without node and the script). */
+export function run(argv: readonly string[]): Promise<void> {
+  return runCli(PROGRAM, USAGE, () => main(argv));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(PROGRAM, argv, {
+    service: { type: 'string' },
+    message: { type: 'string' },
+    timeout: { type: 'string' },
+    retries: { type: 'string' },
+    trace: { type: 'boolean' },
+    lang: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return ExitCode.Ok;
+  }
+  const [hostText, portText] = positionals;
+  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
+    throw new CliError(USAGE, { showUsage: true });
+  }
+  const lang = chooseLanguage(values.lang, PROGRAM);
+  const service = values.service ?? 'hello';
+  if (service !== 'hello' && service !== 'echo') {
+    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected hello or echo`);
+  }
+  const timeout =
+    values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const retries =
+    values.retries === undefined ? undefined : parseCount(values.retries, '--retries', PROGRAM, 0, 1000);
+  let host: string;
+  let port: number;
+  try {
+    host = validateHost(hostText);
+    port = parsePort(portText, { allowZero: false });
+  } catch (error) {
+    throw new CliError(errorLine('sendto() error', error));
+  }
+  const message = values.message === undefined ? undefined : Buffer.from(values.message, 'utf8');
+
+  const abort = new AbortController();
+  let signalCode: number = ExitCode.Ok;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalCode = signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    abort.abort();
+    // A read of the terminal is not a socket call the AbortSignal reaches: end it too.
+    if (service === 'echo' && message === undefined) process.stdin.destroy();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    const options = { host, port, timeout, retries, signal: abort.signal };
+    if (service === 'hello') {
+      const reply = await fetchUdpHello({ ...options, request: message });
+      process.stdout.write(formatHelloLine(reply.message));
+    } else {
+      const client = await openUdpEchoClient(options);
+      try {
+        if (message !== undefined) process.stdout.write(formatEchoLine(await client.echo(message)));
+        else await echoLines(client, process.stdin, process.stdin.isTTY === true);
+      } finally {
+        await client.close();
+      }
+    }
+    return signalCode;
+  } catch (error) {
+    if (signalCode !== ExitCode.Ok) return signalCode;
+    if (error instanceof SocketStepsError) {
+      throw new CliError(errorLine(error.call === 'recvfrom' ? 'recvfrom() error' : 'sendto() error', error));
+    }
+    throw error;
+  } finally {
+    stopTrace?.();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * The textbook's loop: prompt (on a terminal), read a line, quit on q/Q or end of input, send it,
+ * print the reply. Lines go out one at a time: the next is read only once the reply is printed.
+ */
+async function echoLines(
+  client: UdpEchoClient,
+  input: NodeJS.ReadableStream,
+  prompt: boolean,
+): Promise<void> {
+  const splitter = new EchoLineSplitter(client.maxPayload);
+  const lines = readLines(input, splitter)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      if (prompt) process.stdout.write(ECHO_PROMPT);
+      const next = await lines.next();
+      if (next.done === true || isQuitLine(next.value)) break;
+      process.stdout.write(formatEchoLine(await client.echo(next.value)));
+    }
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+async function* readLines(input: NodeJS.ReadableStream, splitter: EchoLineSplitter): AsyncGenerator<Buffer> {
+  for await (const chunk of input) {
+    yield* splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+  }
+  const last = splitter.end();
+  if (last !== undefined) yield last;
+}

@@ -1,0 +1,166 @@
+/**
+ * `userver [options] <port>`: the lecture's UDP server flow: socket(), bind(), then recvfrom() and
+ * sendto() in a loop, answering every datagram to the address and port it came from.
+ */
+import {
+  DEFAULT_HELLO_MESSAGE,
+  DEFAULT_SERVER_HOST,
+  DEFAULT_UDP_REPLY_BURST,
+  DEFAULT_UDP_REPLY_RATE,
+} from '../defaults.js';
+import { createUdpEchoServer } from '../services/udp-echo.js';
+import { createUdpHelloServer } from '../services/udp-hello.js';
+import type { UdpRateLimitOptions, UdpServer } from '../transport/udp-server.js';
+import { formatAddress, parsePort } from '../validate.js';
+import { VERSION } from '../version.js';
+import {
+  CliError,
+  chooseLanguage,
+  ExitCode,
+  errorLine,
+  parseCommandLine,
+  parseCount,
+  printTrace,
+  runCli,
+} from './common.js';
+
+const PROGRAM = 'userver';
+const USAGE = 'Usage : userver <port>';
+const HELP = `${USAGE}
+       userver [options] <port>
+
+The lecture's UDP server: socket(), bind(), then repeatedly recvfrom() a datagram and sendto() the
+reply to the address and port it came from. No listen(), no accept(): every client is served from
+the one socket, interleaved. Port 0 picks a free port; the bound address is printed on stderr as
+"userver: listening on ADDRESS:PORT".
+
+Options:
+  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
+  --service hello|echo    hello: reply with the message and a NUL byte;
+                          echo: send each datagram back byte for byte      [default: hello]
+  --message TEXT          the hello text                                   [default: ${DEFAULT_HELLO_MESSAGE}]
+  --no-nul                do not send the NUL byte after the hello text
+  --count N               exit after sending N replies
+  --rate N                replies per second each source address may get  [default: ${DEFAULT_UDP_REPLY_RATE}]
+  --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
+  --no-rate-limit         answer every datagram (only where every sender is trusted)
+  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace (default: from LANG, else en)
+  -h, --help              show this help
+  -V, --version           show the version
+
+Replies over the rate limit are dropped silently, as UDP allows: the limit keeps the server from
+being used to flood an address that someone forges as the source of their datagrams.
+
+Exit status: 0 when stopped by --count, SIGINT or SIGTERM; 1 on a usage or socket error.
+`;
+
+/** Runs userver with the given arguments (without node and the script). */
+export function run(argv: readonly string[]): Promise<void> {
+  return runCli(PROGRAM, USAGE, () => main(argv));
+}
+
+/** Parses a positive decimal number (`50`, `0.5`) given on the command line. */
+function parseRate(text: string, option: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n > 0) || n > 1_000_000) {
+    throw new CliError(`${PROGRAM}: invalid ${option} '${text}': expected a number above 0, at most 1000000`);
+  }
+  return n;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(PROGRAM, argv, {
+    host: { type: 'string' },
+    service: { type: 'string' },
+    message: { type: 'string' },
+    'no-nul': { type: 'boolean' },
+    count: { type: 'string' },
+    rate: { type: 'string' },
+    burst: { type: 'string' },
+    'no-rate-limit': { type: 'boolean' },
+    trace: { type: 'boolean' },
+    lang: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return ExitCode.Ok;
+  }
+  const [portText] = positionals;
+  if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
+  const lang = chooseLanguage(values.lang, PROGRAM);
+  const service = values.service ?? 'hello';
+  if (service !== 'hello' && service !== 'echo') {
+    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected hello or echo`);
+  }
+  if (service === 'echo' && (values.message !== undefined || values['no-nul'])) {
+    throw new CliError(`${PROGRAM}: --message and --no-nul are for --service hello`);
+  }
+  let port: number;
+  try {
+    port = parsePort(portText);
+  } catch (error) {
+    throw new CliError(errorLine('bind() error', error));
+  }
+  const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
+  if (values['no-rate-limit'] && (values.rate !== undefined || values.burst !== undefined)) {
+    throw new CliError(`${PROGRAM}: --no-rate-limit cannot go with --rate or --burst`);
+  }
+  const rateLimit: UdpRateLimitOptions | false = values['no-rate-limit']
+    ? false
+    : {
+        rate: values.rate === undefined ? undefined : parseRate(values.rate, '--rate'),
+        burst:
+          values.burst === undefined ? undefined : parseCount(values.burst, '--burst', PROGRAM, 1, 1_000_000),
+      };
+
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    let server: UdpServer;
+    try {
+      const common = { port, host: values.host, maxReplies: count, rateLimit };
+      server =
+        service === 'echo'
+          ? createUdpEchoServer(common)
+          : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
+    } catch (error) {
+      throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return await serve(server);
+  } finally {
+    stopTrace?.();
+  }
+}
+
+/** Binds, reports the address, and runs until --count is reached or a signal asks to stop. */
+async function serve(server: UdpServer): Promise<number> {
+  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) server.close();
+    else server.destroy();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let address: Awaited<ReturnType<UdpServer['listen']>>;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      throw new CliError(errorLine('bind() error', error));
+    }
+    process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
+    await server.closed;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return ExitCode.Ok;
+}

@@ -1,0 +1,367 @@
+/**
+ * A UDP server that owns its socket: socket(), bind(), then a loop of recvfrom() and sendto() (the
+ * lecture's UDP flow; no listen, no accept, no connections). Every datagram goes to the
+ * `onMessage` handler, whose return value, if any, is sent back to the address and port the
+ * datagram came from, as one datagram. It knows nothing of the service that runs on it.
+ *
+ * Replies are rate-limited per source address (a token bucket, see {@link RateLimiter}): a server
+ * that answers anyone can otherwise be used to flood a victim whose address an attacker spoofs.
+ */
+import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { type AddressInfo, isIP } from 'node:net';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_SERVER_HOST,
+  DEFAULT_UDP_RATE_LIMIT_SOURCES,
+  DEFAULT_UDP_REPLY_BURST,
+  DEFAULT_UDP_REPLY_RATE,
+} from '../defaults.js';
+import {
+  BindError,
+  describeSystemError,
+  InvalidArgumentError,
+  ResolveError,
+  systemCodeOf,
+} from '../errors.js';
+import { RateLimiter } from '../protocol/rate-limit.js';
+import {
+  makeTraceEvent,
+  newEndpointId,
+  type TraceAction,
+  type TraceEventInit,
+  toTraceAddress,
+  traceChannels,
+} from '../trace/events.js';
+import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+
+/**
+ * Handles one received datagram. Returns the reply to send back to its sender, or `undefined` to
+ * send nothing. Called synchronously for each datagram, in arrival order.
+ */
+export type DatagramHandler = (
+  message: Buffer,
+  remote: RemoteInfo,
+  server: UdpServer,
+) => Uint8Array | undefined;
+
+/** The reflection rate limit of a {@link UdpServer}: a token bucket per source address. */
+export interface UdpRateLimitOptions {
+  /**
+   * Replies per second each source address may get in the long run.
+   * @default 50
+   */
+  rate?: number;
+  /**
+   * Replies a source may get back to back before `rate` applies.
+   * @default 100
+   */
+  burst?: number;
+  /**
+   * Source addresses tracked at once (the least recently heard from is forgotten past it).
+   * @default 10000
+   */
+  maxSources?: number;
+  /** The limiter's clock in milliseconds, for tests. @default performance.now */
+  now?: () => number;
+  /**
+   * What counts as one source: datagrams with the same key share a bucket. Keying by address
+   * (not address and port) is what makes the limit hold against spoofing, where the attacker
+   * picks the ports freely. A function can group wider (an IPv6 /64) or, where senders are
+   * trusted not to forge, narrower (address and port).
+   * @default the source address
+   */
+  key?: (remote: RemoteInfo) => string;
+}
+
+/** Options of a {@link UdpServer}. */
+export interface UdpServerOptions {
+  /** Port to bind; 0 lets the system choose (see `listen()`'s result). */
+  port: number;
+  /**
+   * Address to bind: an IPv4 or IPv6 literal or a host name. `::` receives IPv4 too (dual stack).
+   * @default '0.0.0.0' (the textbook's INADDR_ANY)
+   */
+  host?: string;
+  /**
+   * Stop after sending this many replies, then close.
+   * @default Infinity
+   */
+  maxReplies?: number;
+  /**
+   * Per-source rate limit of replies, or `false` for none (only where every sender is trusted).
+   * @default { rate: 50, burst: 100, maxSources: 10000 }
+   */
+  rateLimit?: UdpRateLimitOptions | false;
+  /**
+   * On `close()`, how long replies already handed to the kernel may take to go out.
+   * @default 5000
+   */
+  closeTimeout?: number;
+  /** Handles each datagram and returns the reply, if any. */
+  onMessage: DatagramHandler;
+}
+
+/** A bound UDP server: socket, bind, then recvfrom and sendto in a loop. */
+export class UdpServer {
+  /** Process-unique id used in trace events. */
+  readonly endpoint = newEndpointId();
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxReplies: number;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #limitKey: (remote: RemoteInfo) => string;
+  readonly #closeTimeout: number;
+  readonly #onMessage: DatagramHandler;
+  #socket: Socket | undefined;
+  #received = 0;
+  #started = 0;
+  #replied = 0;
+  #dropped = 0;
+  #failed = 0;
+  #inFlight = 0;
+  #stopping = false;
+  #bound = false;
+  #socketClosed = false;
+  #listening: Promise<AddressInfo> | undefined;
+  #closing: Promise<void> | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #resolveClosed!: () => void;
+  /** Resolves once the socket is closed. */
+  readonly closed: Promise<void>;
+
+  constructor(options: UdpServerOptions) {
+    this.#port = validatePort(options.port);
+    this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
+    this.#maxReplies = options.maxReplies ?? Number.POSITIVE_INFINITY;
+    if (this.#maxReplies !== Number.POSITIVE_INFINITY) validateInteger(this.#maxReplies, 'count', 1, 2 ** 31);
+    const limit = options.rateLimit ?? {};
+    this.#limiter =
+      limit === false
+        ? undefined
+        : new RateLimiter({
+            rate: limit.rate ?? DEFAULT_UDP_REPLY_RATE,
+            burst: limit.burst ?? DEFAULT_UDP_REPLY_BURST,
+            maxKeys: limit.maxSources ?? DEFAULT_UDP_RATE_LIMIT_SOURCES,
+            now: limit.now,
+          });
+    this.#limitKey = (limit !== false && limit.key) || sourceAddress;
+    this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
+    if (typeof options.onMessage !== 'function') {
+      throw new InvalidArgumentError('invalid onMessage: a UdpServer needs a function to handle datagrams');
+    }
+    this.#onMessage = options.onMessage;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  /** Datagrams received so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Replies sent so far (handed to the kernel without error). */
+  get replied(): number {
+    return this.#replied;
+  }
+
+  /** Replies not sent because their destination was over the rate limit. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Replies whose sendto() failed (the server goes on). */
+  get failed(): number {
+    return this.#failed;
+  }
+
+  /** Source addresses the rate limiter tracks now (0 without a limit). */
+  get trackedSources(): number {
+    return this.#limiter?.size ?? 0;
+  }
+
+  /** The bound address, once bound. */
+  address(): AddressInfo | undefined {
+    try {
+      return this.#socket?.address();
+    } catch {
+      // address() throws on a socket that is not bound (yet, or any more).
+      return undefined;
+    }
+  }
+
+  /** True while trace subscribers are listening: services check it before building events. */
+  get tracing(): boolean {
+    return traceChannels.udpServer.hasSubscribers;
+  }
+
+  /** Publishes a trace event (call only when `tracing` is true). */
+  trace(action: TraceAction, fields: Partial<TraceEventInit> = {}): void {
+    traceChannels.udpServer.publish(
+      makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
+    );
+  }
+
+  /**
+   * socket() and bind(). Resolves with the bound address once datagrams can arrive; rejects with a
+   * {@link BindError} (address in use, not local, not permitted) or {@link ResolveError}. Calling
+   * it again returns the same promise.
+   */
+  listen(): Promise<AddressInfo> {
+    this.#listening ??= this.#bind();
+    return this.#listening;
+  }
+
+  /**
+   * Stops receiving, lets replies already on their way go out (for up to `closeTimeout` ms), then
+   * closes the socket. Safe to call more than once, and before `listen()`.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#stopping = true;
+    if (this.#listening === undefined) {
+      this.#resolveClosed();
+      this.#closing = this.closed;
+      return this.#closing;
+    }
+    this.#closing = this.#listening.then(
+      () => {
+        if (this.#socketClosed) return this.closed;
+        if (this.#inFlight === 0) this.#closeSocket();
+        else this.#closeTimer = setTimeout(() => this.#closeSocket(), this.#closeTimeout);
+        return this.closed;
+      },
+      () => this.closed,
+    );
+    return this.#closing;
+  }
+
+  /** Closes the socket now; replies still on their way are cancelled. Safe to call more than once. */
+  destroy(): Promise<void> {
+    const closing = this.close();
+    if (this.#bound) this.#closeSocket();
+    return closing;
+  }
+
+  /** Closes the server gracefully (`await using server = ...`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #bind(): Promise<AddressInfo> {
+    const where = formatAddress(this.#host, this.#port);
+    let address = this.#host;
+    let family = isIP(address);
+    if (family === 0) {
+      try {
+        ({ address, family } = await lookup(this.#host));
+      } catch (error) {
+        this.#resolveClosed();
+        throw new ResolveError(`cannot resolve '${this.#host}': ${describeSystemError(error)}`, {
+          cause: error,
+          call: 'bind',
+        });
+      }
+    }
+    const type: SocketType = family === 6 ? 'udp6' : 'udp4';
+    const socket = createSocket({ type, ipv6Only: false });
+    this.#socket = socket;
+    return new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (error: Error) => {
+        socket.off('listening', onListening);
+        const code = systemCodeOf(error);
+        const message =
+          code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? new ResolveError(`cannot resolve '${this.#host}': ${describeSystemError(error)}`, {
+                cause: error,
+                call: 'bind',
+              })
+            : new BindError(`${where}: ${describeSystemError(error)}`, { cause: error, call: 'bind' });
+        this.#stopping = true;
+        this.#closeSocket();
+        reject(message);
+      };
+      const onListening = () => {
+        socket.off('error', onError);
+        this.#bound = true;
+        // Past bind, an error concerns one datagram (unconnected UDP sockets get no ICMP errors on
+        // Linux): it must never stop the server.
+        socket.on('error', (error) => {
+          if (this.tracing) this.trace('error', { reason: describeSystemError(error) });
+        });
+        socket.on('message', (message, remote) => this.#receive(message, remote));
+        const bound = socket.address();
+        if (this.tracing) {
+          const local = toTraceAddress(bound.address, bound.port, bound.family);
+          this.trace('socket', { combinedIn: 'socket.bind()' });
+          this.trace('bind', { local, combinedIn: 'socket.bind()' });
+        }
+        resolve(bound);
+      };
+      socket.once('error', onError);
+      socket.once('listening', onListening);
+      socket.once('close', () => {
+        clearTimeout(this.#closeTimer);
+        // A socket whose bind failed never had an address: its close is not a step of the flow.
+        if (this.tracing && this.#bound) this.trace('close');
+        this.#resolveClosed();
+      });
+      socket.bind({ address, port: this.#port, exclusive: true });
+    });
+  }
+
+  #closeSocket(): void {
+    const socket = this.#socket;
+    if (socket === undefined || this.#socketClosed) return;
+    this.#socketClosed = true;
+    clearTimeout(this.#closeTimer);
+    socket.close();
+  }
+
+  #receive(message: Buffer, remote: RemoteInfo): void {
+    if (this.#stopping) return;
+    this.#received++;
+    const tracing = this.tracing;
+    const from = tracing ? toTraceAddress(remote.address, remote.port, remote.family) : undefined;
+    if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length });
+    let reply: Uint8Array | undefined;
+    try {
+      reply = this.#onMessage(message, remote, this);
+    } catch (error) {
+      // A service's bug with one datagram must not take the server down for everyone else.
+      if (tracing) this.trace('error', { remote: from, reason: describeSystemError(error) });
+      return;
+    }
+    if (reply === undefined) return;
+    if (this.#limiter !== undefined && !this.#limiter.take(this.#limitKey(remote))) {
+      this.#dropped++;
+      if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'rate limit' });
+      return;
+    }
+    if (++this.#started >= this.#maxReplies) this.#stopping = true;
+    this.#inFlight++;
+    const bytes = reply.length;
+    this.#socket?.send(reply, remote.port, remote.address, (error) => {
+      this.#inFlight--;
+      if (error) {
+        this.#failed++;
+        if (this.tracing) this.trace('error', { remote: from, reason: describeSystemError(error) });
+      } else {
+        this.#replied++;
+        if (this.tracing) {
+          const to = from ?? toTraceAddress(remote.address, remote.port, remote.family);
+          this.trace('sendto', { remote: to, bytes });
+        }
+      }
+      if (this.#inFlight === 0 && this.#stopping) {
+        if (this.#started >= this.#maxReplies) this.close();
+        if (this.#closing !== undefined) this.#closeSocket();
+      }
+    });
+  }
+}
+
+function sourceAddress(remote: RemoteInfo): string {
+  return remote.address;
+}

@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { fetchHello } from '../../src/index.js';
+import { runBin, startServer, testEnv } from '../helpers/process.js';
+
+const HELLO_LINE = 'Message from server: Hello World! \n';
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/** A raw TCP server for odd behaviours, closed after the test. */
+async function oddServer(
+  t: { after(fn: () => unknown): void },
+  onSocket: (s: Socket) => void,
+): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    onSocket(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(r));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+describe('hserver + hclient', () => {
+  test('the lecture run: hserver on a port, hclient prints the message', async (t) => {
+    const server = await startServer('hserver', ['0']);
+    t.after(() => server.stop());
+    assert.match(server.stderr(), /^hserver: listening on 0\.0\.0\.0:\d+\n$/);
+    const result = await runBin('hclient', ['127.0.0.1', String(server.port)]);
+    assert.equal(result.stdout.toString('latin1'), HELLO_LINE);
+    assert.equal(result.stderr, '');
+    assert.equal(result.code, 0);
+  });
+
+  test('--count 1 serves one client and exits 0, like the C program', async () => {
+    const server = await startServer('hserver', ['--count', '1', '0']);
+    const result = await runBin('hclient', ['127.0.0.1', String(server.port)]);
+    assert.equal(result.stdout.toString(), HELLO_LINE);
+    const exit = await server.exited();
+    assert.deepEqual(exit, { code: 0, signal: null });
+  });
+
+  test('IPv6: --host ::1 and a bracketed client address', async (t) => {
+    const server = await startServer('hserver', ['--host', '::1', '0']);
+    t.after(() => server.stop());
+    assert.match(server.stderr(), /listening on \[::1\]:\d+\n$/);
+    const plain = await runBin('hclient', ['::1', String(server.port)]);
+    const bracketed = await runBin('hclient', ['[::1]', String(server.port)]);
+    assert.equal(plain.stdout.toString(), HELLO_LINE);
+    assert.equal(bracketed.stdout.toString(), HELLO_LINE);
+  });
+
+  test('--host :: serves IPv4 and IPv6 clients', async (t) => {
+    const server = await startServer('hserver', ['--host', '::', '0']);
+    t.after(() => server.stop());
+    for (const host of ['127.0.0.1', '::1', 'localhost']) {
+      const result = await runBin('hclient', [host, String(server.port)]);
+      assert.equal(result.stdout.toString(), HELLO_LINE, host);
+    }
+  });
+
+  test('--message and --no-nul change the bytes; the client prints up to EOF', async (t) => {
+    const server = await startServer('hserver', ['--message', '안녕하세요, 밥!', '--no-nul', '0']);
+    t.after(() => server.stop());
+    const result = await runBin('hclient', ['127.0.0.1', String(server.port)]);
+    assert.equal(result.stdout.toString('utf8'), 'Message from server: 안녕하세요, 밥! \n');
+  });
+
+  test('SIGTERM and SIGINT stop the server with exit 0 and a closed port', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const server = await startServer('hserver', ['0']);
+      assert.deepEqual(await server.stop(signal), { code: 0, signal: null });
+      const result = await runBin('hclient', ['127.0.0.1', String(server.port)]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^connect\(\) error! /);
+    }
+  });
+
+  test('SIGTERM while slow clients are reading: every client gets the whole message, exit 0', async () => {
+    const message = 'm'.repeat(100_000);
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '--message', message, '0']);
+    const { connect } = await import('node:net');
+    const clients = Array.from({ length: 20 }, () => connect(server.port, '127.0.0.1'));
+    await Promise.all(clients.map((c) => once(c, 'connect')));
+    // The clients have not read anything yet when the signal arrives.
+    server.child.kill('SIGTERM');
+    const received = await Promise.all(
+      clients.map(async (c) => {
+        const chunks: Buffer[] = [];
+        c.on('data', (d: Buffer) => chunks.push(d));
+        await once(c, 'end');
+        c.destroy();
+        return Buffer.concat(chunks).length;
+      }),
+    );
+    assert.deepEqual(
+      received,
+      clients.map(() => message.length + 1),
+    );
+    assert.deepEqual(await server.exited(), { code: 0, signal: null });
+  });
+
+  test('1,000 clients in a row and 200 at once against the process: no message lost, no fd left', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const fds = () => readdirSync(`/proc/${server.child.pid}/fd`).length;
+    const before = fds();
+    for (let i = 0; i < 1000; i++) {
+      assert.equal((await fetchHello({ host: '127.0.0.1', port: server.port })).text, 'Hello World!');
+    }
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => fetchHello({ host: '127.0.0.1', port: server.port })),
+    );
+    assert.equal(replies.filter((r) => r.text === 'Hello World!').length, 200);
+    // The server closes each connection right after writing; give its loop a turn to finish.
+    let after = fds();
+    for (let i = 0; i < 100 && after !== before; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = fds();
+    }
+    assert.equal(after, before);
+  });
+
+  test('--trace prints the lecture steps on stderr, stdout unchanged (English)', async () => {
+    const server = await startServer('hserver', [
+      '--trace',
+      '--count',
+      '1',
+      '--backlog',
+      '5',
+      '--host',
+      '127.0.0.1',
+      '0',
+    ]);
+    const client = await runBin('hclient', ['--trace', '127.0.0.1', String(server.port)]);
+    await server.exited();
+    assert.equal(client.stdout.toString(), HELLO_LINE);
+    const clientLines = client.stderr.trimEnd().split('\n');
+    assert.deepEqual(
+      clientLines.map((l) => l.split(' ').slice(0, 3).join(' ')),
+      ['[client] 1 socket():', '[client] 2 connect():', '[client] 3 read():', '[client] 4 close():'],
+    );
+    assert.match(clientLines[2] ?? '', /13 bytes received/);
+    const serverLines = server.stderr().trimEnd().split('\n');
+    assert.deepEqual(
+      serverLines.map((l) => l.split(' ').slice(0, 3).join(' ')),
+      [
+        '[server] 1 socket():',
+        '[server] 2 bind():',
+        '[server] 3 listen():',
+        'hserver: listening on',
+        '[server] 4a accept():',
+        '[server] 4b write():',
+        '[server] 4c close():',
+        '[server] 5 close():',
+      ],
+    );
+    assert.match(serverLines[2] ?? '', /backlog 5$/);
+    assert.match(serverLines[5] ?? '', /13 bytes sent/);
+  });
+
+  test('--lang ko and a Korean locale print the lecture words', async () => {
+    const server = await startServer('hserver', [
+      '--trace',
+      '--lang',
+      'ko',
+      '--count',
+      '2',
+      '--host',
+      '127.0.0.1',
+      '0',
+    ]);
+    const byFlag = await runBin('hclient', ['--trace', '--lang', 'ko', '127.0.0.1', String(server.port)]);
+    const byLocale = await runBin('hclient', ['--trace', '127.0.0.1', String(server.port)], {
+      env: testEnv({ LANG: 'ko_KR.UTF-8' }),
+    });
+    await server.exited();
+    for (const client of [byFlag, byLocale]) {
+      assert.equal(client.stdout.toString(), HELLO_LINE);
+      assert.match(client.stderr, /\[클라이언트\] 1 TCP 소켓의 생성 socket\(\)/);
+      assert.match(client.stderr, /\[클라이언트\] 2 연결의 요청 connect\(\)/);
+      assert.match(client.stderr, /\[클라이언트\] 3 데이터 송수신 read\(\): 13바이트 수신/);
+      assert.match(client.stderr, /\[클라이언트\] 4 연결 종료 close\(\)/);
+    }
+    const log = server.stderr();
+    for (const words of [
+      '1 TCP 소켓의 생성',
+      '2 IP와 PORT번호의 할당',
+      '3 연결요청 가능상태로 변경',
+      '4a 연결요청에 대한 수락',
+      '4b 데이터 송수신',
+      '4c 연결종료',
+      '5 연결 종료',
+    ]) {
+      assert.ok(log.includes(`[서버] ${words}`), `missing ${words} in ${log}`);
+    }
+  });
+});
+
+describe('usage and argument errors', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['hserver', [], /^$/],
+    ['hserver', ['1', '2'], /^$/],
+    ['hclient', [], /^$/],
+    ['hclient', ['127.0.0.1'], /^$/],
+    ['hclient', ['127.0.0.1', '1', '2'], /^$/],
+  ];
+  for (const [bin, args] of cases) {
+    test(`${bin} ${args.join(' ') || '(no arguments)'}: the seed usage line on stdout, exit 1`, async () => {
+      const result = await runBin(bin, args);
+      const usage = bin === 'hserver' ? 'Usage : hserver <port>\n' : 'Usage : hclient <IP> <port>\n';
+      assert.equal(result.stdout.toString(), usage);
+      assert.equal(result.stderr, '');
+      assert.equal(result.code, 1);
+    });
+  }
+
+  for (const port of ['abc', '-1', '65536', '', '1e3', '0x10']) {
+    test(`hserver with port '${port}': bind() error, exit 1`, async () => {
+      const result = await runBin('hserver', [port]);
+      assert.equal(result.stdout.length, 0);
+      assert.equal(
+        result.stderr,
+        `bind() error: invalid port '${port}': expected a number from 0 to 65535\n`,
+      );
+      assert.equal(result.code, 1);
+    });
+    test(`hclient with port '${port}': connect() error!, exit 1`, async () => {
+      const result = await runBin('hclient', ['127.0.0.1', port]);
+      assert.equal(result.stdout.length, 0);
+      assert.equal(
+        result.stderr,
+        `connect() error! invalid port '${port}': expected a number from 1 to 65535\n`,
+      );
+      assert.equal(result.code, 1);
+    });
+  }
+
+  test('hclient port 0 is refused before connecting', async () => {
+    const result = await runBin('hclient', ['127.0.0.1', '0']);
+    assert.match(result.stderr, /^connect\(\) error! invalid port '0'/);
+    assert.equal(result.code, 1);
+  });
+
+  test('unknown options and bad option values name the option, exit 1', async () => {
+    const unknown = await runBin('hserver', ['--bogus', '0']);
+    assert.equal(unknown.stderr, "hserver: unknown option '--bogus' (see hserver --help)\n");
+    assert.equal(unknown.code, 1);
+    const timeout = await runBin('hclient', ['--timeout', 'soon', '127.0.0.1', '1']);
+    assert.equal(
+      timeout.stderr,
+      "hclient: invalid --timeout 'soon': expected a positive number of seconds\n",
+    );
+    assert.equal(timeout.code, 1);
+    const negative = await runBin('hclient', ['--timeout', '-1', '127.0.0.1', '1']);
+    assert.match(negative.stderr, /invalid --timeout '-1'/);
+    const backlog = await runBin('hserver', ['--backlog', '0', '0']);
+    assert.match(backlog.stderr, /^hserver: invalid --backlog '0'/);
+    const lang = await runBin('hserver', ['--lang', 'fr', '0']);
+    assert.equal(lang.stderr, "hserver: invalid --lang 'fr': expected en or ko\n");
+    const missing = await runBin('hserver', ['0', '--host']);
+    assert.match(missing.stderr, /^hserver: .*--host/);
+    for (const r of [unknown, timeout, negative, backlog, lang, missing]) {
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout.length, 0);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  test('--help and --version print on stdout and exit 0', async () => {
+    for (const bin of ['hserver', 'hclient']) {
+      const help = await runBin(bin, ['--help']);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout.toString(), /^Usage : /);
+      const version = await runBin(bin, ['--version']);
+      assert.equal(version.code, 0);
+      assert.match(version.stdout.toString(), new RegExp(`^${bin} \\d+\\.\\d+\\.\\d+\\n$`));
+    }
+  });
+});
+
+describe('socket errors', () => {
+  test('a port already in use: bind() error with the reason, exit 1', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const second = await runBin('hserver', ['--host', '127.0.0.1', String(server.port)]);
+    assert.equal(
+      second.stderr,
+      `bind() error: 127.0.0.1:${server.port}: address already in use (EADDRINUSE)\n`,
+    );
+    assert.equal(second.code, 1);
+    assert.equal(second.stdout.length, 0);
+  });
+
+  test('an address not on this machine: bind() error, exit 1', async () => {
+    const result = await runBin('hserver', ['--host', '192.0.2.1', '0']);
+    assert.match(
+      result.stderr,
+      /^bind\(\) error: 192\.0\.2\.1:0: address not available on this machine \(EADDRNOTAVAIL\)\n$/,
+    );
+    assert.equal(result.code, 1);
+  });
+
+  test('a refused connection: connect() error!, exit 1', async () => {
+    const port = await freePort();
+    const result = await runBin('hclient', ['127.0.0.1', String(port)]);
+    assert.equal(result.stderr, `connect() error! 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout.length, 0);
+  });
+
+  test('an unknown host name: connect() error!, exit 1', async () => {
+    const result = await runBin('hclient', ['no-such-host.invalid', '9190']);
+    assert.match(result.stderr, /^connect\(\) error! cannot resolve 'no-such-host\.invalid'/);
+    assert.equal(result.code, 1);
+  });
+
+  test('a peer that closes without sending: read() error!, exit 1', async (t) => {
+    const port = await oddServer(t, (s) => s.end());
+    const result = await runBin('hclient', ['127.0.0.1', String(port)]);
+    assert.equal(
+      result.stderr,
+      `read() error! 127.0.0.1:${port} closed the connection without sending anything\n`,
+    );
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout.length, 0);
+  });
+
+  test('a peer that accepts and never writes: read() error! after --timeout, exit 1', async (t) => {
+    const port = await oddServer(t, () => {});
+    const started = performance.now();
+    const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
+    assert.equal(result.stderr, `read() error! 127.0.0.1:${port} sent nothing within 300 ms\n`);
+    assert.equal(result.code, 1);
+    assert.ok(performance.now() - started < 5000);
+  });
+
+  test('a peer that resets: read() error! with the reason, exit 1', async (t) => {
+    const port = await oddServer(t, (s) => s.resetAndDestroy());
+    const result = await runBin('hclient', ['127.0.0.1', String(port)]);
+    // The reset can beat the client's connect() completion: either call may report it.
+    assert.match(result.stderr, /^(read|connect)\(\) error! .*connection reset by peer \(ECONNRESET\)\n$/);
+    assert.equal(result.code, 1);
+  });
+
+  test('SIGINT while the client waits: exit 130, nothing printed', async (t) => {
+    let connected!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const port = await oddServer(t, () => connected());
+    const { spawn } = await import('node:child_process');
+    const { binPath } = await import('../helpers/process.js');
+    const child = spawn(binPath('hclient'), ['--timeout', '30', '127.0.0.1', String(port)], {
+      env: testEnv(),
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    // Once the server has the connection, the client is waiting in read().
+    await arrived;
+    child.kill('SIGINT');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 130);
+    assert.equal(out, '');
+  });
+});
