@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
-import { runBin, startServer, testEnv } from '../helpers/process.js';
+import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
 import { rawConnect, readLine } from '../helpers/raw.js';
 
 const GREET_DIALOGUE =
@@ -77,6 +78,36 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
     });
     assert.equal(eof.stdout.toString(), 'Message from server: last line without newline\n');
     assert.equal(eof.code, 0);
+  });
+
+  test('echo: SIGINT while waiting for input exits 130, quietly', async (t) => {
+    const server = await startServer('hserver', ['--service', 'echo', '--trace', '--host', '127.0.0.1', '0']);
+    t.after(() => server.stop().then(() => {}));
+    const client = spawn(binPath('hclient'), ['--service', 'echo', '127.0.0.1', String(server.port)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: testEnv(),
+    });
+    const killer = setTimeout(() => client.kill('SIGKILL'), 10_000);
+    t.after(() => clearTimeout(killer));
+    let stderr = '';
+    client.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = once(client, 'exit');
+    // Connected once the server has accepted it; its stdin stays open and empty.
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (server.stderr().includes('accept(): #1')) {
+          server.child.stderr?.off('data', check);
+          resolve();
+        }
+      };
+      server.child.stderr?.on('data', check);
+      check();
+    });
+    client.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 130);
+    assert.equal(stderr, '');
+    client.stdin.destroy();
   });
 
   test('--trace shows each read and write with byte counts, in English and Korean', async () => {
