@@ -121,7 +121,7 @@ export interface EchoClientOptions {
 
 /** A connection to an echo server. */
 export interface EchoSession {
-  /** Sends `data` and resolves with the same number of bytes read back. */
+  /** Sends `data` and resolves with the same number of bytes read back. One echo at a time. */
   echo(data: Uint8Array): Promise<Buffer>;
   /**
    * Shuts down our write side, waits (bounded by the timeout) for the server to close, then closes.
@@ -154,6 +154,7 @@ class EchoConnection implements EchoSession {
   // Bytes that arrived beyond the echo being read (the server may send ahead): kept for the next.
   #leftover: Buffer = Buffer.alloc(0);
   #closing: Promise<void> | undefined;
+  #busy = false;
 
   constructor(
     connection: TcpClientConnection,
@@ -169,6 +170,16 @@ class EchoConnection implements EchoSession {
 
   async echo(data: Uint8Array): Promise<Buffer> {
     if (this.#closing !== undefined) throw new InvalidArgumentError('echo() after close()');
+    if (this.#busy) throw new InvalidArgumentError('echo() while another echo() is in progress');
+    this.#busy = true;
+    try {
+      return await this.#echo(data);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #echo(data: Uint8Array): Promise<Buffer> {
     const { socket, trace } = this.#connection;
     const expected = data.length;
     socket.write(data);

@@ -15,6 +15,7 @@ import { ConnectionClosedError, ProtocolError, ReadTimeoutError } from '../error
 import {
   encodeLine,
   formatGreetError,
+  type GreetClientFailure,
   GreetErrorCode,
   type GreetServerInput,
   type GreetServerState,
@@ -282,10 +283,7 @@ export async function greet(options: GreetOptions): Promise<GreetResult> {
   }
 }
 
-function failureError(
-  failure: Extract<ReturnType<typeof stepGreetClient>['state'], { phase: 'failed' }>['failure'],
-  target: string,
-): Error {
+function failureError(failure: GreetClientFailure, target: string): Error {
   switch (failure.kind) {
     case 'server-error':
       return new ProtocolError(`${target} answered with an error: ${failure.line}`, { call: 'read' });
