@@ -38,7 +38,8 @@ export class LatencyHistogram {
   /** Records one value in microseconds (negative values count as 0). */
   record(micros: number): void {
     const v = micros > 0 ? Math.round(micros) : 0;
-    this.#counts[bucketOf(v)]! += 1;
+    const bucket = bucketOf(v);
+    this.#counts[bucket] = (this.#counts[bucket] ?? 0) + 1;
     this.#total++;
     this.#sum += v;
     if (v > this.#max) this.#max = v;
@@ -48,7 +49,7 @@ export class LatencyHistogram {
   /** Adds another histogram's values to this one. */
   merge(other: LatencyHistogram): void {
     const counts = other.#counts;
-    for (let i = 0; i < counts.length; i++) this.#counts[i]! += counts[i] ?? 0;
+    for (let i = 0; i < counts.length; i++) this.#counts[i] = (this.#counts[i] ?? 0) + (counts[i] ?? 0);
     this.#total += other.#total;
     this.#sum += other.#sum;
     if (other.#total > 0) {
@@ -67,7 +68,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < this.#counts.length; i++) {
       seen += this.#counts[i] ?? 0;
-      if (seen >= rank) return Math.min(Math.max(valueOf(i), this.#min), this.#max);
+      if (seen >= rank) return Math.min(Math.max(bucketValue(i), this.#min), this.#max);
     }
     return this.#max;
   }
@@ -80,7 +81,7 @@ function bucketOf(v: number): number {
   return LINEAR + (shift - 1) * SUB + (Math.min(v >>> shift, 2 * SUB - 1) - SUB);
 }
 
-function valueOf(index: number): number {
+function bucketValue(index: number): number {
   if (index < LINEAR) return index;
   const shift = Math.floor((index - LINEAR) / SUB) + 1;
   const base = ((index - LINEAR) % SUB) + SUB;

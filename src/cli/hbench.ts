@@ -1,0 +1,194 @@
+/**
+ * `hbench [options] <IP> <port>`: a bounded load tool for hello (and echo, greet) servers.
+ */
+
+import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
+import { DEFAULT_HELLO_MESSAGE } from '../defaults.js';
+import { encodeHello } from '../protocol/hello.js';
+import { formatAddress, parsePort, validateHost } from '../validate.js';
+import { VERSION } from '../version.js';
+import {
+  CliError,
+  ExitCode,
+  errorLine,
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  runCli,
+} from './common.js';
+
+const PROGRAM = 'hbench';
+const USAGE = 'Usage : hbench <IP> <port>';
+const SERVICES = ['hello', 'echo', 'greet'] as const;
+const DEFAULT_DURATION_S = 5;
+const HELP = `${USAGE}
+       hbench [options] <IP> <port>
+
+Opens connections against a hello server (ours, the seed's C server, anything that speaks the
+protocol), checks every payload byte for byte, and reports connections per second, errors by
+kind and connect-to-close latency percentiles. It always stops by itself.
+
+Options:
+  -c, --concurrency N     connections kept in flight                        [default: 16]
+  -n, --requests N        stop after N connections
+  -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_DURATION_S} if -n is not given)
+  --timeout SECS          bound on each whole exchange                      [default: 5]
+  --service NAME          hello, echo or greet                             [default: hello]
+  --message TEXT          hello: the text expected (plus NUL); echo: the bytes sent [default: ${DEFAULT_HELLO_MESSAGE}]
+  --no-nul                hello: expect no NUL after the text
+  --json                  print the results as one JSON object on stdout
+  -h, --help              show this help
+  -V, --version           show the version
+
+A progress bar is drawn on stderr when it is a terminal. Exit status: 0 when every exchange was
+correct, 1 on a usage error or when any exchange failed.
+`;
+
+/** Runs hbench with the given arguments (without node and the script). */
+export function run(argv: readonly string[]): Promise<void> {
+  return runCli(PROGRAM, USAGE, () => main(argv));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(PROGRAM, argv, {
+    concurrency: { type: 'string', short: 'c' },
+    requests: { type: 'string', short: 'n' },
+    duration: { type: 'string', short: 'd' },
+    timeout: { type: 'string' },
+    service: { type: 'string' },
+    message: { type: 'string' },
+    'no-nul': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return ExitCode.Ok;
+  }
+  const [hostText, portText] = positionals;
+  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
+    throw new CliError(USAGE, { showUsage: true });
+  }
+  let host: string;
+  let port: number;
+  try {
+    host = validateHost(hostText);
+    port = parsePort(portText, { allowZero: false });
+  } catch (error) {
+    throw new CliError(errorLine('connect() error!', error));
+  }
+  const concurrency =
+    values.concurrency === undefined
+      ? 16
+      : parseCount(values.concurrency, '--concurrency', PROGRAM, 1, 100_000);
+  const requests =
+    values.requests === undefined ? undefined : parseCount(values.requests, '--requests', PROGRAM);
+  const duration =
+    values.duration === undefined
+      ? requests === undefined
+        ? DEFAULT_DURATION_S * 1000
+        : undefined
+      : parseSeconds(values.duration, '--duration', PROGRAM);
+  const timeout = values.timeout === undefined ? 5000 : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const service = values.service ?? 'hello';
+  if (!(SERVICES as readonly string[]).includes(service)) {
+    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected ${SERVICES.join(', ')}`);
+  }
+  const message = values.message ?? DEFAULT_HELLO_MESSAGE;
+  const script =
+    service === 'hello'
+      ? scripts.hello(encodeHello(message, { nul: !values['no-nul'] }))
+      : service === 'echo'
+        ? scripts.echo(Buffer.from(message))
+        : scripts.greet();
+
+  const bar = process.stderr.isTTY && !values.json ? progressBar(requests, duration) : undefined;
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result: LoadResult;
+  try {
+    result = await runLoad({
+      host,
+      port,
+      concurrency,
+      requests,
+      duration,
+      timeout,
+      script,
+      onProgress: bar,
+      signal: abort.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (bar !== undefined) process.stderr.write('\r\u001b[2K');
+  }
+  const target = formatAddress(host, port);
+  if (values.json) process.stdout.write(`${JSON.stringify(toJson(result, service, target))}\n`);
+  else process.stdout.write(report(result, service, target));
+  if (abort.signal.aborted) return ExitCode.Interrupted;
+  return result.failed === 0 && result.ok > 0 ? ExitCode.Ok : ExitCode.Failure;
+}
+
+const ms = (micros: number) => (micros / 1000).toFixed(micros < 10_000 ? 2 : 1);
+
+function toJson(result: LoadResult, service: string, target: string) {
+  const { latency } = result;
+  return {
+    target,
+    service,
+    concurrency: result.concurrency,
+    started: result.started,
+    ok: result.ok,
+    failed: result.failed,
+    errors: result.errors,
+    seconds: Number((result.elapsedMs / 1000).toFixed(3)),
+    connectionsPerSecond: Math.round(result.perSecond),
+    latencyMs: {
+      p50: Number(ms(latency.percentile(50))),
+      p90: Number(ms(latency.percentile(90))),
+      p99: Number(ms(latency.percentile(99))),
+      max: Number(ms(latency.max)),
+    },
+  };
+}
+
+function report(result: LoadResult, service: string, target: string): string {
+  const { latency } = result;
+  const kinds = Object.entries(result.errors) as Array<[LoadErrorKind, number]>;
+  const errors = kinds.length === 0 ? 'none' : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ');
+  return [
+    `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}, ${(result.elapsedMs / 1000).toFixed(2)} s`,
+    `  connections  ${result.ok} ok, ${result.failed} failed (${result.started} started)`,
+    `  rate         ${Math.round(result.perSecond)} connections/s`,
+    `  latency      p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
+    `  errors       ${errors}`,
+    '',
+  ].join('\n');
+}
+
+/** A one-line progress bar on stderr (a terminal). */
+function progressBar(requests: number | undefined, duration: number | undefined) {
+  const width = 30;
+  return (p: { started: number; ok: number; failed: number; elapsedMs: number }) => {
+    const fraction = Math.min(
+      1,
+      Math.max(
+        requests === undefined ? 0 : p.started / requests,
+        duration === undefined ? 0 : p.elapsedMs / duration,
+      ),
+    );
+    const filled = Math.round(fraction * width);
+    const rate = p.elapsedMs > 0 ? Math.round((p.ok / p.elapsedMs) * 1000) : 0;
+    process.stderr.write(
+      `\r\u001b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.ok} ok ${p.failed} failed ${rate}/s`,
+    );
+  };
+}

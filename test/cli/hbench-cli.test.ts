@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import { seedServer } from '../helpers/c-programs.js';
+import { listeningPort, runBin, startServer } from '../helpers/process.js';
+
+describe('hbench', () => {
+  test('against hserver: a report with rate, latency and no errors, exit 0', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const result = await runBin('hbench', ['-c', '8', '-n', '400', '127.0.0.1', String(server.port)]);
+    const text = result.stdout.toString();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(text, /^hbench: 127\.0\.0\.1:\d+ hello, concurrency 8, [\d.]+ s\n/);
+    assert.match(text, /connections {2}400 ok, 0 failed \(400 started\)/);
+    assert.match(text, /rate {9}\d+ connections\/s/);
+    assert.match(text, /latency {6}p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms/);
+    assert.match(text, /errors {7}none/);
+    assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
+  });
+
+  test('--json against the seed C server', async (t) => {
+    const child = spawn(seedServer(), ['0'], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    // If anything below fails, the C server would wait for a client forever: end it (by PID).
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const port = await listeningPort(child.pid as number);
+    const result = await runBin('hbench', ['--json', '-c', '1', '-n', '1', '127.0.0.1', String(port)]);
+    await exited;
+    const json = JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+    assert.equal(json.ok, 1);
+    assert.equal(json.failed, 0);
+    assert.equal(json.service, 'hello');
+    assert.ok(typeof json.connectionsPerSecond === 'number');
+    assert.equal(result.code, 0);
+  });
+
+  test('a wrong expected message: bad-payload counted, exit 1', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const result = await runBin('hbench', [
+      '--message',
+      'Goodbye',
+      '-n',
+      '5',
+      '127.0.0.1',
+      String(server.port),
+    ]);
+    assert.match(result.stdout.toString(), /errors {7}bad-payload 5/);
+    assert.equal(result.code, 1);
+  });
+
+  test('usage and option errors', async () => {
+    const usage = await runBin('hbench', ['127.0.0.1']);
+    assert.equal(usage.stdout.toString(), 'Usage : hbench <IP> <port>\n');
+    assert.equal(usage.code, 1);
+    const port = await runBin('hbench', ['127.0.0.1', 'x']);
+    assert.match(port.stderr, /^connect\(\) error! invalid port 'x'/);
+    const service = await runBin('hbench', ['--service', 'ftp', '127.0.0.1', '1']);
+    assert.equal(service.stderr, "hbench: invalid --service 'ftp': expected hello, echo, greet\n");
+    const concurrency = await runBin('hbench', ['-c', '0', '127.0.0.1', '1']);
+    assert.match(concurrency.stderr, /^hbench: invalid --concurrency '0'/);
+    for (const r of [port, service, concurrency]) assert.equal(r.code, 1);
+  });
+});

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { runLoad, scripts } from '../../src/bench/load.js';
+import { createHelloServer, encodeHello } from '../../src/index.js';
+
+const HELLO = scripts.hello(encodeHello('Hello World!'));
+
+async function odd(t: { after(fn: () => unknown): void }, onSocket: (s: Socket) => void): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    onSocket(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(r));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+describe('runLoad', () => {
+  test('hello: every exchange ok, counted and timed', async (t) => {
+    const server = createHelloServer({ host: '127.0.0.1', port: 0 });
+    t.after(() => server.close());
+    const { port } = await server.listen();
+    const result = await runLoad({ host: '127.0.0.1', port, concurrency: 8, requests: 500, script: HELLO });
+    assert.equal(result.started, 500);
+    assert.equal(result.ok, 500);
+    assert.equal(result.failed, 0);
+    assert.equal(result.latency.count, 500);
+    assert.ok(result.perSecond > 0);
+    assert.equal(server.accepted, 500);
+  });
+
+  test('IPv6 and a duration bound', async (t) => {
+    const server = createHelloServer({ host: '::1', port: 0 });
+    t.after(() => server.close());
+    const { port } = await server.listen();
+    const result = await runLoad({ host: '::1', port, concurrency: 4, duration: 200, script: HELLO });
+    assert.ok(result.ok > 0);
+    assert.equal(result.failed, 0);
+    assert.equal(result.ok, result.started);
+  });
+
+  test('a wrong payload is bad-payload, a short one closed-early', async (t) => {
+    const wrong = await odd(t, (s) => s.end('Hello World?\0'));
+    const short = await odd(t, (s) => s.end('Hello'));
+    const longer = await odd(t, (s) => s.end('Hello World!\0extra'));
+    const a = await runLoad({ host: '127.0.0.1', port: wrong, concurrency: 2, requests: 10, script: HELLO });
+    const b = await runLoad({ host: '127.0.0.1', port: short, concurrency: 2, requests: 10, script: HELLO });
+    const c = await runLoad({ host: '127.0.0.1', port: longer, concurrency: 2, requests: 10, script: HELLO });
+    assert.deepEqual(a.errors, { 'bad-payload': 10 });
+    assert.deepEqual(b.errors, { 'closed-early': 10 });
+    assert.deepEqual(c.errors, { 'bad-payload': 10 });
+    assert.equal(a.ok + b.ok + c.ok, 0);
+  });
+
+  test('a server that never answers: timeouts, and the run still ends', async (t) => {
+    const port = await odd(t, () => {});
+    const result = await runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 3,
+      requests: 3,
+      timeout: 100,
+      script: HELLO,
+    });
+    assert.deepEqual(result.errors, { timeout: 3 });
+  });
+
+  test('nothing listening: refused', async () => {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const result = await runLoad({ host: '127.0.0.1', port, concurrency: 2, requests: 4, script: HELLO });
+    assert.deepEqual(result.errors, { refused: 4 });
+  });
+
+  test('echo and greet scripts drive a scripted peer', async (t) => {
+    const echo = await odd(t, (s) => s.pipe(s));
+    const greet = await odd(t, (s) => {
+      let seen = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        seen += d;
+        if (seen === "Hi. I'm Bob.\n") s.write("Hi, Bob. I'm Jane\n");
+        if (seen.endsWith('Nice to meet you, Jane.\n')) s.end();
+      });
+    });
+    const a = await runLoad({
+      host: '127.0.0.1',
+      port: echo,
+      concurrency: 4,
+      requests: 20,
+      script: scripts.echo(Buffer.alloc(100_000, 7)),
+    });
+    const b = await runLoad({
+      host: '127.0.0.1',
+      port: greet,
+      concurrency: 4,
+      requests: 20,
+      script: scripts.greet(),
+    });
+    assert.equal(a.ok, 20, JSON.stringify(a.errors));
+    assert.equal(b.ok, 20, JSON.stringify(b.errors));
+  });
+
+  test('needs a bound', () => {
+    assert.throws(
+      () => runLoad({ host: '127.0.0.1', port: 1, concurrency: 1, script: HELLO }),
+      /stops by itself/,
+    );
+  });
+
+  test('an AbortSignal ends the run', async (t) => {
+    const port = await odd(t, () => {});
+    const controller = new AbortController();
+    const running = runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 2,
+      duration: 60_000,
+      timeout: 60_000,
+      script: HELLO,
+      signal: controller.signal,
+    });
+    setImmediate(() => controller.abort());
+    const result = await running;
+    assert.equal(result.ok, 0);
+  });
+});
