@@ -32,6 +32,24 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** How long a server keeps a connection that sends or reads nothing (services that read). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
+/** Most bytes in one line of a line protocol (greet), without its `\n`: bounds memory per client. */
+export const DEFAULT_MAX_LINE_BYTES = 1024;
+
+/** Most characters (Unicode code points) in a greet name. */
+export const DEFAULT_MAX_NAME_LENGTH = 64;
+
+/** The greet client's name: the lecture's client, Bob. */
+export const DEFAULT_CLIENT_NAME = 'Bob';
+
+/** The greet server's name: the lecture's server, Jane. */
+export const DEFAULT_SERVER_NAME = 'Jane';
+
+/**
+ * The echo server's write buffer bound: past this many queued bytes on a connection it stops
+ * reading from that client until the queue drains (backpressure).
+ */
+export const DEFAULT_ECHO_HIGH_WATER_MARK = 64 * 1024;
+
 /**
  * The largest UDP payload over IPv4: 65535 (IP total length) - 20 (IP header) - 8 (UDP header).
  * The textbook's limit for one datagram; a larger message is refused before anything is sent.

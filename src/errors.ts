@@ -122,6 +122,16 @@ export class AbortError extends SocketStepsError {
   override readonly code = 'ERR_ABORTED' as const;
 }
 
+/** The peer broke the rules of the protocol spoken (a malformed or unexpected line). */
+export class ProtocolError extends SocketStepsError {
+  override readonly code = 'ERR_PROTOCOL' as const;
+}
+
+/** The peer closed the connection before the exchange was complete. */
+export class ConnectionClosedError extends SocketStepsError {
+  override readonly code = 'ERR_CONNECTION_CLOSED' as const;
+}
+
 /** Returns the Node/libuv `code` of an error-like value (`ECONNREFUSED`, ...), if it has one. */
 export function systemCodeOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

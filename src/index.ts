@@ -12,9 +12,55 @@ export * from './defaults.js';
 export * from './errors.js';
 // UDP: the lecture's reference flow (userver / uclient).
 export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
+// Conversations over TCP (issue #4): the Bob/Jane greet dialogue and the echo service.
+export {
+  checkName,
+  decodeLine,
+  encodeLine,
+  formatAnswer,
+  formatClosing,
+  formatGreetError,
+  formatGreeting,
+  type GreetClientFailure,
+  type GreetClientInput,
+  type GreetClientState,
+  GreetErrorCode,
+  type GreetServerConfig,
+  type GreetServerInput,
+  type GreetServerOutcome,
+  type GreetServerState,
+  type GreetStep,
+  initialGreetClientState,
+  initialGreetServerState,
+  parseAnswer,
+  parseClosing,
+  parseGreetError,
+  parseGreeting,
+  stepGreetClient,
+  stepGreetServer,
+  validateName,
+} from './protocol/greet.js';
 export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
+export { LineFramer, type LineFramerOptions } from './protocol/line-framer.js';
 export { RateLimiter, type RateLimiterOptions } from './protocol/rate-limit.js';
 export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/udp-echo.js';
+export {
+  createEchoServer,
+  type EchoClientOptions,
+  type EchoServer,
+  type EchoServerOptions,
+  type EchoSession,
+  type EchoStats,
+  openEcho,
+} from './services/echo.js';
+export {
+  createGreetServer,
+  type GreetLine,
+  type GreetOptions,
+  type GreetResult,
+  type GreetServerOptions,
+  greet,
+} from './services/greet.js';
 export {
   createHelloServer,
   type FetchHelloOptions,

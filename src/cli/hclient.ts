@@ -18,6 +18,13 @@ import {
   printTrace,
   runCli,
 } from './common.js';
+import {
+  parseTalkClientValues,
+  runEchoClient,
+  runGreetClient,
+  TALK_CLIENT_HELP,
+  TALK_CLIENT_OPTIONS,
+} from './talk-client.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -27,16 +34,19 @@ const HELP = `${USAGE}
 The lecture's TCP hello client: socket(), connect(), read the server's message, close().
 Prints "Message from server: " + the message up to its NUL byte + " ", like hello_client.c.
 <IP> may be an IPv4 or IPv6 address or a host name.
+With --service greet it holds the lecture's Bob/Jane dialogue and prints each line with who said it;
+with --service echo it is the textbook's echo client: each line of input is sent and printed as
+"Message from server: <line>" once all of it has come back; q, Q or end of input quits.
 
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-  --trace                 print the lecture's steps on stderr as they happen
+${TALK_CLIENT_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
-Exit status: 0 when the message was printed; 1 on a usage, connect or read error;
+Exit status: 0 when the message was printed (greet: the dialogue held; echo: input done); 1 on a usage, connect or read error;
 130 on SIGINT, 143 on SIGTERM.
 `;
 
@@ -53,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
     lang: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'V' },
+    ...TALK_CLIENT_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -67,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw new CliError(USAGE, { showUsage: true });
   }
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const maxBytes =
@@ -94,6 +106,16 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', onSigterm);
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
+    const target = { host, port, timeout, signal: abort.signal };
+    const io = { input: process.stdin, output: process.stdout };
+    if (talk.service === 'greet') {
+      await runGreetClient(target, talk.name, io);
+      return ExitCode.Ok;
+    }
+    if (talk.service === 'echo') {
+      await runEchoClient(target, io);
+      return ExitCode.Ok;
+    }
     const reply = await fetchHello({ host, port, timeout, maxBytes, signal: abort.signal });
     process.stdout.write(formatHelloLine(reply.message));
     return ExitCode.Ok;

@@ -22,6 +22,7 @@ import {
   printTrace,
   runCli,
 } from './common.js';
+import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
 
 const PROGRAM = 'hserver';
@@ -32,6 +33,8 @@ const HELP = `${USAGE}
 The lecture's TCP hello server: socket(), bind(), listen(), then repeatedly accept() a client,
 write the message and a NUL byte, and close() it. Port 0 picks a free port; the bound address is
 printed on stderr as "hserver: listening on ADDRESS:PORT".
+With --service greet it holds the lecture's Bob/Jane dialogue with each client instead, and with
+--service echo it sends back every byte a client sends (RFC 862).
 
 Options:
   --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
@@ -42,7 +45,7 @@ Options:
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes accept on the shared socket (see README for when it helps)
-  --trace                 print the lecture's steps on stderr as they happen
+${TALK_SERVER_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
@@ -70,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     lang: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'V' },
+    ...TALK_SERVER_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -112,17 +116,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     let server: TcpServer;
     try {
-      server = createHelloServer({
-        port,
-        host: values.host,
-        backlog,
-        maxAccepts: count,
-        maxConnections,
-        closeTimeout,
-        message: values.message,
-        nul: !values['no-nul'],
-      });
+      const common = { port, host: values.host, backlog, maxAccepts: count, maxConnections, closeTimeout };
+      server = createServiceServer(PROGRAM, values, common, () =>
+        createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
+      );
     } catch (error) {
+      if (error instanceof CliError) throw error;
       throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
     }
     return await serve(server);

@@ -54,6 +54,17 @@ export interface TcpServerOptions {
    */
   pauseOnConnect?: boolean;
   /**
+   * Keep a connection open for writing after the client shuts down its write side (half-close),
+   * so that the service can still answer; the service then ends it. Services that read need it.
+   * @default false
+   */
+  allowHalfOpen?: boolean;
+  /**
+   * Buffer size of accepted sockets, in bytes: `socket.write()` returns false (backpressure) once
+   * this many bytes wait to be sent. Node's default when not set.
+   */
+  highWaterMark?: number;
+  /**
    * On `close()`, how long connections may take to finish before they are destroyed.
    * @default 5000
    */
@@ -80,6 +91,8 @@ export class TcpServer {
   readonly #closeTimeout: number;
   readonly #onConnection: ConnectionHandler;
   readonly #sockets = new Set<TrackedSocket>();
+  // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
+  readonly #refusing = new Set<Socket>();
   #accepted = 0;
   #listenerClosed = false;
   #refused = 0;
@@ -105,8 +118,15 @@ export class TcpServer {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#server = createServer({ pauseOnConnect: options.pauseOnConnect ?? false }, (socket) =>
-      this.#accept(socket),
+    this.#server = createServer(
+      {
+        pauseOnConnect: options.pauseOnConnect ?? false,
+        allowHalfOpen: options.allowHalfOpen ?? false,
+        ...(options.highWaterMark === undefined
+          ? {}
+          : { highWaterMark: validateInteger(options.highWaterMark, 'high water mark', 1, 2 ** 30) }),
+      },
+      (socket) => this.#accept(socket),
     );
     // Accept errors (EMFILE, ...) must not kill the server: libuv retries on the next event.
     this.#server.on('error', () => {});
@@ -274,6 +294,17 @@ export class TcpServer {
       socket.errorCode ??= reason;
       socket.destroy();
     }
+    for (const socket of this.#refusing) socket.destroy();
+  }
+
+  // Send the refusal, then read and drop what the client sends until its FIN, so that the socket
+  // closes by itself (and the client gets the refusal, not a reset); bounded by closeTimeout.
+  #refuse(socket: Socket, refusal: Uint8Array): void {
+    this.#refusing.add(socket);
+    socket.once('close', () => this.#refusing.delete(socket));
+    socket.setTimeout(this.#closeTimeout, () => socket.destroy());
+    socket.end(refusal);
+    socket.resume();
   }
 
   #accept(socket: TrackedSocket): void {
@@ -286,7 +317,7 @@ export class TcpServer {
       this.#refused++;
       if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many connections' });
       if (this.#refusal === undefined) socket.destroy();
-      else socket.end(this.#refusal);
+      else this.#refuse(socket, this.#refusal);
       return;
     }
     const id = ++this.#accepted;

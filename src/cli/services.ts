@@ -1,0 +1,92 @@
+/**
+ * `--service hello|greet|echo` for hserver: the options each service adds, their parsing, and the
+ * choice of the server factory. hserver itself stays about the shared TCP options.
+ */
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_LINE_BYTES, DEFAULT_SERVER_NAME } from '../defaults.js';
+import { createEchoServer } from '../services/echo.js';
+import { createGreetServer } from '../services/greet.js';
+import type { TcpServer, TcpServerOptions } from '../transport/tcp-server.js';
+import { CliError, parseCount, parseSeconds } from './common.js';
+
+/** The services the TCP programs speak. */
+export const SERVICES = ['hello', 'greet', 'echo'] as const;
+/** A service the TCP programs speak. */
+export type ServiceName = (typeof SERVICES)[number];
+
+/** Parses `--service`; hello when absent. */
+export function parseService(text: string | undefined, program: string): ServiceName {
+  if (text === undefined) return 'hello';
+  if ((SERVICES as readonly string[]).includes(text)) return text as ServiceName;
+  throw new CliError(`${program}: invalid --service '${text}': expected ${SERVICES.join(', ')}`);
+}
+
+/** The parseArgs specs of the options hserver has for the greet and echo services. */
+export const TALK_SERVER_OPTIONS = {
+  service: { type: 'string' },
+  name: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+} as const;
+
+/** hserver's help lines for those options. */
+export const TALK_SERVER_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo     [default: hello]
+  --name NAME             greet: the server's name                         [default: ${DEFAULT_SERVER_NAME}]
+  --idle-timeout SECS     greet, echo: drop a client silent this long      [default: ${DEFAULT_IDLE_TIMEOUT_MS / 1000}]
+  --max-line-bytes N      greet: longest line accepted, in bytes           [default: ${DEFAULT_MAX_LINE_BYTES}]
+`;
+
+/** The values of {@link TALK_SERVER_OPTIONS} as parsed. */
+export interface TalkServerValues {
+  service?: string;
+  name?: string;
+  'idle-timeout'?: string;
+  'max-line-bytes'?: string;
+  message?: string;
+  'no-nul'?: boolean;
+}
+
+/**
+ * Builds the server for `--service`. `hello` is built by `createHello` (hserver's own call, so that
+ * its options stay in one place); the others here, after checking that only their options are set.
+ */
+export function createServiceServer(
+  program: string,
+  values: TalkServerValues,
+  common: Omit<TcpServerOptions, 'onConnection'>,
+  createHello: () => TcpServer,
+): TcpServer {
+  const service = parseService(values.service, program);
+  const onlyFor = (option: string, allowed: readonly ServiceName[], set: boolean) => {
+    if (set && !allowed.includes(service)) {
+      throw new CliError(
+        `${program}: ${option} applies to --service ${allowed.join(' or ')}, not ${service}`,
+      );
+    }
+  };
+  onlyFor('--message', ['hello'], values.message !== undefined);
+  onlyFor('--no-nul', ['hello'], values['no-nul'] === true);
+  onlyFor('--name', ['greet'], values.name !== undefined);
+  onlyFor('--max-line-bytes', ['greet'], values['max-line-bytes'] !== undefined);
+  onlyFor('--idle-timeout', ['greet', 'echo'], values['idle-timeout'] !== undefined);
+  const idleTimeout =
+    values['idle-timeout'] === undefined
+      ? undefined
+      : parseSeconds(values['idle-timeout'], '--idle-timeout', program);
+  const maxLineBytes =
+    values['max-line-bytes'] === undefined
+      ? undefined
+      : parseCount(values['max-line-bytes'], '--max-line-bytes', program, 1, 2 ** 20);
+  try {
+    switch (service) {
+      case 'hello':
+        return createHello();
+      case 'greet':
+        return createGreetServer({ ...common, name: values.name, idleTimeout, maxLineBytes });
+      case 'echo':
+        return createEchoServer({ ...common, idleTimeout });
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${program}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `hclient --service greet|echo`: the client sides of the two conversations, for the terminal.
+ * greet prints the dialogue as it happens; echo is the textbook's echo client (prompt, send a
+ * line, print `Message from server: <line>`, `q`/`Q` or end of input quits).
+ */
+import { createInterface } from 'node:readline';
+import { DEFAULT_CLIENT_NAME } from '../defaults.js';
+import { validateName } from '../protocol/greet.js';
+import { formatEchoLine } from '../protocol/udp-echo.js';
+import { openEcho } from '../services/echo.js';
+import { type GreetLine, greet } from '../services/greet.js';
+import { CliError } from './common.js';
+import { parseService, type ServiceName } from './services.js';
+
+/** The parseArgs specs of the options hclient has for the greet and echo services. */
+export const TALK_CLIENT_OPTIONS = {
+  service: { type: 'string' },
+  name: { type: 'string' },
+} as const;
+
+/** hclient's help lines for those options. */
+export const TALK_CLIENT_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo    [default: hello]
+  --name NAME             greet: our name                                 [default: ${DEFAULT_CLIENT_NAME}]
+`;
+
+/** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
+export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
+
+/** The service and its options, checked before connecting. */
+export interface TalkClientChoice {
+  service: ServiceName;
+  /** The greet name, NFC-normalised. */
+  name: string;
+}
+
+/** Checks `--service`, `--name` and which options go with which service. */
+export function parseTalkClientValues(
+  program: string,
+  values: { service?: string; name?: string; 'max-bytes'?: string },
+): TalkClientChoice {
+  const service = parseService(values.service, program);
+  if (values.name !== undefined && service !== 'greet') {
+    throw new CliError(`${program}: --name applies to --service greet, not ${service}`);
+  }
+  if (values['max-bytes'] !== undefined && service !== 'hello') {
+    throw new CliError(`${program}: --max-bytes applies to --service hello, not ${service}`);
+  }
+  try {
+    return { service, name: validateName(values.name ?? DEFAULT_CLIENT_NAME) };
+  } catch (error) {
+    throw new CliError(`${program}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Where the conversation goes: stdout and stdin by default. */
+export interface TalkIo {
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream;
+}
+
+/** Connection settings shared by both services. */
+export interface TalkTarget {
+  host: string;
+  port: number;
+  timeout: number | undefined;
+  signal: AbortSignal;
+}
+
+/** `[client] Bob: Hi. I'm Bob.`: one line of the dialogue as hclient prints it. */
+export function formatGreetLine(line: GreetLine): string {
+  return `[${line.speaker}] ${line.name}: ${line.text}\n`;
+}
+
+/** Holds the greet dialogue, printing each line as it is said. */
+export async function runGreetClient(target: TalkTarget, name: string, io: TalkIo): Promise<void> {
+  await greet({ ...target, name, onLine: (line) => io.output.write(formatGreetLine(line)) });
+}
+
+/**
+ * The textbook's echo client: for each line of input, send it with its `\n`, read until all of it has
+ * come back, print it. Prompts only when the input is a terminal.
+ */
+export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<void> {
+  const session = await openEcho(target);
+  const lines = createInterface({ input: io.input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
+  const stop = () => lines.close();
+  target.signal.addEventListener('abort', stop, { once: true });
+  const interactive = io.input.isTTY === true;
+  try {
+    if (interactive) io.output.write(TCP_ECHO_PROMPT);
+    for await (const line of lines) {
+      if (line === 'q' || line === 'Q') break;
+      const back = await session.echo(Buffer.from(`${line}\n`, 'utf8'));
+      io.output.write(formatEchoLine(back));
+      if (interactive) io.output.write(TCP_ECHO_PROMPT);
+    }
+  } catch (error) {
+    await session.close().catch(() => {});
+    throw error;
+  } finally {
+    target.signal.removeEventListener('abort', stop);
+    lines.close();
+  }
+  await session.close();
+}

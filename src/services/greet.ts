@@ -1,0 +1,300 @@
+/**
+ * The greet service: the lecture's Bob/Jane dialogue over TCP. The server runs the pure dialogue
+ * of `protocol/greet.ts` on each connection (framing lines, bounding memory and idle time); the
+ * client side connects, greets, and returns the dialogue as it happened.
+ */
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  DEFAULT_CLIENT_NAME,
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_LINE_BYTES,
+} from '../defaults.js';
+import { ConnectionClosedError, ProtocolError, ReadTimeoutError } from '../errors.js';
+import {
+  encodeLine,
+  formatGreetError,
+  type GreetClientFailure,
+  GreetErrorCode,
+  type GreetServerInput,
+  type GreetServerState,
+  initialGreetClientState,
+  initialGreetServerState,
+  stepGreetClient,
+  stepGreetServer,
+} from '../protocol/greet.js';
+import { LineFramer } from '../protocol/line-framer.js';
+import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import { formatAddress, validateDuration, validateInteger } from '../validate.js';
+
+/** Options of {@link createGreetServer}. */
+export interface GreetServerOptions
+  extends Omit<TcpServerOptions, 'onConnection' | 'pauseOnConnect' | 'allowHalfOpen'> {
+  /**
+   * The server's name, in its answer `Hi, Bob. I'm Jane`.
+   * @default 'Jane'
+   */
+  name?: string;
+  /**
+   * A client that sends nothing for this many ms gets an `idle-timeout` error line and is closed.
+   * @default 30000
+   */
+  idleTimeout?: number;
+  /**
+   * Longest line accepted, in bytes without `\n`; a longer one gets a `line-too-long` error line.
+   * @default 1024
+   */
+  maxLineBytes?: number;
+  /**
+   * Longest client name accepted, in characters.
+   * @default 64
+   */
+  maxNameLength?: number;
+}
+
+/**
+ * A server that holds the Bob/Jane dialogue with each client, accepting repeatedly. A connection
+ * past `maxConnections` gets the line `ERROR too-many-connections: ...` and is closed. Call
+ * `listen()` on the result.
+ */
+export function createGreetServer(options: GreetServerOptions): TcpServer {
+  const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
+  const maxLineBytes = validateInteger(
+    options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    'max line bytes',
+    1,
+    2 ** 20,
+  );
+  const initial = initialGreetServerState({
+    name: options.name,
+    maxNameLength: options.maxNameLength,
+    idleTimeout,
+  });
+  const refusal =
+    options.refusal ??
+    encodeLine(formatGreetError(GreetErrorCode.TooManyConnections, 'the server is busy, try again later'));
+  return new TcpServer({
+    ...options,
+    refusal,
+    allowHalfOpen: true,
+    onConnection: (socket, id, server) =>
+      runGreetSession(socket, id, server, initial, idleTimeout, maxLineBytes),
+  });
+}
+
+function runGreetSession(
+  socket: Socket,
+  id: number,
+  server: TcpServer,
+  initial: GreetServerState,
+  idleTimeout: number,
+  maxLineBytes: number,
+): void {
+  let state = initial;
+  let finished = false;
+  let peerEnded = false;
+  const framer = new LineFramer({ maxLineBytes });
+
+  const apply = (input: GreetServerInput): boolean => {
+    const step = stepGreetServer(state, input);
+    state = step.state;
+    for (const reply of step.replies) {
+      const bytes = encodeLine(reply);
+      socket.write(bytes);
+      if (server.tracing) server.trace('write', id, { bytes: bytes.length });
+    }
+    if (step.close) finish();
+    return step.close;
+  };
+
+  // Our side is done: send FIN after the replies, and give the client a bounded time to close its
+  // side (reading and dropping what it still sends) so that it gets our last line, not a reset.
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    socket.setTimeout(0);
+    socket.end();
+    if (server.tracing) server.trace('shutdown', id);
+    if (!peerEnded) {
+      const timer = setTimeout(() => socket.destroy(), idleTimeout);
+      socket.once('close', () => clearTimeout(timer));
+    }
+  };
+
+  socket.setTimeout(idleTimeout);
+  socket.on('timeout', () => apply({ type: 'idle-timeout' }));
+  socket.on('data', (chunk: Buffer) => {
+    if (server.tracing) server.trace('read', id, { bytes: chunk.length });
+    if (finished) return;
+    for (const line of framer.push(chunk)) {
+      if (apply({ type: 'line', line })) return;
+    }
+    if (framer.overflow !== undefined) apply({ type: 'line-too-long' });
+  });
+  socket.on('end', () => {
+    peerEnded = true;
+    if (server.tracing) server.trace('eof', id);
+    if (!finished) apply({ type: 'eof' });
+  });
+}
+
+/** One line of the dialogue, with who said it. */
+export interface GreetLine {
+  /** Which side said it. */
+  speaker: 'client' | 'server';
+  /** The speaker's name (the server's, once its answer told it). */
+  name: string;
+  /** The line, without its `\n`. */
+  text: string;
+}
+
+/** Options of {@link greet}. */
+export interface GreetOptions {
+  /** Server address: IPv4 or IPv6 literal or host name. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /**
+   * The client's name, in `Hi. I'm Bob.`
+   * @default 'Bob'
+   */
+  name?: string;
+  /**
+   * Milliseconds allowed for connect(), and then for each wait for the server.
+   * @default 5000
+   */
+  timeout?: number;
+  /**
+   * Longest line accepted from the server, in bytes.
+   * @default 1024
+   */
+  maxLineBytes?: number;
+  /** Called with each line as it is sent or received, to show the dialogue as it happens. */
+  onLine?: (line: GreetLine) => void;
+  /** Aborts the dialogue. */
+  signal?: AbortSignal;
+}
+
+/** The dialogue as it happened. */
+export interface GreetResult {
+  /** Our name. */
+  clientName: string;
+  /** The server's name, from its answer. */
+  serverName: string;
+  /** The three lines, in order. */
+  lines: GreetLine[];
+}
+
+/**
+ * The client side of the dialogue: connect, say `Hi. I'm <name>.`, read the answer, say
+ * `Nice to meet you, <server>.`, shut down our side and wait for the server to close. Rejects with
+ * the errors of `connectTcp`, {@link ProtocolError} (the server sent an `ERROR` line or a malformed
+ * answer), {@link ConnectionClosedError} (it closed before answering) or {@link ReadTimeoutError}.
+ */
+export async function greet(options: GreetOptions): Promise<GreetResult> {
+  const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
+  const maxLineBytes = validateInteger(
+    options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    'max line bytes',
+    1,
+    2 ** 20,
+  );
+  let state = initialGreetClientState(options.name ?? DEFAULT_CLIENT_NAME);
+  const target = formatAddress(options.host, options.port);
+  const connection = await connectTcp({
+    host: options.host,
+    port: options.port,
+    timeout,
+    signal: options.signal,
+  });
+  const { socket } = connection;
+  const lines: GreetLine[] = [];
+  const say = (text: string) => {
+    const bytes = encodeLine(text);
+    socket.write(bytes);
+    connection.trace('write', { bytes: bytes.length });
+    const line: GreetLine = { speaker: 'client', name: state.name, text };
+    lines.push(line);
+    options.onLine?.(line);
+  };
+  const framer = new LineFramer({ maxLineBytes });
+  try {
+    const start = stepGreetClient(state, { type: 'start' });
+    state = start.state;
+    for (const reply of start.replies) say(reply);
+    return await readUntil<GreetResult>(
+      connection,
+      {
+        onChunk: (chunk) => {
+          if (state.phase === 'done') return undefined;
+          for (const bytes of framer.push(chunk)) {
+            const step = stepGreetClient(state, { type: 'line', line: bytes });
+            state = step.state;
+            if (state.phase === 'failed') throw failureError(state.failure, target);
+            if (state.phase === 'done') {
+              const line: GreetLine = {
+                speaker: 'server',
+                name: state.serverName,
+                text: bytes.toString('utf8'),
+              };
+              lines.push(line);
+              options.onLine?.(line);
+            }
+            for (const reply of step.replies) say(reply);
+            if (step.close) {
+              socket.end();
+              connection.trace('shutdown');
+              return undefined;
+            }
+          }
+          if (framer.overflow !== undefined) {
+            throw new ProtocolError(`${target} sent a line longer than ${maxLineBytes} bytes`, {
+              call: 'read',
+            });
+          }
+          return undefined;
+        },
+        onEnd: () => {
+          if (state.phase === 'done') {
+            return { clientName: state.name, serverName: state.serverName, lines };
+          }
+          throw new ConnectionClosedError(`${target} closed the connection before answering`, {
+            call: 'read',
+          });
+        },
+        onTimeout: () =>
+          new ReadTimeoutError(
+            state.phase === 'done'
+              ? `${target} did not close the connection within ${timeout} ms after the dialogue`
+              : `${target} did not answer within ${timeout} ms`,
+            { call: 'read' },
+          ),
+      },
+      { timeout, signal: options.signal },
+    );
+  } finally {
+    if (!socket.closed) {
+      const closed = once(socket, 'close');
+      socket.destroy();
+      await closed;
+    }
+  }
+}
+
+function failureError(failure: GreetClientFailure, target: string): Error {
+  switch (failure.kind) {
+    case 'server-error':
+      return new ProtocolError(`${target} answered with an error: ${failure.line}`, { call: 'read' });
+    case 'malformed-answer':
+      return new ProtocolError(
+        `${target} did not answer the greeting as expected, it said: ${failure.line}`,
+        {
+          call: 'read',
+        },
+      );
+    case 'closed':
+      return new ConnectionClosedError(`${target} closed the connection before answering`, { call: 'read' });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * A raw TCP peer for tests: plain `node:net`, none of the library's client code, so that the
+ * servers are checked against bytes on the wire.
+ */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { subscribeTrace, type TraceEvent } from '../../src/trace/events.js';
+
+/** Connects to 127.0.0.1 (or `host`) and resolves once connected. */
+export async function rawConnect(port: number, host = '127.0.0.1'): Promise<Socket> {
+  const socket = connect({ port, host, allowHalfOpen: true });
+  await once(socket, 'connect');
+  return socket;
+}
+
+/**
+ * Collects everything the peer sends until it closes its side, bounded by `timeoutMs` (the socket
+ * is destroyed past it and the promise rejects). Resolves with the bytes.
+ */
+export function readToEnd(socket: Socket, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no end of stream within ${timeoutMs} ms; got ${Buffer.concat(chunks).toString()}`));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.resume();
+  });
+}
+
+/** Waits for the first complete `\n`-terminated line from the peer, bounded by `timeoutMs`. */
+export function readLine(socket: Socket, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let bytes = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no line within ${timeoutMs} ms; got ${JSON.stringify(bytes.toString())}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      const end = bytes.indexOf(0x0a);
+      if (end !== -1) {
+        cleanup();
+        socket.pause();
+        if (end + 1 < bytes.length) socket.unshift(bytes.subarray(end + 1));
+        resolve(bytes.subarray(0, end).toString('utf8'));
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`end of stream before a line; got ${JSON.stringify(bytes.toString())}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.resume();
+  });
+}
+
+/** Sends `data`, half-closes, and returns everything received until the peer closes. */
+export async function rawExchangeBytes(
+  port: number,
+  data: string | Buffer,
+  host = '127.0.0.1',
+): Promise<Buffer> {
+  const socket = await rawConnect(port, host);
+  const received = readToEnd(socket);
+  socket.end(data);
+  try {
+    return await received;
+  } finally {
+    await closeSocket(socket);
+  }
+}
+
+/** {@link rawExchangeBytes}, decoded as UTF-8. */
+export async function rawExchange(port: number, data: string | Buffer, host = '127.0.0.1'): Promise<string> {
+  return (await rawExchangeBytes(port, data, host)).toString('utf8');
+}
+
+/** Destroys a socket and waits for its close event. */
+export async function closeSocket(socket: Socket): Promise<void> {
+  if (socket.closed) return;
+  const closed = once(socket, 'close');
+  socket.destroy();
+  await closed;
+}
+
+/**
+ * Resolves with the first trace event that `matches`, bounded by `timeoutMs`. Subscribe before
+ * doing what produces the event.
+ */
+export function waitForTrace(
+  matches: (event: TraceEvent) => boolean,
+  timeoutMs = 10_000,
+): Promise<TraceEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no matching trace event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = subscribeTrace((event) => {
+      if (!matches(event)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(event);
+    });
+  });
+}
