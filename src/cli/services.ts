@@ -7,18 +7,9 @@ import { createEchoServer } from '../services/echo.js';
 import { createGreetServer } from '../services/greet.js';
 import type { TcpServer, TcpServerOptions } from '../transport/tcp-server.js';
 import { CliError, parseCount, parseSeconds } from './common.js';
+import { parseService, type ServiceName } from './service-name.js';
 
-/** The services the TCP programs speak. */
-export const SERVICES = ['hello', 'greet', 'echo'] as const;
-/** A service the TCP programs speak. */
-export type ServiceName = (typeof SERVICES)[number];
-
-/** Parses `--service`; hello when absent. */
-export function parseService(text: string | undefined, program: string): ServiceName {
-  if (text === undefined) return 'hello';
-  if ((SERVICES as readonly string[]).includes(text)) return text as ServiceName;
-  throw new CliError(`${program}: invalid --service '${text}': expected ${SERVICES.join(', ')}`);
-}
+export { parseService, SERVICES, type ServiceName } from './service-name.js';
 
 /** The parseArgs specs of the options hserver has for the greet and echo services. */
 export const TALK_SERVER_OPTIONS = {

@@ -4,49 +4,19 @@
  * line, print `Message from server: <line>`, `q`/`Q` or end of input quits).
  */
 import { createInterface } from 'node:readline';
-import { DEFAULT_CLIENT_NAME } from '../defaults.js';
 import { validateName } from '../protocol/greet.js';
 import { formatEchoLine } from '../protocol/udp-echo.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
 import { CliError } from './common.js';
-import { parseService, type ServiceName } from './services.js';
-
-/** The parseArgs specs of the options hclient has for the greet and echo services. */
-export const TALK_CLIENT_OPTIONS = {
-  service: { type: 'string' },
-  name: { type: 'string' },
-} as const;
-
-/** hclient's help lines for those options. */
-export const TALK_CLIENT_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo    [default: hello]
-  --name NAME             greet: our name                                 [default: ${DEFAULT_CLIENT_NAME}]
-`;
 
 /** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
 export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
 
-/** The service and its options, checked before connecting. */
-export interface TalkClientChoice {
-  service: ServiceName;
-  /** The greet name, NFC-normalised. */
-  name: string;
-}
-
-/** Checks `--service`, `--name` and which options go with which service. */
-export function parseTalkClientValues(
-  program: string,
-  values: { service?: string; name?: string; 'max-bytes'?: string },
-): TalkClientChoice {
-  const service = parseService(values.service, program);
-  if (values.name !== undefined && service !== 'greet') {
-    throw new CliError(`${program}: --name applies to --service greet, not ${service}`);
-  }
-  if (values['max-bytes'] !== undefined && service !== 'hello') {
-    throw new CliError(`${program}: --max-bytes applies to --service hello, not ${service}`);
-  }
+/** Checks and NFC-normalises a greet name, as a {@link CliError} naming the problem. */
+export function checkName(program: string, name: string): string {
   try {
-    return { service, name: validateName(values.name ?? DEFAULT_CLIENT_NAME) };
+    return validateName(name);
   } catch (error) {
     throw new CliError(`${program}: ${error instanceof Error ? error.message : String(error)}`);
   }
