@@ -8,8 +8,11 @@ if (!port) {
   console.error('usage: node scripts/startup.js PORT [RUNS]  (a hello server must listen on 127.0.0.1:PORT)');
   process.exit(2);
 }
+// The floor for any Node TCP client: load node:net, connect, read, print, close; nothing else.
+const bare = `const s=require('net').connect(${Number(port)},'127.0.0.1');s.on('data',d=>{process.stdout.write(d);s.destroy()})`;
 const commands = {
   'node -e 0': [process.execPath, ['-e', '0']],
+  'bare node:net client': [process.execPath, ['-e', bare]],
   'hclient 127.0.0.1 PORT': [process.execPath, ['bin/hclient', '127.0.0.1', port]],
 };
 const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
@@ -30,8 +33,10 @@ const median = (a) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const base = median(times['node -e 0']);
+console.log('| command | median ms | / node -e 0 |\n|---|---:|---:|');
+for (const name of Object.keys(commands)) {
+  const m = median(times[name]);
+  console.log(`| ${name} | ${m.toFixed(1)} | ${(m / base).toFixed(3)} |`);
+}
 const ours = median(times['hclient 127.0.0.1 PORT']);
-console.log('| command | median ms |\n|---|---:|');
-console.log(`| node -e 0 | ${base.toFixed(1)} |`);
-console.log(`| hclient 127.0.0.1 PORT | ${ours.toFixed(1)} |`);
 console.log(`startup ratio=${(ours / base).toFixed(3)} (hclient / node -e 0, ${runs} runs each)`);

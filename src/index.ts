@@ -8,6 +8,18 @@
  *   {@link formatTraceEvent} for English or Korean lines.
  * - Errors: {@link SocketStepsError} and subclasses with stable `code`s.
  */
+
+// Load generation (hbench).
+export { LatencyHistogram } from './bench/histogram.js';
+export {
+  type ExchangeStep,
+  type LoadErrorKind,
+  type LoadOptions,
+  type LoadProgress,
+  type LoadResult,
+  runLoad,
+  scripts as loadScripts,
+} from './bench/load.js';
 export * from './defaults.js';
 export * from './errors.js';
 // UDP: the lecture's reference flow (userver / uclient).
