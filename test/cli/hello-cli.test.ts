@@ -1,42 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { fetchHello } from '../../src/index.js';
 import { runBin, startServer, testEnv } from '../helpers/process.js';
+import { freePort, peerServer } from '../helpers/raw.js';
 
 const HELLO_LINE = 'Message from server: Hello World! \n';
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
-
-/** A raw TCP server for odd behaviours, closed after the test. */
-async function oddServer(
-  t: { after(fn: () => unknown): void },
-  onSocket: (s: Socket) => void,
-): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-    s.on('close', () => sockets.delete(s));
-    onSocket(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((r) => server.close(r));
-  });
-  return (server.address() as AddressInfo).port;
-}
 
 describe('hserver + hclient', () => {
   test('the lecture run: hserver on a port, hclient prints the message', async (t) => {
@@ -333,7 +303,7 @@ describe('socket errors', () => {
   });
 
   test('a peer that closes without sending: read() error!, exit 1', async (t) => {
-    const port = await oddServer(t, (s) => s.end());
+    const port = await peerServer(t, (s) => s.end());
     const result = await runBin('hclient', ['127.0.0.1', String(port)]);
     assert.equal(
       result.stderr,
@@ -344,7 +314,7 @@ describe('socket errors', () => {
   });
 
   test('a peer that accepts and never writes: read() error! after --timeout, exit 1', async (t) => {
-    const port = await oddServer(t, () => {});
+    const port = await peerServer(t, () => {});
     const started = performance.now();
     const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
     assert.equal(result.stderr, `read() error! 127.0.0.1:${port} sent nothing within 300 ms\n`);
@@ -353,7 +323,7 @@ describe('socket errors', () => {
   });
 
   test('a peer that resets: read() error! with the reason, exit 1', async (t) => {
-    const port = await oddServer(t, (s) => s.resetAndDestroy());
+    const port = await peerServer(t, (s) => s.resetAndDestroy());
     const result = await runBin('hclient', ['127.0.0.1', String(port)]);
     // The reset can beat the client's connect() completion: either call may report it.
     assert.match(result.stderr, /^(read|connect)\(\) error! .*connection reset by peer \(ECONNRESET\)\n$/);
@@ -365,7 +335,7 @@ describe('socket errors', () => {
     const arrived = new Promise<void>((resolve) => {
       connected = resolve;
     });
-    const port = await oddServer(t, () => connected());
+    const port = await peerServer(t, () => connected());
     const { spawn } = await import('node:child_process');
     const { binPath } = await import('../helpers/process.js');
     const child = spawn(binPath('hclient'), ['--timeout', '30', '127.0.0.1', String(port)], {

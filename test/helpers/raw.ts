@@ -120,3 +120,39 @@ export function waitForTrace(
     });
   });
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (bound, read, released). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * A plain `node:net` server with odd behaviour (`onSocket` decides), for testing clients against
+ * peers that are not our code. It is closed, with every socket it accepted, after the test.
+ */
+export async function peerServer(
+  t: { after(fn: () => unknown): void },
+  onSocket: (socket: Socket) => void,
+  host = '127.0.0.1',
+): Promise<number> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return (server.address() as import('node:net').AddressInfo).port;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import {
   BindError,
@@ -15,6 +15,7 @@ import {
   subscribeTrace,
   type TraceEvent,
 } from '../../src/index.js';
+import { freePort, peerServer } from '../helpers/raw.js';
 
 /** All bytes a raw client receives until the server closes. */
 async function rawBytes(port: number, host = '127.0.0.1'): Promise<Buffer> {
@@ -24,28 +25,6 @@ async function rawBytes(port: number, host = '127.0.0.1'): Promise<Buffer> {
   await once(socket, 'end');
   socket.destroy();
   return Buffer.concat(chunks);
-}
-
-/** A plain server for odd peers, closed after the test. */
-async function rawServer(
-  t: { after(fn: () => unknown): void },
-  onSocket: (s: Socket) => void,
-  host = '127.0.0.1',
-) {
-  const server: Server = createServer(onSocket);
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-  });
-  server.listen(0, host);
-  await once(server, 'listening');
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((r) => server.close(r));
-  });
-  return (server.address() as AddressInfo).port;
 }
 
 function openFds(): number {
@@ -196,7 +175,7 @@ describe('hello server options', () => {
 
 describe('fetchHello against odd servers', () => {
   test('a message split into one-byte segments is printed whole', async (t) => {
-    const port = await rawServer(t, async (socket) => {
+    const port = await peerServer(t, async (socket) => {
       for (const byte of Buffer.from('Hello World!\0')) {
         socket.write(Buffer.from([byte]));
         await new Promise((r) => setTimeout(r, 2));
@@ -209,24 +188,20 @@ describe('fetchHello against odd servers', () => {
   });
 
   test('a server that closes without sending is ClosedWithoutDataError', async (t) => {
-    const port = await rawServer(t, (socket) => socket.end());
+    const port = await peerServer(t, (socket) => socket.end());
     await assert.rejects(fetchHello({ host: '127.0.0.1', port }), ClosedWithoutDataError);
   });
 
   test('a server that never writes is ReadTimeoutError within the timeout', async (t) => {
-    const port = await rawServer(t, () => {});
+    const port = await peerServer(t, () => {});
     const started = performance.now();
     await assert.rejects(fetchHello({ host: '127.0.0.1', port, timeout: 200 }), ReadTimeoutError);
     assert.ok(performance.now() - started < 3000);
   });
 
   test('nothing listening is ConnectionRefusedError', async (t) => {
-    const port = await rawServer(t, () => {});
-    // Find a port that was free a moment ago: bind, learn it, close.
-    const probe = createServer().listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const free = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const port = await peerServer(t, () => {});
+    const free = await freePort();
     assert.notEqual(free, port);
     const error = await fetchHello({ host: '127.0.0.1', port: free }).catch((e: unknown) => e);
     assert.ok(error instanceof ConnectionRefusedError);
@@ -234,14 +209,14 @@ describe('fetchHello against odd servers', () => {
   });
 
   test('maxBytes bounds what is read from a server that never sends a NUL', async (t) => {
-    const port = await rawServer(t, (socket) => socket.write(Buffer.alloc(100_000, 0x41)));
+    const port = await peerServer(t, (socket) => socket.write(Buffer.alloc(100_000, 0x41)));
     const reply = await fetchHello({ host: '127.0.0.1', port, maxBytes: 1000 });
     assert.equal(reply.message.length, 1000);
     assert.equal(reply.end, 'limit');
   });
 
   test('an AbortSignal stops a wait', async (t) => {
-    const port = await rawServer(t, () => {});
+    const port = await peerServer(t, () => {});
     await assert.rejects(
       fetchHello({ host: '127.0.0.1', port, signal: AbortSignal.timeout(50) }),
       (e: unknown) => (e as { code?: string }).code === 'ERR_ABORTED',

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { runLoad, scripts } from '../../src/bench/load.js';
 import { createHelloServer, encodeHello } from '../../src/index.js';
+import { freePort, peerServer } from '../helpers/raw.js';
 
 const HELLO = scripts.hello(encodeHello('Hello World!'));
-
-async function odd(t: { after(fn: () => unknown): void }, onSocket: (s: Socket) => void): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-    s.on('close', () => sockets.delete(s));
-    onSocket(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((r) => server.close(r));
-  });
-  return (server.address() as AddressInfo).port;
-}
 
 describe('runLoad', () => {
   test('hello: every exchange ok, counted and timed', async (t) => {
@@ -49,9 +31,9 @@ describe('runLoad', () => {
   });
 
   test('a wrong payload is bad-payload, a short one closed-early', async (t) => {
-    const wrong = await odd(t, (s) => s.end('Hello World?\0'));
-    const short = await odd(t, (s) => s.end('Hello'));
-    const longer = await odd(t, (s) => s.end('Hello World!\0extra'));
+    const wrong = await peerServer(t, (s) => s.end('Hello World?\0'));
+    const short = await peerServer(t, (s) => s.end('Hello'));
+    const longer = await peerServer(t, (s) => s.end('Hello World!\0extra'));
     const a = await runLoad({ host: '127.0.0.1', port: wrong, concurrency: 2, requests: 10, script: HELLO });
     const b = await runLoad({ host: '127.0.0.1', port: short, concurrency: 2, requests: 10, script: HELLO });
     const c = await runLoad({ host: '127.0.0.1', port: longer, concurrency: 2, requests: 10, script: HELLO });
@@ -62,7 +44,7 @@ describe('runLoad', () => {
   });
 
   test('a server that never answers: timeouts, and the run still ends', async (t) => {
-    const port = await odd(t, () => {});
+    const port = await peerServer(t, () => {});
     const result = await runLoad({
       host: '127.0.0.1',
       port,
@@ -75,17 +57,14 @@ describe('runLoad', () => {
   });
 
   test('nothing listening: refused', async () => {
-    const probe = createServer().listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as AddressInfo;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const result = await runLoad({ host: '127.0.0.1', port, concurrency: 2, requests: 4, script: HELLO });
     assert.deepEqual(result.errors, { refused: 4 });
   });
 
   test('echo and greet scripts drive a scripted peer', async (t) => {
-    const echo = await odd(t, (s) => s.pipe(s));
-    const greet = await odd(t, (s) => {
+    const echo = await peerServer(t, (s) => s.pipe(s));
+    const greet = await peerServer(t, (s) => {
       let seen = '';
       s.setEncoding('utf8');
       s.on('data', (d: string) => {
@@ -120,7 +99,7 @@ describe('runLoad', () => {
   });
 
   test('an AbortSignal ends the run', async (t) => {
-    const port = await odd(t, () => {});
+    const port = await peerServer(t, () => {});
     const controller = new AbortController();
     const running = runLoad({
       host: '127.0.0.1',
