@@ -75,6 +75,53 @@ export function parseCommandLine<T extends Options>(
   }
 }
 
+/**
+ * Handles `--help` and `--version`: prints on stdout and returns exit code 0, or returns
+ * `undefined` when neither was asked for.
+ */
+export function answerInfoFlags(
+  values: { help?: boolean; version?: boolean },
+  program: string,
+  help: string,
+  version: string,
+): number | undefined {
+  if (values.help) process.stdout.write(help);
+  else if (values.version) process.stdout.write(`${program} ${version}\n`);
+  else return undefined;
+  return ExitCode.Ok;
+}
+
+/** A client's way out on SIGINT/SIGTERM: an AbortSignal, and the exit code the signal asks for. */
+export interface SignalAbort {
+  /** Aborted on the first SIGINT or SIGTERM. */
+  signal: AbortSignal;
+  /** 130 after SIGINT, 143 after SIGTERM, `undefined` before either. */
+  exitCode(): number | undefined;
+  /** Removes the handlers. */
+  dispose(): void;
+}
+
+/** Turns SIGINT/SIGTERM into an aborted signal (clients end with 130/143); `onSignal` runs too. */
+export function abortOnSignals(onSignal?: () => void): SignalAbort {
+  const controller = new AbortController();
+  let code: number | undefined;
+  const handle = (signal: NodeJS.Signals) => {
+    code ??= signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    controller.abort();
+    onSignal?.();
+  };
+  process.once('SIGINT', handle);
+  process.once('SIGTERM', handle);
+  return {
+    signal: controller.signal,
+    exitCode: () => code,
+    dispose: () => {
+      process.off('SIGINT', handle);
+      process.off('SIGTERM', handle);
+    },
+  };
+}
+
 /** Parses a number of seconds (`5`, `0.5`) given on the command line into milliseconds. */
 export function parseSeconds(text: string, option: string, program: string): number {
   const seconds = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;

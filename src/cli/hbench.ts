@@ -8,6 +8,8 @@ import { encodeHello } from '../protocol/hello.js';
 import { formatAddress, parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
+  abortOnSignals,
+  answerInfoFlags,
   CliError,
   ExitCode,
   errorLine,
@@ -62,14 +64,8 @@ async function main(argv: readonly string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'V' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
-    return ExitCode.Ok;
-  }
+  const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
+  if (info !== undefined) return info;
   const [hostText, portText] = positionals;
   if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
     throw new CliError(USAGE, { showUsage: true });
@@ -108,10 +104,7 @@ async function main(argv: readonly string[]): Promise<number> {
         : scripts.greet();
 
   const bar = process.stderr.isTTY && !values.json ? progressBar(requests, duration) : undefined;
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = abortOnSignals();
   let result: LoadResult;
   try {
     result = await runLoad({
@@ -123,17 +116,17 @@ async function main(argv: readonly string[]): Promise<number> {
       timeout,
       script,
       onProgress: bar,
-      signal: abort.signal,
+      signal: stop.signal,
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
     if (bar !== undefined) process.stderr.write('\r\u001b[2K');
   }
   const target = formatAddress(host, port);
   if (values.json) process.stdout.write(`${JSON.stringify(toJson(result, service, target))}\n`);
   else process.stdout.write(report(result, service, target));
-  if (abort.signal.aborted) return ExitCode.Interrupted;
+  const signalled = stop.exitCode();
+  if (signalled !== undefined) return signalled;
   return result.failed === 0 && result.ok > 0 ? ExitCode.Ok : ExitCode.Failure;
 }
 

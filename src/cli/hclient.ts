@@ -8,6 +8,8 @@ import { fetchHello } from '../services/hello.js';
 import { parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
+  abortOnSignals,
+  answerInfoFlags,
   CliError,
   chooseLanguage,
   ExitCode,
@@ -59,14 +61,8 @@ async function main(argv: readonly string[]): Promise<number> {
     version: { type: 'boolean', short: 'V' },
     ...TALK_CLIENT_OPTIONS,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
-    return ExitCode.Ok;
-  }
+  const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
+  if (info !== undefined) return info;
   const [hostText, portText] = positionals;
   if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
     throw new CliError(USAGE, { showUsage: true });
@@ -86,41 +82,30 @@ async function main(argv: readonly string[]): Promise<number> {
     throw new CliError(errorLine('connect() error!', error));
   }
 
-  const abort = new AbortController();
-  let signalCode: number = ExitCode.Ok;
-  const onSigint = () => {
-    signalCode = ExitCode.Interrupted;
-    abort.abort();
-  };
-  const onSigterm = () => {
-    signalCode = ExitCode.Terminated;
-    abort.abort();
-  };
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigterm);
+  const stop = abortOnSignals();
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient, checkName } = await import('./talk-client.js');
-      const target = { host, port, timeout, signal: abort.signal };
+      const target = { host, port, timeout, signal: stop.signal };
       const io = { input: process.stdin, output: process.stdout };
       if (talk.service === 'greet') await runGreetClient(target, checkName(PROGRAM, talk.name), io);
       else await runEchoClient(target, io);
       return ExitCode.Ok;
     }
-    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: abort.signal });
+    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal });
     process.stdout.write(formatHelloLine(reply.message));
     return ExitCode.Ok;
   } catch (error) {
-    if (error instanceof AbortError && signalCode !== ExitCode.Ok) return signalCode;
+    const signalled = stop.exitCode();
+    if (error instanceof AbortError && signalled !== undefined) return signalled;
     if (error instanceof SocketStepsError) {
       throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
     }
     throw error;
   } finally {
     stopTrace?.();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    stop.dispose();
   }
 }

@@ -12,6 +12,7 @@ import type { TcpServer } from '../transport/tcp-server.js';
 import { formatAddress, parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
+  answerInfoFlags,
   CliError,
   chooseLanguage,
   ExitCode,
@@ -75,14 +76,8 @@ async function main(argv: readonly string[]): Promise<number> {
     version: { type: 'boolean', short: 'V' },
     ...TALK_SERVER_OPTIONS,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
-    return ExitCode.Ok;
-  }
+  const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
+  if (info !== undefined) return info;
   const [portText] = positionals;
   if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
   const lang = chooseLanguage(values.lang, PROGRAM);

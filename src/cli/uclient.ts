@@ -12,6 +12,8 @@ import { fetchUdpHello } from '../services/udp-hello.js';
 import { parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
+  abortOnSignals,
+  answerInfoFlags,
   CliError,
   chooseLanguage,
   ExitCode,
@@ -71,14 +73,8 @@ async function main(argv: readonly string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'V' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return ExitCode.Ok;
-  }
-  if (values.version) {
-    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
-    return ExitCode.Ok;
-  }
+  const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
+  if (info !== undefined) return info;
   const [hostText, portText] = positionals;
   if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
     throw new CliError(USAGE, { showUsage: true });
@@ -102,19 +98,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const message = values.message === undefined ? undefined : Buffer.from(values.message, 'utf8');
 
-  const abort = new AbortController();
-  let signalCode: number = ExitCode.Ok;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalCode = signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
-    abort.abort();
-    // A read of the terminal is not a socket call the AbortSignal reaches: end it too.
+  // A read of the terminal is not a socket call the AbortSignal reaches: end it too.
+  const stop = abortOnSignals(() => {
     if (service === 'echo' && message === undefined) process.stdin.destroy();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
-    const options = { host, port, timeout, retries, signal: abort.signal };
+    const options = { host, port, timeout, retries, signal: stop.signal };
     if (service === 'hello') {
       const reply = await fetchUdpHello({ ...options, request: message });
       process.stdout.write(formatHelloLine(reply.message));
@@ -127,17 +117,17 @@ async function main(argv: readonly string[]): Promise<number> {
         await client.close();
       }
     }
-    return signalCode;
+    return stop.exitCode() ?? ExitCode.Ok;
   } catch (error) {
-    if (signalCode !== ExitCode.Ok) return signalCode;
+    const signalled = stop.exitCode();
+    if (signalled !== undefined) return signalled;
     if (error instanceof SocketStepsError) {
       throw new CliError(errorLine(error.call === 'recvfrom' ? 'recvfrom() error' : 'sendto() error', error));
     }
     throw error;
   } finally {
     stopTrace?.();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 
