@@ -89,3 +89,9 @@ export const DEFAULT_UDP_REPLY_BURST = 100;
  * flood of spoofed sources: about 100 bytes per entry, ~1 MB in all.
  */
 export const DEFAULT_UDP_RATE_LIMIT_SOURCES = 10_000;
+
+/** hbench / runLoad: bound on one whole exchange. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
+
+/** hbench / runLoad: how often progress is reported (and timeouts are swept). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 250;

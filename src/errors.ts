@@ -57,6 +57,11 @@ export class BindError extends SocketStepsError {
   override readonly code = 'ERR_BIND' as const;
 }
 
+/** listen() was called on a server that was already closed. */
+export class ServerClosedError extends SocketStepsError {
+  override readonly code = 'ERR_SERVER_CLOSED' as const;
+}
+
 /** A host name could not be resolved to an address. */
 export class ResolveError extends SocketStepsError {
   override readonly code = 'ERR_RESOLVE' as const;

@@ -5,7 +5,8 @@
  * connections, or `duration` ms plus a hard deadline for the last ones.
  */
 import { connect, type Socket } from 'node:net';
-import { systemCodeOf } from '../errors.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_PROGRESS_INTERVAL_MS } from '../defaults.js';
+import { InvalidArgumentError, systemCodeOf } from '../errors.js';
 import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
 
@@ -97,9 +98,13 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const duration =
     options.duration === undefined ? undefined : validateDuration(options.duration, 'duration');
   if (options.requests === undefined && duration === undefined) {
-    throw new TypeError('runLoad needs requests or duration so that it stops by itself');
+    throw new InvalidArgumentError('runLoad needs requests or duration so that it stops by itself');
   }
-  const timeout = validateDuration(options.timeout ?? 5000, 'timeout');
+  const timeout = validateDuration(options.timeout ?? DEFAULT_LOAD_TIMEOUT_MS, 'timeout');
+  const progressInterval = validateDuration(
+    options.progressInterval ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    'progress interval',
+  );
   const script = options.script;
   const target = formatAddress(host, port);
 
@@ -200,7 +205,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         options.onProgress?.({ started, ok, failed, elapsedMs: now - begin });
         if (!canStart() && flights.size === 0) end();
       },
-      Math.min(options.progressInterval ?? 250, timeout),
+      Math.min(progressInterval, timeout),
     );
 
     const onAbort = () => {

@@ -3,7 +3,7 @@
  */
 
 import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
-import { DEFAULT_HELLO_MESSAGE } from '../defaults.js';
+import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
 import { encodeHello } from '../protocol/hello.js';
 import { formatAddress, parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
@@ -90,7 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ? DEFAULT_DURATION_S * 1000
         : undefined
       : parseSeconds(values.duration, '--duration', PROGRAM);
-  const timeout = values.timeout === undefined ? 5000 : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const timeout = values.timeout === undefined ? DEFAULT_LOAD_TIMEOUT_MS : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const service = values.service ?? 'hello';
   if (!(SERVICES as readonly string[]).includes(service)) {
     throw new CliError(`${PROGRAM}: invalid --service '${service}': expected ${SERVICES.join(', ')}`);

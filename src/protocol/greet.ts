@@ -93,6 +93,9 @@ export function checkName(name: string, maxLength = DEFAULT_MAX_NAME_LENGTH): st
   if (length > maxLength) return `the name has ${length} characters, more than ${maxLength}`;
   if (FORBIDDEN.test(name)) return 'the name has a control or invisible character';
   if (name.trim() !== name) return 'the name starts or ends with a space';
+  // "Hi. I'm Jane Jr.." cannot be told from "Hi. I'm Jane Jr.": the dialogue's own period ends it.
+  if (/[.!]$/.test(name))
+    return 'the name ends with a period or "!", which the dialogue would take for its own';
   if (!VISIBLE.test(name)) return 'the name has no letter, digit or symbol';
   return undefined;
 }

@@ -73,10 +73,14 @@ export class LineFramer {
     return lines;
   }
 
-  /** At end of stream: the unfinished last line (without a `\n`), if any bytes of it arrived. */
+  /**
+   * At end of stream: the unfinished last line (without a `\n`, and without a `\r` that the cut
+   * `\r\n` left, as `push` strips it), if any bytes of it arrived.
+   */
   end(): Buffer | undefined {
     if (this.#overflow !== undefined || this.#pendingLength === 0) return undefined;
-    return this.#take(Buffer.alloc(0));
+    const whole = this.#take(Buffer.alloc(0));
+    return whole[whole.length - 1] === CR ? whole.subarray(0, -1) : whole;
   }
 
   // A line can be at most maxLineBytes plus a trailing \r that its \n will strip.

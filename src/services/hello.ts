@@ -4,7 +4,12 @@
  */
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES, DEFAULT_HELLO_MESSAGE } from '../defaults.js';
+import {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_HELLO_MAX_BYTES,
+  DEFAULT_HELLO_MESSAGE,
+  DEFAULT_IDLE_TIMEOUT_MS,
+} from '../defaults.js';
 import { ClosedWithoutDataError, InvalidArgumentError, ReadTimeoutError } from '../errors.js';
 import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
 import { traceChannels } from '../trace/events.js';
@@ -24,6 +29,12 @@ export interface HelloServerOptions extends Omit<TcpServerOptions, 'onConnection
    * @default true
    */
   nul?: boolean;
+  /**
+   * A client that reads nothing of a long message for this many ms is dropped (a short message
+   * never waits: the kernel takes it at once).
+   * @default 30000
+   */
+  idleTimeout?: number;
 }
 
 /**
@@ -34,11 +45,12 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
   const message = options.message ?? DEFAULT_HELLO_MESSAGE;
   if (typeof message !== 'string') throw new InvalidArgumentError(`invalid message '${String(message)}'`);
   const payload = encodeHello(message, { nul: options.nul ?? true });
+  const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
   return new TcpServer({
     ...options,
     pauseOnConnect: true,
     onConnection: (socket, id, server) => {
-      sendHello(socket, payload);
+      sendHello(socket, payload, idleTimeout);
       if (server.tracing) server.trace('write', id, { bytes: payload.length });
     },
   });
@@ -47,13 +59,15 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
 // Write, then close like the C server: if the kernel took all the bytes (it does for a short
 // message on a fresh socket), destroy() closes the descriptor at once and the kernel sends the
 // data and the FIN; otherwise end() flushes first. Either way we never wait for the client's FIN.
-function sendHello(socket: Socket, payload: Buffer): void {
+function sendHello(socket: Socket, payload: Buffer, idleTimeout: number): void {
   socket.write(payload);
   if (socket.writableLength === 0) {
     socket.destroy();
   } else {
-    // The socket is paused and will never see the client's FIN, so close once our FIN is out.
+    // The socket is paused and will never see the client's FIN, so close once our FIN is out;
+    // a client that stops reading altogether is dropped after idleTimeout without progress.
     socket.once('finish', destroySocket);
+    socket.setTimeout(idleTimeout, destroySocket);
     socket.end();
   }
 }

@@ -90,6 +90,9 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       settled = true;
       cleanup();
       socket.pause();
+      // Between reads nobody else listens: a reset then must not be an unhandled 'error' event.
+      // The error stays on `socket.errored`, and the next read reports it.
+      socket.on('error', ignoreError);
       socket.on('close', () =>
         trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' }),
       );
@@ -194,6 +197,13 @@ export function readUntil<T>(
       onAbort();
       return;
     }
+    if (socket.destroyed) {
+      // Reset or closed while nobody was reading (see connectTcp).
+      const cause = socket.errored ?? undefined;
+      const reason = cause === undefined ? 'the connection is already closed' : describeSystemError(cause);
+      finish(undefined, new ReadError(reason, { cause, call: 'read' }));
+      return;
+    }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.setTimeout(options.timeout, onTimeout);
     socket.on('data', onData);
@@ -202,3 +212,5 @@ export function readUntil<T>(
     socket.resume();
   });
 }
+
+function ignoreError(): void {}

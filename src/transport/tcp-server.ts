@@ -5,7 +5,7 @@
  */
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_SERVER_HOST } from '../defaults.js';
-import { BindError, describeSystemError, ResolveError, systemCodeOf } from '../errors.js';
+import { BindError, describeSystemError, ResolveError, ServerClosedError, systemCodeOf } from '../errors.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -97,7 +97,8 @@ export class TcpServer {
   #listenerClosed = false;
   #refused = 0;
   #listening: Promise<AddressInfo> | undefined;
-  #closing: Promise<void> | undefined;
+  #closeRequested = false;
+  #destroying = false;
   #resolveClosed!: () => void;
   /** Resolves once the listening socket is closed and every connection has ended. */
   readonly closed: Promise<void>;
@@ -178,6 +179,11 @@ export class TcpServer {
    * {@link ResolveError}. Calling it again returns the same promise.
    */
   listen(): Promise<AddressInfo> {
+    if (this.#listening === undefined && this.#closeRequested) {
+      return Promise.reject(
+        new ServerClosedError('the server was closed before listen()', { call: 'listen' }),
+      );
+    }
     this.#listening ??= new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#server.off('listening', onListening);
@@ -223,25 +229,36 @@ export class TcpServer {
    * then closes (step 5). Safe to call more than once, and before `listen()`.
    */
   close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.#closing = this.closed;
+    if (this.#closeRequested) return this.closed;
+    this.#closeRequested = true;
     if (this.#listening === undefined) {
       this.#resolveClosed();
-    } else if (this.#server.listening) {
-      this.#stopAccepting();
-    } else {
-      // listen() is still in progress: stop once it completes (a failed listen resolves `closed`).
-      this.#listening.then(
-        () => this.#stopAccepting(),
-        () => {},
-      );
+      return this.closed;
     }
-    return this.#closing;
+    // Once listen() has settled (a failed listen has already resolved `closed`).
+    this.#listening.then(
+      () => this.#stopAccepting(),
+      () => {},
+    );
+    return this.closed;
+  }
+
+  /** Stops accepting and destroys every open connection now. Safe to call more than once. */
+  destroy(): Promise<void> {
+    this.#destroying = true;
+    const closing = this.close();
+    if (this.#server.listening) this.#server.close();
+    this.#destroySockets('destroyed');
+    return closing;
   }
 
   #stopAccepting(): void {
-    if (this.#accepted >= this.#maxAccepts) this.#closeListener();
+    if (this.#destroying || !this.#server.listening || this.#accepted >= this.#maxAccepts)
+      this.#closeListener();
     else this.#drainThenClose(this.#accepted, 0);
+    // The bound on how long connections in flight may take runs from the close request.
+    const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
+    this.closed.finally(() => clearTimeout(timer));
   }
 
   // Clients whose handshake the kernel already completed wait in the accept queue; closing the
@@ -251,7 +268,7 @@ export class TcpServer {
     setImmediate(() => {
       // The first turn may still be the one that ran close(): its poll phase is already over.
       const more = rounds === 0 || this.#accepted !== acceptedBefore;
-      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts) {
+      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts && !this.#destroying) {
         this.#drainThenClose(this.#accepted, rounds + 1);
       } else {
         this.#closeListener();
@@ -259,20 +276,9 @@ export class TcpServer {
     });
   }
 
+  // Stops accepting. `closed` resolves when the last connection has ended too.
   #closeListener(): void {
-    if (!this.#server.listening) return;
-    this.#server.close();
-    if (this.#sockets.size > 0) {
-      const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
-      this.closed.finally(() => clearTimeout(timer));
-    }
-  }
-
-  /** Stops accepting and destroys every open connection now. Safe to call more than once. */
-  destroy(): Promise<void> {
-    const closing = this.close();
-    this.#destroySockets('destroyed');
-    return closing;
+    if (this.#server.listening) this.#server.close();
   }
 
   /** Closes the server gracefully (`await using server = ...`). */
@@ -298,17 +304,25 @@ export class TcpServer {
   }
 
   // Send the refusal, then read and drop what the client sends until its FIN, so that the socket
-  // closes by itself (and the client gets the refusal, not a reset); bounded by closeTimeout.
+  // closes by itself (and the client gets the refusal, not a reset). Bounded twice: each refused
+  // socket lives at most closeTimeout ms, and at most maxConnections of them wait at once.
   #refuse(socket: Socket, refusal: Uint8Array): void {
+    if (this.#refusing.size >= this.#maxConnections) {
+      socket.destroy();
+      return;
+    }
     this.#refusing.add(socket);
-    socket.once('close', () => this.#refusing.delete(socket));
-    socket.setTimeout(this.#closeTimeout, () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), this.#closeTimeout);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#refusing.delete(socket);
+    });
     socket.end(refusal);
     socket.resume();
   }
 
   #accept(socket: TrackedSocket): void {
-    if (this.#accepted >= this.#maxAccepts) {
+    if (this.#accepted >= this.#maxAccepts || this.#destroying) {
       socket.destroy();
       return;
     }
@@ -328,11 +342,16 @@ export class TcpServer {
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
     }
-    if (this.#accepted >= this.#maxAccepts) {
-      this.#closing ??= this.closed;
-      this.#closeListener();
+    // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
+    // close() request bounds them with closeTimeout.
+    if (this.#accepted >= this.#maxAccepts) this.#closeListener();
+    try {
+      this.#onConnection(socket, id, this);
+    } catch (error) {
+      // A service's bug with one connection must not take the server down for everyone else.
+      socket.errorCode ??= `handler failed: ${describeSystemError(error)}`;
+      socket.destroy();
     }
-    this.#onConnection(socket, id, this);
     // A handler that finished synchronously (hello: write, close) leaves nothing to track: its
     // descriptor is already closed. Skipping the bookkeeping is measurable at 25,000 clients/s.
     if (socket.destroyed && !tracing) return;

@@ -185,14 +185,20 @@ export class UdpClient {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#socket.send(payload, (error) => {
+      const onSent = (error: Error | null) => {
         if (error) {
           reject(mapSocketError(error, 'sendto', this.target));
           return;
         }
         this.trace('sendto', { remote: this.#remote, bytes: payload.length });
         resolve();
-      });
+      };
+      try {
+        this.#socket.send(payload, onSent);
+      } catch (error) {
+        // dgram throws at once on a closed socket (a close() racing a retry), for example.
+        onSent(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

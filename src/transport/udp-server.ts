@@ -22,6 +22,7 @@ import {
   describeSystemError,
   InvalidArgumentError,
   ResolveError,
+  ServerClosedError,
   systemCodeOf,
 } from '../errors.js';
 import { RateLimiter } from '../protocol/rate-limit.js';
@@ -209,6 +210,9 @@ export class UdpServer {
    * it again returns the same promise.
    */
   listen(): Promise<AddressInfo> {
+    if (this.#listening === undefined && this.#closing !== undefined) {
+      return Promise.reject(new ServerClosedError('the server was closed before listen()', { call: 'bind' }));
+    }
     this.#listening ??= this.#bind();
     return this.#listening;
   }
@@ -321,6 +325,8 @@ export class UdpServer {
 
   #receive(message: Buffer, remote: RemoteInfo): void {
     if (this.#stopping) return;
+    // Source port 0 is legal on the wire but cannot be answered (send() throws on it): drop it.
+    if (remote.port === 0) return;
     this.#received++;
     const tracing = this.tracing;
     const from = tracing ? toTraceAddress(remote.address, remote.port, remote.family) : undefined;
@@ -334,7 +340,15 @@ export class UdpServer {
       return;
     }
     if (reply === undefined) return;
-    if (this.#limiter !== undefined && !this.#limiter.take(this.#limitKey(remote))) {
+    let allowed = true;
+    try {
+      allowed = this.#limiter === undefined || this.#limiter.take(this.#limitKey(remote));
+    } catch (error) {
+      // A faulty rate-limit key function: drop this reply, keep serving.
+      if (tracing) this.trace('error', { remote: from, reason: describeSystemError(error) });
+      return;
+    }
+    if (!allowed) {
       this.#dropped++;
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'rate limit' });
       return;
@@ -342,7 +356,7 @@ export class UdpServer {
     if (++this.#started >= this.#maxReplies) this.#stopping = true;
     this.#inFlight++;
     const bytes = reply.length;
-    this.#socket?.send(reply, remote.port, remote.address, (error) => {
+    const onSent = (error: Error | null) => {
       this.#inFlight--;
       if (error) {
         this.#failed++;
@@ -358,7 +372,13 @@ export class UdpServer {
         if (this.#started >= this.#maxReplies) this.close();
         if (this.#closing !== undefined) this.#closeSocket();
       }
-    });
+    };
+    try {
+      this.#socket?.send(reply, remote.port, remote.address, onSent);
+    } catch (error) {
+      // dgram throws synchronously for what it rejects before the system call.
+      onSent(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }
 

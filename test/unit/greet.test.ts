@@ -203,6 +203,12 @@ describe('names', { timeout: 60_000 }, () => {
       assert.notEqual(checkName(name), undefined, JSON.stringify(name));
     }
   });
+  test('a name ending in a period cannot be told from the sentence: refused', () => {
+    assert.throws(() => validateName('Jane Jr.'), /ends with a period/);
+    assert.throws(() => validateName('Wow!'), /ends with a period/);
+    assert.equal(validateName('Dr. Kim'), 'Dr. Kim');
+  });
+
   test('validateName throws a named error and normalises to NFC', () => {
     assert.throws(() => validateName(''), { code: 'ERR_INVALID_ARG', message: /invalid name ''/ });
     assert.equal(validateName('\u1100\u1161'), '\uac00');
