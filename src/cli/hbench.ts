@@ -90,7 +90,10 @@ async function main(argv: readonly string[]): Promise<number> {
         ? DEFAULT_DURATION_S * 1000
         : undefined
       : parseSeconds(values.duration, '--duration', PROGRAM);
-  const timeout = values.timeout === undefined ? DEFAULT_LOAD_TIMEOUT_MS : parseSeconds(values.timeout, '--timeout', PROGRAM);
+  const timeout =
+    values.timeout === undefined
+      ? DEFAULT_LOAD_TIMEOUT_MS
+      : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const service = values.service ?? 'hello';
   if (!(SERVICES as readonly string[]).includes(service)) {
     throw new CliError(`${PROGRAM}: invalid --service '${service}': expected ${SERVICES.join(', ')}`);
