@@ -132,7 +132,13 @@ export function parseSeconds(text: string, option: string, program: string): num
 }
 
 /** Parses a whole number option within bounds. */
-export function parseCount(text: string, option: string, program: string, min = 1, max = 2 ** 31): number {
+export function parseCount(
+  text: string,
+  option: string,
+  program: string,
+  min = 1,
+  max = 2 ** 31 - 1,
+): number {
   const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new CliError(

@@ -147,12 +147,15 @@ function toJson(result: LoadResult, service: string, target: string) {
     errors: result.errors,
     seconds: Number((result.elapsedMs / 1000).toFixed(3)),
     connectionsPerSecond: Math.round(result.perSecond),
-    latencyMs: {
-      p50: Number(ms(latency.percentile(50))),
-      p90: Number(ms(latency.percentile(90))),
-      p99: Number(ms(latency.percentile(99))),
-      max: Number(ms(latency.max)),
-    },
+    latencyMs:
+      latency.count === 0
+        ? null
+        : {
+            p50: Number(ms(latency.percentile(50))),
+            p90: Number(ms(latency.percentile(90))),
+            p99: Number(ms(latency.percentile(99))),
+            max: Number(ms(latency.max)),
+          },
   };
 }
 
@@ -164,7 +167,9 @@ function report(result: LoadResult, service: string, target: string): string {
     `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}, ${(result.elapsedMs / 1000).toFixed(2)} s`,
     `  connections  ${result.ok} ok, ${result.failed} failed (${result.started} started)`,
     `  rate         ${Math.round(result.perSecond)} connections/s`,
-    `  latency      p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
+    latency.count === 0
+      ? '  latency      n/a (no exchange completed)'
+      : `  latency      p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
     `  errors       ${errors}`,
     '',
   ].join('\n');

@@ -1,10 +1,3 @@
-/**
- * The echo service (RFC 862 over TCP): the server sends back every byte it receives, as a byte
- * stream, until the client half-closes; then it sends what is still pending and closes. The client
- * side sends data and reads until all of it has come back (one read() is not enough: TCP may
- * deliver it in pieces).
- */
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
@@ -230,8 +223,6 @@ class EchoConnection implements EchoSession {
 
   async #close(): Promise<void> {
     const { socket, trace } = this.#connection;
-    if (socket.closed) return;
-    const closed = once(socket, 'close');
     try {
       // After the server's EOF there is nothing to wait for (and no second 'end' to wait on).
       if (!socket.destroyed && !socket.readableEnded) {
@@ -251,8 +242,7 @@ class EchoConnection implements EchoSession {
         );
       }
     } finally {
-      socket.destroy();
-      await closed;
+      await this.#connection.close();
     }
   }
 }

@@ -1,9 +1,3 @@
-/**
- * The greet service: the lecture's Bob/Jane dialogue over TCP. The server runs the pure dialogue
- * of `protocol/greet.ts` on each connection (framing lines, bounding memory and idle time); the
- * client side connects, greets, and returns the dialogue as it happened.
- */
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import {
   DEFAULT_CLIENT_NAME,
@@ -275,11 +269,7 @@ export async function greet(options: GreetOptions): Promise<GreetResult> {
       { timeout, signal: options.signal },
     );
   } finally {
-    if (!socket.closed) {
-      const closed = once(socket, 'close');
-      socket.destroy();
-      await closed;
-    }
+    await connection.close();
   }
 }
 

@@ -1,8 +1,3 @@
-/**
- * The seed's hello service: the server writes its message (plus a NUL) to every client and closes;
- * the client connects, reads the message and closes.
- */
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
@@ -150,8 +145,7 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
   } finally {
     // destroy() closes the descriptor at once. Node reports 'close' a turn later; wait for it only
     // when someone traces, so that step 4 is published before we return.
-    const closed = traceChannels.tcpClient.hasSubscribers ? once(connection.socket, 'close') : undefined;
-    connection.socket.destroy();
-    await closed;
+    const closed = connection.close();
+    if (traceChannels.tcpClient.hasSubscribers) await closed;
   }
 }

@@ -46,6 +46,11 @@ export interface TcpClientConnection {
   socket: Socket;
   /** Publishes a trace event for this connection, if anyone listens. */
   trace(action: TraceAction, fields?: Partial<TraceEventInit>): void;
+  /**
+   * Destroys the socket (client step 4) and resolves once Node has reported its close, so that the
+   * close is traced before the caller returns. Safe to call more than once.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -93,14 +98,21 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       // Between reads nobody else listens: a reset then must not be an unhandled 'error' event.
       // The error stays on `socket.errored`, and the next read reports it.
       socket.on('error', ignoreError);
-      socket.on('close', () =>
-        trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' }),
-      );
+      const closed = new Promise<void>((resolveClosed) => {
+        socket.once('close', () => {
+          trace('close', { reason: socket.errored ? describeSystemError(socket.errored) : 'done' });
+          resolveClosed();
+        });
+      });
       trace('connect', {
         local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
-      resolve({ socket, trace });
+      const close = () => {
+        socket.destroy();
+        return closed;
+      };
+      resolve({ socket, trace, close });
     };
     const timer = setTimeout(onTimeout, timeout);
     const cleanup = () => {

@@ -108,10 +108,11 @@ export class TcpServer {
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#backlog = validateInteger(options.backlog ?? DEFAULT_BACKLOG, 'backlog', 1, 65535);
     this.#maxAccepts = options.maxAccepts ?? Number.POSITIVE_INFINITY;
-    if (this.#maxAccepts !== Number.POSITIVE_INFINITY) validateInteger(this.#maxAccepts, 'count', 1, 2 ** 31);
+    if (this.#maxAccepts !== Number.POSITIVE_INFINITY)
+      validateInteger(this.#maxAccepts, 'count', 1, 2 ** 31 - 1);
     this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     if (this.#maxConnections !== Number.POSITIVE_INFINITY) {
-      validateInteger(this.#maxConnections, 'max-connections', 1, 2 ** 31);
+      validateInteger(this.#maxConnections, 'max-connections', 1, 2 ** 31 - 1);
     }
     this.#refusal = options.refusal;
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');

@@ -170,7 +170,7 @@ export class UdpClient {
       }
     }
     throw new NoReplyError(
-      `${this.target}: no reply after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'} of ${timeout} ms each`,
+      `${this.target}: no reply after ${attempts === 1 ? `1 attempt of ${timeout} ms` : `${attempts} attempts of ${timeout} ms each`}`,
       { call: 'recvfrom' },
     );
   }

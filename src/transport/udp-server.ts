@@ -135,7 +135,8 @@ export class UdpServer {
     this.#port = validatePort(options.port);
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#maxReplies = options.maxReplies ?? Number.POSITIVE_INFINITY;
-    if (this.#maxReplies !== Number.POSITIVE_INFINITY) validateInteger(this.#maxReplies, 'count', 1, 2 ** 31);
+    if (this.#maxReplies !== Number.POSITIVE_INFINITY)
+      validateInteger(this.#maxReplies, 'count', 1, 2 ** 31 - 1);
     const limit = options.rateLimit ?? {};
     this.#limiter =
       limit === false

@@ -50,6 +50,7 @@ describe('hbench', () => {
       String(server.port),
     ]);
     assert.match(result.stdout.toString(), /errors {7}bad-payload 5/);
+    assert.match(result.stdout.toString(), /latency {6}n\/a \(no exchange completed\)/);
     assert.equal(result.code, 1);
   });
 

@@ -86,7 +86,7 @@ describe('userver errors', () => {
       [['--burst', 'x', '0'], "userver: invalid --burst 'x': expected a whole number from 1 to 1000000\n"],
       [
         ['--count', '-1', '0'],
-        "userver: invalid --count '-1': expected a whole number from 1 to 2147483648\n",
+        "userver: invalid --count '-1': expected a whole number from 1 to 2147483647\n",
       ],
       [
         ['--no-rate-limit', '--rate', '5', '0'],
