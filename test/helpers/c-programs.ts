@@ -36,3 +36,26 @@ export function seedServer(): string {
 export function seedClient(): string {
   return buildC(`${SEED_DIR}/hello_client.c`, 'hclient-c');
 }
+
+/** The C load generator of ../shared/tools/loadgen (hload.c), built with gcc. */
+export function loadGenerator(): string {
+  const source = `${ROOT}../shared/tools/loadgen/hload.c`;
+  if (!existsSync(source))
+    throw new Error(`C source not found: ${source} (is ../shared beside the repository?)`);
+  const output = `${BUILD_DIR}/hload`;
+  mkdirSync(BUILD_DIR, { recursive: true });
+  if (!existsSync(output) || statSync(output).mtimeMs < statSync(source).mtimeMs) {
+    execFileSync('gcc', ['-O2', '-o', output, source, '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+  return output;
+}
+
+/** Parses hload's one line of `key=value` pairs. */
+export function parseHload(line: string): Record<string, string> {
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('=') as [string, string]),
+  );
+}
