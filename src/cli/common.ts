@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SocketStepsError } from '../errors.js';
 import { subscribeTrace } from '../trace/events.js';
 import { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from '../trace/format.js';
+import { parsePort, validateHost } from '../validate.js';
 
 /** Exit codes of every CLI. */
 export const ExitCode = {
@@ -120,6 +121,27 @@ export function abortOnSignals(onSignal?: () => void): SignalAbort {
       process.off('SIGTERM', handle);
     },
   };
+}
+
+/**
+ * A client's `<IP> <port>` positionals: the usage line (a {@link CliError} that prints it) unless
+ * there are exactly two; a bad address or port is reported with the seed's words for the call
+ * that would have used it (`connect() error!`, `sendto() error`).
+ */
+export function parseTarget(
+  positionals: readonly string[],
+  usage: string,
+  errorPrefix: string,
+): { host: string; port: number } {
+  const [hostText, portText] = positionals;
+  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
+    throw new CliError(usage, { showUsage: true });
+  }
+  try {
+    return { host: validateHost(hostText), port: parsePort(portText, { allowZero: false }) };
+  } catch (error) {
+    throw new CliError(errorLine(errorPrefix, error));
+  }
 }
 
 /** Parses a number of seconds (`5`, `0.5`) given on the command line into milliseconds. */

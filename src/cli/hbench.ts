@@ -5,17 +5,17 @@
 import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
 import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
 import { encodeHello } from '../protocol/hello.js';
-import { formatAddress, parsePort, validateHost } from '../validate.js';
+import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   abortOnSignals,
   answerInfoFlags,
   CliError,
   ExitCode,
-  errorLine,
   parseCommandLine,
   parseCount,
   parseSeconds,
+  parseTarget,
   runCli,
 } from './common.js';
 
@@ -66,18 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const [hostText, portText] = positionals;
-  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
-    throw new CliError(USAGE, { showUsage: true });
-  }
-  let host: string;
-  let port: number;
-  try {
-    host = validateHost(hostText);
-    port = parsePort(portText, { allowZero: false });
-  } catch (error) {
-    throw new CliError(errorLine('connect() error!', error));
-  }
+  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const concurrency =
     values.concurrency === undefined
       ? 16

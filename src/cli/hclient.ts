@@ -5,7 +5,6 @@ import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES } from '../defaults.
 import { AbortError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
-import { parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   abortOnSignals,
@@ -17,6 +16,7 @@ import {
   parseCommandLine,
   parseCount,
   parseSeconds,
+  parseTarget,
   printTrace,
   runCli,
 } from './common.js';
@@ -63,24 +63,13 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const [hostText, portText] = positionals;
-  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
-    throw new CliError(USAGE, { showUsage: true });
-  }
+  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const maxBytes =
     values['max-bytes'] === undefined ? undefined : parseCount(values['max-bytes'], '--max-bytes', PROGRAM);
-  let host: string;
-  let port: number;
-  try {
-    host = validateHost(hostText);
-    port = parsePort(portText, { allowZero: false });
-  } catch (error) {
-    throw new CliError(errorLine('connect() error!', error));
-  }
 
   const stop = abortOnSignals();
   const stopTrace = values.trace ? printTrace(lang) : undefined;

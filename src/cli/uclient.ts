@@ -9,7 +9,6 @@ import { formatHelloLine } from '../protocol/hello.js';
 import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/udp-echo.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
-import { parsePort, validateHost } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   abortOnSignals,
@@ -21,6 +20,7 @@ import {
   parseCommandLine,
   parseCount,
   parseSeconds,
+  parseTarget,
   printTrace,
   runCli,
 } from './common.js';
@@ -75,10 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const [hostText, portText] = positionals;
-  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
-    throw new CliError(USAGE, { showUsage: true });
-  }
+  const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const service = values.service ?? 'hello';
   if (service !== 'hello' && service !== 'echo') {
@@ -88,14 +85,6 @@ async function main(argv: readonly string[]): Promise<number> {
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const retries =
     values.retries === undefined ? undefined : parseCount(values.retries, '--retries', PROGRAM, 0, 1000);
-  let host: string;
-  let port: number;
-  try {
-    host = validateHost(hostText);
-    port = parsePort(portText, { allowZero: false });
-  } catch (error) {
-    throw new CliError(errorLine('sendto() error', error));
-  }
   const message = values.message === undefined ? undefined : Buffer.from(values.message, 'utf8');
 
   // A read of the terminal is not a socket call the AbortSignal reaches: end it too.

@@ -11,13 +11,11 @@ import {
   createUdpHelloServer,
   fetchUdpHello,
   openEcho,
-  subscribeTrace,
   TcpServer,
-  type TraceEvent,
 } from '../../src/index.js';
 import { buildC } from '../helpers/c-programs.js';
 import { ROOT, runCommand } from '../helpers/process.js';
-import { peerServer } from '../helpers/raw.js';
+import { peerServer, waitForTrace } from '../helpers/raw.js';
 
 async function connected(port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
@@ -31,22 +29,6 @@ async function until(condition: () => boolean): Promise<void> {
   const deadline = performance.now() + 5000;
   while (!condition() && performance.now() < deadline) await new Promise((r) => setImmediate(r));
   assert.ok(condition());
-}
-
-/** The next trace event that matches, bounded by `timeoutMs`. */
-function nextTrace(match: (event: TraceEvent) => boolean, timeoutMs = 5000): Promise<TraceEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`no matching trace event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const unsubscribe = subscribeTrace((event) => {
-      if (!match(event)) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(event);
-    });
-  });
 }
 
 describe('TcpServer lifecycle', () => {
@@ -169,7 +151,7 @@ describe('TcpServer lifecycle', () => {
       idleTimeout: 100,
     });
     const { port } = await server.listen();
-    const dropped = nextTrace(
+    const dropped = waitForTrace(
       (e) => e.role === 'server' && e.action === 'close' && e.endpoint === server.endpoint,
     );
     const client = await connected(port);
@@ -193,7 +175,7 @@ describe('clients between reads', () => {
     const session = await openEcho({ host: '127.0.0.1', port });
     assert.equal(String(await session.echo(Buffer.from('one\n'))), 'one\n');
     // The reset arrives while nobody reads: the client's socket closes (its trace says so).
-    const clientClosed = nextTrace((e) => e.role === 'client' && e.action === 'close');
+    const clientClosed = waitForTrace((e) => e.role === 'client' && e.action === 'close');
     serverSide?.resetAndDestroy();
     await clientClosed;
     await assert.rejects(session.echo(Buffer.from('two\n')), { code: 'ERR_READ' });
