@@ -82,6 +82,11 @@ export class ConnectError extends SocketStepsError {
   override readonly code = 'ERR_CONNECT' as const;
 }
 
+/** A peer sent and read nothing for the idle timeout, and was dropped (servers). */
+export class IdleTimeoutError extends SocketStepsError {
+  override readonly code = 'ERR_IDLE_TIMEOUT' as const;
+}
+
 /** No data arrived within the read timeout. */
 export class ReadTimeoutError extends SocketStepsError {
   override readonly code = 'ERR_READ_TIMEOUT' as const;

@@ -4,7 +4,12 @@ import {
   DEFAULT_ECHO_HIGH_WATER_MARK,
   DEFAULT_IDLE_TIMEOUT_MS,
 } from '../defaults.js';
-import { ConnectionClosedError, InvalidArgumentError, ReadTimeoutError } from '../errors.js';
+import {
+  ConnectionClosedError,
+  IdleTimeoutError,
+  InvalidArgumentError,
+  ReadTimeoutError,
+} from '../errors.js';
 import { connectTcp, readUntil, type TcpClientConnection } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { formatAddress, validateDuration } from '../validate.js';
@@ -75,7 +80,7 @@ function runEchoSession(
   onPause: ((id: number, bufferedBytes: number) => void) | undefined,
 ): void {
   const resume = () => socket.resume();
-  socket.setTimeout(idleTimeout, () => socket.destroy());
+  socket.setTimeout(idleTimeout, () => socket.destroy(new IdleTimeoutError('idle timeout')));
   socket.on('data', (chunk: Buffer) => {
     if (server.tracing) server.trace('read', id, { bytes: chunk.length });
     const flushed = socket.write(chunk);

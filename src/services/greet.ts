@@ -5,7 +5,7 @@ import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_LINE_BYTES,
 } from '../defaults.js';
-import { ConnectionClosedError, ProtocolError, ReadTimeoutError } from '../errors.js';
+import { ConnectionClosedError, IdleTimeoutError, ProtocolError, ReadTimeoutError } from '../errors.js';
 import {
   encodeLine,
   formatGreetError,
@@ -112,7 +112,7 @@ function runGreetSession(
     socket.end();
     if (server.tracing) server.trace('shutdown', id);
     if (!peerEnded) {
-      const timer = setTimeout(() => socket.destroy(), idleTimeout);
+      const timer = setTimeout(() => socket.destroy(new IdleTimeoutError('idle timeout')), idleTimeout);
       socket.once('close', () => clearTimeout(timer));
     }
   };

@@ -5,7 +5,12 @@ import {
   DEFAULT_HELLO_MESSAGE,
   DEFAULT_IDLE_TIMEOUT_MS,
 } from '../defaults.js';
-import { ClosedWithoutDataError, InvalidArgumentError, ReadTimeoutError } from '../errors.js';
+import {
+  ClosedWithoutDataError,
+  IdleTimeoutError,
+  InvalidArgumentError,
+  ReadTimeoutError,
+} from '../errors.js';
 import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
 import { traceChannels } from '../trace/events.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
@@ -62,13 +67,17 @@ function sendHello(socket: Socket, payload: Buffer, idleTimeout: number): void {
     // The socket is paused and will never see the client's FIN, so close once our FIN is out;
     // a client that stops reading altogether is dropped after idleTimeout without progress.
     socket.once('finish', destroySocket);
-    socket.setTimeout(idleTimeout, destroySocket);
+    socket.setTimeout(idleTimeout, dropIdleSocket);
     socket.end();
   }
 }
 
 function destroySocket(this: Socket): void {
   this.destroy();
+}
+
+function dropIdleSocket(this: Socket): void {
+  this.destroy(new IdleTimeoutError('idle timeout'));
 }
 
 /** Options of {@link fetchHello}. */

@@ -157,7 +157,8 @@ describe('TcpServer lifecycle', () => {
     const client = await connected(port);
     client.pause();
     const started = performance.now();
-    await dropped;
+    const event = await dropped;
+    assert.equal(event.reason, 'ERR_IDLE_TIMEOUT');
     assert.ok(performance.now() - started < 4000);
     assert.equal(server.connections, 0);
     client.destroy();
