@@ -76,6 +76,19 @@ export function parseCommandLine<T extends Options>(
   }
 }
 
+/** The parseArgs specs every program has: `--help` and `--version`. */
+export const INFO_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** The parseArgs specs of every program that traces: `--trace`, `--lang`, and {@link INFO_OPTIONS}. */
+export const TRACE_OPTIONS = {
+  trace: { type: 'boolean' },
+  lang: { type: 'string' },
+  ...INFO_OPTIONS,
+} as const;
+
 /**
  * Handles `--help` and `--version`: prints on stdout and returns exit code 0, or returns
  * `undefined` when neither was asked for.

@@ -12,6 +12,7 @@ import {
   answerInfoFlags,
   CliError,
   ExitCode,
+  INFO_OPTIONS,
   parseCommandLine,
   parseCount,
   parseSeconds,
@@ -61,8 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     message: { type: 'string' },
     'no-nul': { type: 'boolean' },
     json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
+    ...INFO_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;

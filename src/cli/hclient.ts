@@ -19,6 +19,7 @@ import {
   parseTarget,
   printTrace,
   runCli,
+  TRACE_OPTIONS,
 } from './common.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
 
@@ -55,10 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(PROGRAM, argv, {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
-    trace: { type: 'boolean' },
-    lang: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
+    ...TRACE_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);

@@ -22,6 +22,7 @@ import {
   parseSeconds,
   printTrace,
   runCli,
+  TRACE_OPTIONS,
 } from './common.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
@@ -70,10 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
     'max-connections': { type: 'string' },
     'close-timeout': { type: 'string' },
     workers: { type: 'string' },
-    trace: { type: 'boolean' },
-    lang: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
+    ...TRACE_OPTIONS,
     ...TALK_SERVER_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);

@@ -23,6 +23,7 @@ import {
   parseTarget,
   printTrace,
   runCli,
+  TRACE_OPTIONS,
 } from './common.js';
 
 const PROGRAM = 'uclient';
@@ -68,10 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
     message: { type: 'string' },
     timeout: { type: 'string' },
     retries: { type: 'string' },
-    trace: { type: 'boolean' },
-    lang: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
+    ...TRACE_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;

@@ -23,6 +23,7 @@ import {
   parseCount,
   printTrace,
   runCli,
+  TRACE_OPTIONS,
 } from './common.js';
 
 const PROGRAM = 'userver';
@@ -80,10 +81,7 @@ async function main(argv: readonly string[]): Promise<number> {
     rate: { type: 'string' },
     burst: { type: 'string' },
     'no-rate-limit': { type: 'boolean' },
-    trace: { type: 'boolean' },
-    lang: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean', short: 'V' },
+    ...TRACE_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
