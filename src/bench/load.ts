@@ -5,8 +5,14 @@
  * connections, or `duration` ms plus a hard deadline for the last ones.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_PROGRESS_INTERVAL_MS } from '../defaults.js';
+import {
+  DEFAULT_CLIENT_NAME,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  DEFAULT_SERVER_NAME,
+} from '../defaults.js';
 import { InvalidArgumentError, systemCodeOf } from '../errors.js';
+import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../protocol/greet.js';
 import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
 
@@ -275,11 +281,11 @@ export const scripts = {
     return [{ send: payload }, { shutdown: true }, { expect: payload }];
   },
   /** greet: the lecture's dialogue with the default names. */
-  greet(client = 'Bob', server = 'Jane'): ExchangeStep[] {
+  greet(client = DEFAULT_CLIENT_NAME, server = DEFAULT_SERVER_NAME): ExchangeStep[] {
     return [
-      { send: Buffer.from(`Hi. I'm ${client}.\n`) },
-      { expect: Buffer.from(`Hi, ${client}. I'm ${server}\n`) },
-      { send: Buffer.from(`Nice to meet you, ${server}.\n`) },
+      { send: encodeLine(formatGreeting(client)) },
+      { expect: encodeLine(formatAnswer(client, server)) },
+      { send: encodeLine(formatClosing(server)) },
     ];
   },
 } as const;
