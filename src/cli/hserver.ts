@@ -9,13 +9,12 @@ import {
 } from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
-import { formatAddress, parsePort } from '../validate.js';
+import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   answerInfoFlags,
   CliError,
   chooseLanguage,
-  ExitCode,
   errorLine,
   parseCommandLine,
   parseCount,
@@ -24,8 +23,9 @@ import {
   runCli,
   TRACE_OPTIONS,
 } from './common.js';
+import { runServer, runWorkers } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
-import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
+import { isWorker, workerPort } from './workers.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -46,7 +46,7 @@ Options:
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
-  --workers N             N processes accept on the shared socket (see README for when it helps)
+  --workers N             N processes, each listening on the port (SO_REUSEPORT; see README)
 ${TALK_SERVER_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
@@ -103,65 +103,35 @@ async function main(argv: readonly string[]): Promise<number> {
       `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
     );
   }
-  if (workers > 1 && !isWorker()) return superviseWorkers(PROGRAM, workers);
-
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
-  try {
-    let server: TcpServer;
+  const build = (reusePort: boolean): TcpServer => {
+    const common = {
+      port: reusePort ? workerPort(port) : port,
+      host: values.host,
+      backlog,
+      reusePort,
+      maxAccepts: count,
+      maxConnections,
+      closeTimeout,
+    };
     try {
-      const common = { port, host: values.host, backlog, maxAccepts: count, maxConnections, closeTimeout };
-      server = createServiceServer(PROGRAM, values, common, () =>
+      return createServiceServer(PROGRAM, values, common, () =>
         createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
       );
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return await serve(server);
+  };
+  if (workers > 1 && !isWorker()) {
+    build(false); // options are checked once, in the primary, before any worker starts
+    return runWorkers(PROGRAM, workers, port, () => build(false));
+  }
+
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    const server = build(workers > 1);
+    return await runServer(PROGRAM, server, { inFlight: () => server.connections });
   } finally {
     stopTrace?.();
   }
-}
-
-/** Listens, reports the address, and runs until --count is reached or a signal asks to stop. */
-async function serve(server: TcpServer): Promise<number> {
-  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
-  let forced = false;
-  let signals = 0;
-  const stop = () => server.close();
-  const destroy = () => {
-    forced = server.connections > 0;
-    server.destroy();
-  };
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) stop();
-    else destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopListening = isWorker() ? onPrimaryRequest({ onStop: stop, onDestroy: destroy }) : undefined;
-  try {
-    let address: Awaited<ReturnType<TcpServer['listen']>>;
-    try {
-      address = await server.listen();
-    } catch (error) {
-      const line = errorLine('bind() error', error);
-      if (!isWorker()) throw new CliError(line);
-      reportFailure(line);
-      return ExitCode.Failure;
-    }
-    if (isWorker()) reportListening(address.address, address.port);
-    else process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
-    await server.closed;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    stopListening?.();
-  }
-  if (forced) {
-    process.stderr.write(`${PROGRAM}: stopped at once, clients in flight were dropped\n`);
-    return ExitCode.Failure;
-  }
-  return ExitCode.Ok;
 }

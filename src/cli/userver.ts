@@ -11,13 +11,12 @@ import {
 import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
 import type { UdpRateLimitOptions, UdpServer } from '../transport/udp-server.js';
-import { formatAddress, parsePort } from '../validate.js';
+import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   answerInfoFlags,
   CliError,
   chooseLanguage,
-  ExitCode,
   errorLine,
   parseCommandLine,
   parseCount,
@@ -25,6 +24,8 @@ import {
   runCli,
   TRACE_OPTIONS,
 } from './common.js';
+import { runServer, runWorkers } from './server-runner.js';
+import { isWorker, workerPort } from './workers.js';
 
 const PROGRAM = 'userver';
 const USAGE = 'Usage : userver <port>';
@@ -46,6 +47,7 @@ Options:
   --rate N                replies per second each source address may get  [default: ${DEFAULT_UDP_REPLY_RATE}]
   --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
   --no-rate-limit         answer every datagram (only where every sender is trusted)
+  --workers N             N processes, each bound to the port (SO_REUSEPORT; see README)
   --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
@@ -81,6 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
     rate: { type: 'string' },
     burst: { type: 'string' },
     'no-rate-limit': { type: 'boolean' },
+    workers: { type: 'string' },
     ...TRACE_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -113,47 +116,37 @@ async function main(argv: readonly string[]): Promise<number> {
           values.burst === undefined ? undefined : parseCount(values.burst, '--burst', PROGRAM, 1, 1_000_000),
       };
 
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
-  try {
-    let server: UdpServer;
+  const workers = values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, 64);
+  if (workers > 1 && count !== undefined) {
+    throw new CliError(
+      `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
+    );
+  }
+  const build = (reusePort: boolean): UdpServer => {
+    const common = {
+      port: reusePort ? workerPort(port) : port,
+      host: values.host,
+      reusePort,
+      maxReplies: count,
+      rateLimit,
+    };
     try {
-      const common = { port, host: values.host, maxReplies: count, rateLimit };
-      server =
-        service === 'echo'
-          ? createUdpEchoServer(common)
-          : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
+      return service === 'echo'
+        ? createUdpEchoServer(common)
+        : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
     } catch (error) {
       throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return await serve(server);
+  };
+  if (workers > 1 && !isWorker()) {
+    build(false); // options are checked once, in the primary, before any worker starts
+    return runWorkers(PROGRAM, workers, port, () => build(false));
+  }
+
+  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  try {
+    return await runServer(PROGRAM, build(workers > 1));
   } finally {
     stopTrace?.();
   }
-}
-
-/** Binds, reports the address, and runs until --count is reached or a signal asks to stop. */
-async function serve(server: UdpServer): Promise<number> {
-  // Handlers go in before listen() so that a signal right after the "listening" line is ours.
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) server.close();
-    else server.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    let address: Awaited<ReturnType<UdpServer['listen']>>;
-    try {
-      address = await server.listen();
-    } catch (error) {
-      throw new CliError(errorLine('bind() error', error));
-    }
-    process.stderr.write(`${PROGRAM}: listening on ${formatAddress(address.address, address.port)}\n`);
-    await server.closed;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  return ExitCode.Ok;
 }

@@ -1,12 +1,18 @@
 /**
- * `--workers N`: N server processes sharing one listening socket through `node:cluster`.
+ * `--workers N`: N server processes, each with a listening socket of its own on the same port
+ * (SO_REUSEPORT, Node's `reusePort`). The kernel spreads new connections (or datagrams) over the N
+ * sockets by a hash of the client's address: there is no hand-out process and no shared accept
+ * queue. The primary only supervises: it checks that nobody holds the port yet, starts the
+ * workers, reports the address once all of them listen, passes on stop requests, and replaces a
+ * worker that dies (a bounded number of times).
  *
- * The cluster module's default on Linux is round-robin, where the primary accepts every
- * connection and hands it to a worker over IPC: the primary becomes the bottleneck (about 0.3x of
- * one process, see README). We set SCHED_NONE instead: the primary only creates the listening
- * socket, every worker polls and accept()s on the same descriptor, and the kernel spreads the
- * connections. The primary supervises: it reports the address once every worker listens, passes
- * on stop requests, and replaces a worker that dies unexpectedly (a bounded number of times).
+ * With port 0 the first worker picks the port and the others join it. Caveats, and what we do:
+ * - A listening socket that closes resets the connections waiting in its own queue. A worker
+ *   that is stopped first accepts what is queued (TcpServer's drain), then closes; a worker that
+ *   dies loses its queue, and the kernel sends new clients to the sockets that remain.
+ * - Any process of the same user that sets SO_REUSEPORT can join the port. Before starting the
+ *   workers, the primary binds the port once without it: if anything listens there, that fails
+ *   with the usual bind() error, so two servers never share a port by mistake.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { formatAddress } from '../validate.js';
@@ -19,25 +25,59 @@ type PrimaryMessage = { type: 'stop' } | { type: 'destroy' };
 
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 10_000;
+// The port a worker binds, from the primary: with port 0 only the first worker picks one.
+const PORT_VARIABLE = 'SOCKET_STEPS_WORKER_PORT';
 
 /** True in a process started by {@link superviseWorkers}. */
 export function isWorker(): boolean {
   return cluster.isWorker;
 }
 
+/** In a worker: the port to bind (the primary's choice), else `port` as given. */
+export function workerPort(port: number): number {
+  const assigned = process.env[PORT_VARIABLE];
+  return isWorker() && assigned !== undefined ? Number(assigned) : port;
+}
+
+/** What {@link superviseWorkers} needs to know of the server. */
+export interface WorkerPlan {
+  /** The port from the command line (0: the first worker picks one). */
+  port: number;
+  /**
+   * Binds the address once without SO_REUSEPORT and releases it. Resolves with an error line
+   * (`bind() error: ...`) if that fails, else with undefined.
+   */
+  probe(): Promise<string | undefined>;
+}
+
 /**
- * In the primary: forks `count` workers (each runs the same command line) and supervises them until
- * they have all exited. Resolves with the exit code for the primary.
+ * In the primary: starts `count` workers (each runs the same command line) and supervises them
+ * until they have all exited. Resolves with the exit code for the primary.
  */
-export function superviseWorkers(program: string, count: number): Promise<number> {
+export async function superviseWorkers(program: string, count: number, plan: WorkerPlan): Promise<number> {
+  // Signals that arrive while probing are not lost: handlers go in first.
+  let signals = 0;
+  let onSignal = () => {
+    signals++;
+  };
+  const handle = () => onSignal();
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+  const busy = plan.port === 0 ? undefined : await plan.probe();
+  if (busy !== undefined || signals > 0) {
+    process.off('SIGINT', handle);
+    process.off('SIGTERM', handle);
+    if (busy !== undefined) process.stderr.write(`${busy}\n`);
+    return busy === undefined ? ExitCode.Ok : ExitCode.Failure;
+  }
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   return new Promise((resolve) => {
     const workers = new Set<Worker>();
     const listening = new Set<Worker>();
     const restarts: number[] = [];
+    let port = plan.port === 0 ? undefined : plan.port;
     let stopping = false;
     let failed = false;
-    let signals = 0;
     let announced = false;
 
     const send = (message: PrimaryMessage) => {
@@ -49,21 +89,24 @@ export function superviseWorkers(program: string, count: number): Promise<number
       stopMessage = message;
       send(message);
     };
-    const onSignal = () => {
+    onSignal = () => {
       signals++;
       stop(signals === 1 ? { type: 'stop' } : { type: 'destroy' });
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
 
     const fork = () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(port === undefined ? {} : { [PORT_VARIABLE]: String(port) });
       workers.add(worker);
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'listening') {
           listening.add(worker);
           // A worker still starting when the stop was sent may have missed it.
           if (stopMessage !== undefined) worker.send(stopMessage);
+          if (port === undefined) {
+            // The first worker picked the port: the others join it.
+            port = message.port;
+            for (let i = 1; i < count && !stopping; i++) fork();
+          }
           if (listening.size === count && !stopping && !announced) {
             announced = true;
             process.stderr.write(
@@ -97,13 +140,14 @@ export function superviseWorkers(program: string, count: number): Promise<number
           failed = true;
         }
         if (workers.size === 0) {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', handle);
+          process.off('SIGTERM', handle);
           resolve(failed ? ExitCode.Failure : ExitCode.Ok);
         }
       });
     };
-    for (let i = 0; i < count; i++) fork();
+    fork();
+    if (port !== undefined) for (let i = 1; i < count; i++) fork();
   });
 }
 

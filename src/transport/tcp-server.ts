@@ -30,9 +30,16 @@ export interface TcpServerOptions {
   host?: string;
   /**
    * Length of the queue of connections the kernel completes before we accept them.
-   * @default 511 (the seed uses 5)
+   * @default 4096 (the seed uses 5)
    */
   backlog?: number;
+  /**
+   * Bind with SO_REUSEPORT: other sockets that set it too (same user) can listen on the same
+   * port, each with its own accept queue, and the kernel spreads new connections over them. This
+   * is how `--workers N` runs; on a lone server it only opens the port to others.
+   * @default false
+   */
+  reusePort?: boolean;
   /**
    * Stop accepting after this many connections, then close once they finish.
    * `1` is exactly the seed's server, which accepts once.
@@ -85,6 +92,7 @@ export class TcpServer {
   readonly #host: string;
   readonly #port: number;
   readonly #backlog: number;
+  readonly #reusePort: boolean;
   readonly #maxAccepts: number;
   readonly #maxConnections: number;
   readonly #refusal: Uint8Array | undefined;
@@ -107,6 +115,7 @@ export class TcpServer {
     this.#port = validatePort(options.port);
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#backlog = validateInteger(options.backlog ?? DEFAULT_BACKLOG, 'backlog', 1, 65535);
+    this.#reusePort = options.reusePort ?? false;
     this.#maxAccepts = options.maxAccepts ?? Number.POSITIVE_INFINITY;
     if (this.#maxAccepts !== Number.POSITIVE_INFINITY)
       validateInteger(this.#maxAccepts, 'count', 1, 2 ** 31 - 1);
@@ -220,7 +229,14 @@ export class TcpServer {
         this.#listenerClosed = true;
         this.#settleClosed();
       });
-      this.#server.listen({ host: this.#host, port: this.#port, backlog: this.#backlog });
+      // With reusePort the socket is this process's own, also in a cluster worker (exclusive):
+      // never a handle shared through the cluster's primary.
+      this.#server.listen({
+        host: this.#host,
+        port: this.#port,
+        backlog: this.#backlog,
+        ...(this.#reusePort ? { reusePort: true, exclusive: true } : {}),
+      });
     });
     return this.#listening;
   }

@@ -85,6 +85,12 @@ export interface UdpServerOptions {
    */
   host?: string;
   /**
+   * Bind with SO_REUSEPORT: other sockets that set it too (same user) can bind the same port, and
+   * the kernel spreads datagrams over them by the sender's address. `--workers N` uses it.
+   * @default false
+   */
+  reusePort?: boolean;
+  /**
    * Stop after sending this many replies, then close.
    * @default Infinity
    */
@@ -109,6 +115,7 @@ export class UdpServer {
   readonly endpoint = newEndpointId();
   readonly #host: string;
   readonly #port: number;
+  readonly #reusePort: boolean;
   readonly #maxReplies: number;
   readonly #limiter: RateLimiter | undefined;
   readonly #limitKey: (remote: RemoteInfo) => string;
@@ -133,6 +140,7 @@ export class UdpServer {
 
   constructor(options: UdpServerOptions) {
     this.#port = validatePort(options.port);
+    this.#reusePort = options.reusePort ?? false;
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#maxReplies = options.maxReplies ?? Number.POSITIVE_INFINITY;
     if (this.#maxReplies !== Number.POSITIVE_INFINITY)
@@ -270,7 +278,7 @@ export class UdpServer {
       }
     }
     const type: SocketType = family === 6 ? 'udp6' : 'udp4';
-    const socket = createSocket({ type, ipv6Only: false });
+    const socket = createSocket({ type, ipv6Only: false, reusePort: this.#reusePort });
     this.#socket = socket;
     return new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {

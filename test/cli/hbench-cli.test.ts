@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { seedServer } from '../helpers/c-programs.js';
+import { buildProgram } from '../../c/build.js';
 import { listeningPort, runBin, startServer } from '../helpers/process.js';
 
 describe('hbench', () => {
@@ -20,8 +20,8 @@ describe('hbench', () => {
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
   });
 
-  test('--json against the seed C server', async (t) => {
-    const child = spawn(seedServer(), ['0'], { stdio: 'ignore' });
+  test('--json against the C hello server', async (t) => {
+    const child = spawn(buildProgram('hello_server'), ['0'], { stdio: 'ignore' });
     const exited = once(child, 'exit');
     // If anything below fails, the C server would wait for a client forever: end it (by PID).
     t.after(() => {

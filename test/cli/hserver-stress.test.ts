@@ -1,18 +1,19 @@
 /**
- * Floods on hserver, driven by the C load generator of ../shared/tools/loadgen (built with gcc):
+ * Floods on hserver, driven by the project's C load generator (c/loadgen.c, built with gcc):
  * 10,000 clients at once, and a flood of clients that close with a reset. Every run is bounded
- * (hload's -t); afterwards the server must still answer and hold no more descriptors than before.
+ * (the load generator's -t); afterwards the server must still answer and hold no more descriptors than before.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
+import { buildProgram } from '../../c/build.js';
 import { fetchHello } from '../../src/index.js';
-import { loadGenerator, parseHload } from '../helpers/c-programs.js';
+import { parseLoadgen } from '../helpers/c-programs.js';
 import { runCommand, startServer } from '../helpers/process.js';
 
-let hload: string;
+let loadgen: string;
 before(() => {
-  hload = loadGenerator();
+  loadgen = buildProgram('loadgen');
 });
 
 describe('hserver under floods', () => {
@@ -20,11 +21,11 @@ describe('hserver under floods', () => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
     t.after(() => server.stop());
     const run = await runCommand(
-      hload,
+      loadgen,
       ['-h', '127.0.0.1', '-p', String(server.port), '-c', '10000', '-n', '10000', '-t', '20'],
       { timeoutMs: 30_000 },
     );
-    const result = parseHload(run.stdout.toString());
+    const result = parseLoadgen(run.stdout.toString());
     assert.equal(result.ok, '10000', run.stdout.toString());
     assert.equal(result.timeouts, '0');
     assert.equal(result.bad, '0');
@@ -36,11 +37,11 @@ describe('hserver under floods', () => {
     const fds = () => readdirSync(`/proc/${server.child.pid}/fd`).length;
     const before = fds();
     const run = await runCommand(
-      hload,
+      loadgen,
       ['-h', '127.0.0.1', '-p', String(server.port), '-c', '500', '-n', '20000', '-r', '-t', '20'],
       { timeoutMs: 30_000 },
     );
-    const result = parseHload(run.stdout.toString());
+    const result = parseLoadgen(run.stdout.toString());
     assert.equal(result.bad, '0', run.stdout.toString());
     assert.ok(Number(result.ok) > 0);
     assert.equal((await fetchHello({ host: '127.0.0.1', port: server.port })).text, 'Hello World!');

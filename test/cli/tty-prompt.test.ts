@@ -1,7 +1,8 @@
 /**
  * The echo clients on a real terminal: a pseudo-terminal made by util-linux `script`, so that
  * standard input is a TTY and the textbook's prompts appear. Input is typed only after the
- * previous answer has been seen, as a person would.
+ * prompt that asks for it has been seen, as a person would: each wait looks only at the output
+ * after what the previous wait matched, so a prompt seen earlier never counts twice.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,22 +31,27 @@ async function onTerminal(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  // Where the next wait starts looking: just past what the last one matched.
+  let cursor = 0;
+  let waiter: { text: string; resolve: () => void } | undefined;
+  const match = (text: string): boolean => {
+    const at = output.indexOf(text, cursor);
+    if (at === -1) return false;
+    cursor = at + text.length;
+    return true;
+  };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
-    for (const waiter of [...waiters]) {
-      if (output.includes(waiter.text)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
+    if (waiter !== undefined && match(waiter.text)) {
+      const { resolve } = waiter;
+      waiter = undefined;
+      resolve();
     }
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   const exited = once(child, 'exit');
   const waitFor = (text: string) =>
-    output.includes(text)
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => waiters.push({ text, resolve }));
+    match(text) ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { text, resolve }));
   await Promise.race([
     converse(
       () => output,
@@ -69,6 +75,7 @@ describe('echo clients on a terminal', () => {
         await waitFor('Input message(Q to quit): ');
         type('hello\n');
         await waitFor('Message from server: hello');
+        await waitFor('Input message(Q to quit): ');
         type('Q\n');
       },
     );
@@ -88,6 +95,7 @@ describe('echo clients on a terminal', () => {
         await waitFor('Insert message(q to quit): ');
         type('안녕하세요\n');
         await waitFor('Message from server: 안녕하세요');
+        await waitFor('Insert message(q to quit): ');
         type('q\n');
       },
     );

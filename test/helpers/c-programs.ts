@@ -1,57 +1,45 @@
 /**
- * Builds the seed's C programs (and other C test peers) with gcc, once per test run. Fails loudly
- * when gcc is missing: .ci/run installs it.
+ * The C programs the tests talk to: the project's own (c/, always), and the textbook's own
+ * hello_server.c and hello_client.c when SOCKET_STEPS_SEED_DIR names their folder.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { ROOT } from './process.js';
+import { buildProgram, compile } from '../../c/build.js';
 
-/** Where the seed's sources live: ../shared/seed beside the repository. */
-export const SEED_DIR = `${ROOT}../shared/seed`;
-const BUILD_DIR = `${ROOT}dist/c`;
-
-/** Compiles `source` (absolute path) to an executable under dist/c and returns its path. */
-export function buildC(source: string, name: string): string {
-  if (!existsSync(source))
-    throw new Error(`C source not found: ${source} (is ../shared beside the repository?)`);
-  mkdirSync(BUILD_DIR, { recursive: true });
-  const output = `${BUILD_DIR}/${name}`;
-  if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) return output;
-  try {
-    execFileSync('gcc', ['-O2', '-o', output, source], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    throw new Error(
-      `gcc failed to build ${source}: ${(error as Error).message}. Install gcc (apt-get install gcc).`,
-    );
-  }
-  return output;
+/** One set of hello programs to run the interop matrix against. */
+export interface HelloPrograms {
+  /** Says which set this is, in test names. */
+  label: string;
+  server: string;
+  client: string;
 }
 
-/** The seed's hello_server.c, built as `hserver-c`. */
-export function seedServer(): string {
-  return buildC(`${SEED_DIR}/hello_server.c`, 'hserver-c');
+/** The environment variable that names the folder of the textbook's hello_server.c/hello_client.c. */
+export const SEED_DIR_VARIABLE = 'SOCKET_STEPS_SEED_DIR';
+
+/** The project's C hello server and client (c/hello_server.c, c/hello_client.c). */
+export function projectHelloPrograms(): HelloPrograms {
+  return {
+    label: "the project's C programs (c/)",
+    server: buildProgram('hello_server'),
+    client: buildProgram('hello_client'),
+  };
 }
 
-/** The seed's hello_client.c, built as `hclient-c`. */
-export function seedClient(): string {
-  return buildC(`${SEED_DIR}/hello_client.c`, 'hclient-c');
+/**
+ * The textbook's own programs, built from the folder SOCKET_STEPS_SEED_DIR names; undefined when
+ * the variable is not set. A variable that names a folder without them throws: never a silent skip.
+ */
+export function textbookHelloPrograms(): HelloPrograms | undefined {
+  const dir = process.env[SEED_DIR_VARIABLE];
+  if (dir === undefined || dir === '') return undefined;
+  return {
+    label: `the textbook's C programs (${dir})`,
+    server: compile(`${dir}/hello_server.c`, 'textbook_hello_server'),
+    client: compile(`${dir}/hello_client.c`, 'textbook_hello_client'),
+  };
 }
 
-/** The C load generator of ../shared/tools/loadgen (hload.c), built with gcc. */
-export function loadGenerator(): string {
-  const source = `${ROOT}../shared/tools/loadgen/hload.c`;
-  if (!existsSync(source))
-    throw new Error(`C source not found: ${source} (is ../shared beside the repository?)`);
-  const output = `${BUILD_DIR}/hload`;
-  mkdirSync(BUILD_DIR, { recursive: true });
-  if (!existsSync(output) || statSync(output).mtimeMs < statSync(source).mtimeMs) {
-    execFileSync('gcc', ['-O2', '-o', output, source, '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  }
-  return output;
-}
-
-/** Parses hload's one line of `key=value` pairs. */
-export function parseHload(line: string): Record<string, string> {
+/** Parses the load generator's one line of `key=value` pairs. */
+export function parseLoadgen(line: string): Record<string, string> {
   return Object.fromEntries(
     line
       .trim()

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { socketInodes, socketRows } from './proc-net.js';
 
 /** Absolute path of the repository root. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -142,28 +143,11 @@ export async function startServer(
  * server that bind port 0 without printing it). Polls until found, bounded by `timeoutMs`.
  */
 export async function listeningPort(pid: number, timeoutMs = 5_000): Promise<number> {
-  const { readdirSync, readlinkSync, readFileSync } = await import('node:fs');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const inodes = new Set<string>();
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' });
-        const match = /^socket:\[(\d+)\]$/.exec(link);
-        if (match?.[1] !== undefined) inodes.add(match[1]);
-      }
-    } catch {
-      // The process may be starting or gone; try again until the deadline.
-    }
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        // fields: sl local_address rem_address st ... inode (index 9)
-        if (fields[3] === '0A' && fields[9] !== undefined && inodes.has(fields[9])) {
-          return Number.parseInt(fields[1]?.split(':')[1] ?? '', 16);
-        }
-      }
-    }
+    const inodes = socketInodes(pid);
+    const row = socketRows('tcp').find((r) => r.state === '0A' && inodes.has(r.inode));
+    if (row !== undefined) return row.localPort;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`process ${pid} did not listen within ${timeoutMs} ms`);

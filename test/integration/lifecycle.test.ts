@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { buildProgram } from '../../c/build.js';
 import {
   createHelloServer,
   createUdpHelloServer,
@@ -13,8 +14,7 @@ import {
   openEcho,
   TcpServer,
 } from '../../src/index.js';
-import { buildC } from '../helpers/c-programs.js';
-import { ROOT, runCommand } from '../helpers/process.js';
+import { runCommand } from '../helpers/process.js';
 import { peerServer, waitForTrace } from '../helpers/raw.js';
 
 async function connected(port: number): Promise<Socket> {
@@ -186,7 +186,7 @@ describe('clients between reads', () => {
 
 describe('UdpServer against odd datagrams', () => {
   test('a datagram from source port 0 is dropped, and the server keeps answering', async (t) => {
-    const sender = buildC(`${ROOT}test/interop/c/udp_port0.c`, 'udp-port0');
+    const sender = buildProgram('udp_port0');
     const server = createUdpHelloServer({ host: '127.0.0.1', port: 0 });
     t.after(() => server.close());
     const { port } = await server.listen();

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { buildProgram as peer } from '../../c/build.js';
 import { createEchoServer } from '../../src/services/echo.js';
 import { createGreetServer } from '../../src/services/greet.js';
-import { buildC } from '../helpers/c-programs.js';
-import { ROOT, runBin, runCommand, startServer } from '../helpers/process.js';
-
-/** A C peer from test/interop/c, built with gcc under dist/c. */
-function peer(name: string): string {
-  return buildC(`${ROOT}test/interop/c/${name}.c`, `talk-${name}`);
-}
+import { runBin, runCommand, startServer } from '../helpers/process.js';
 
 const PROMPT = 'Input message(Q to quit): ';
 
-describe('interop with C peers (not our code)', { timeout: 60_000 }, () => {
+describe('interop with C peers (c/, not our Node code)', { timeout: 60_000 }, () => {
   test('a C greet client talks with our greet server', async (t) => {
     const server = createGreetServer({ host: '127.0.0.1', port: 0 });
     const { port } = await server.listen();
@@ -25,7 +20,7 @@ describe('interop with C peers (not our code)', { timeout: 60_000 }, () => {
     assert.equal(korean.stdout.toString('utf8'), "Server: Hi, 밥. I'm Jane\n");
   });
 
-  test("the textbook's C echo client talks with our echo server", async (t) => {
+  test('a C echo client talks with our echo server', async (t) => {
     const server = createEchoServer({ host: '127.0.0.1', port: 0 });
     const { port } = await server.listen();
     t.after(() => server.destroy());
@@ -41,7 +36,7 @@ describe('interop with C peers (not our code)', { timeout: 60_000 }, () => {
     assert.equal(server.stats.bytesEchoed, Buffer.byteLength('hello\n안녕하세요\n\n'));
   });
 
-  test('our echo client talks with the textbook C echo server', async () => {
+  test('our echo client talks with a C echo server', async () => {
     const cServer = await startServer(peer('echo_server'), ['0', '1']);
     const result = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(cServer.port)], {
       input: 'hello\n안녕\nq\n',
