@@ -1,0 +1,241 @@
+/**
+ * `npm run bench`: the README's performance figures, measured on this machine side by side with
+ * the project's C programs (c/), all built here with gcc. Loopback only, every run bounded.
+ *
+ *   npm run bench                                  # 3 rounds of 3 s per figure, a few minutes
+ *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier
+ *   BENCH_SHORT=1 npm run bench                    # 1 round of 1 s: CI's informational run
+ *
+ * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
+ * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { arch, cpus } from 'node:os';
+import { promisify } from 'node:util';
+import { buildProgram, ROOT } from '../c/build.js';
+
+const run = promisify(execFile);
+const short = process.env.BENCH_SHORT === '1';
+const duration = Number(process.env.BENCH_DURATION ?? (short ? 1 : 3));
+const rounds = Number(process.env.BENCH_ROUNDS ?? (short ? 1 : 3));
+const HOST = '127.0.0.1';
+const node = process.execPath;
+const bin = (name: string) => `${ROOT}bin/${name}`;
+
+/** A server process started by the benchmark, ended by its PID. */
+interface Server {
+  port: number;
+  child: ChildProcess;
+}
+const started: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** A free port on loopback (bound, read, released). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, HOST);
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
+async function reachable(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, HOST);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${HOST}:${port} after 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `command` with `{PORT}` in `args` replaced by a free port; resolves once it accepts. */
+async function startServer(command: string, args: string[]): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    command,
+    args.map((a) => a.replace('{PORT}', String(port))),
+    { stdio: 'ignore' },
+  );
+  started.push(child);
+  await reachable(port);
+  // A connection of the probe may still be in the accept queue: let the server settle.
+  await new Promise((r) => setTimeout(r, 300));
+  return { port, child };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await once(server.child, 'exit');
+  clearTimeout(timer);
+}
+
+/** One run of the C load generator: its key=value line as numbers. */
+async function loadgen(port: number, concurrency: number): Promise<Record<string, number>> {
+  const args = ['-h', HOST, '-p', String(port), '-c', String(concurrency), '-n', '100000000'];
+  args.push('-d', String(duration), '-t', String(duration + 10));
+  const { stdout } = await run(buildProgram('loadgen'), args, { timeout: (duration + 20) * 1000 }).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+  );
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('='))
+      .map(([k, v]) => [k ?? '', Number(v)]),
+  );
+}
+
+const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : 'n/a';
+const ratio = (ours: number, c: number) => (c > 0 && Number.isFinite(ours) ? ours / c : Number.NaN);
+
+const ratios: string[] = [];
+const report: string[] = [];
+function print(line = ''): void {
+  console.log(line);
+  report.push(line);
+}
+
+/** Hello connection rate of `ours` against the C reference, alternating rounds, per concurrency. */
+async function helloRate(title: string, key: string, ours: string[], concurrencies: number[]): Promise<void> {
+  print(`## ${title}`);
+  print();
+  const c = await startServer(buildProgram('hello_server_loop'), ['{PORT}', '4096']);
+  const o = await startServer(node, ours);
+  print('| c | C cps | ours cps | ours / C | C p99 ms | ours p99 ms | ours failed |');
+  print('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const concurrency of concurrencies) {
+    const cRuns: Record<string, number>[] = [];
+    const oRuns: Record<string, number>[] = [];
+    for (let i = 0; i < rounds; i++) {
+      cRuns.push(await loadgen(c.port, concurrency));
+      oRuns.push(await loadgen(o.port, concurrency));
+    }
+    const field = (runs: Record<string, number>[], name: string) =>
+      median(runs.map((r) => r[name] ?? Number.NaN));
+    const cCps = field(cRuns, 'cps');
+    const oCps = field(oRuns, 'cps');
+    const failed = oRuns.reduce((sum, r) => sum + (r.bad ?? 0) + (r.errors ?? 0) + (r.timeouts ?? 0), 0);
+    const r = ratio(oCps, cCps);
+    print(
+      `| ${concurrency} | ${fmt(cCps)} | ${fmt(oCps)} | ${fmt(r, 2)} | ${fmt(field(cRuns, 'p99_us') / 1000, 2)} | ${fmt(field(oRuns, 'p99_us') / 1000, 2)} | ${failed} |`,
+    );
+    ratios.push(`${key}.c${concurrency}=${fmt(r, 2)}`);
+  }
+  print();
+  await stopServer(c);
+  await stopServer(o);
+}
+
+/** Wall time of hclient against a bare node:net client and `node -e 0`, alternating. */
+async function startup(): Promise<void> {
+  const runs = short ? 10 : 40;
+  print(`## hclient start-up, ${runs} runs each`);
+  print();
+  const server = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
+  const port = String(server.port);
+  // The floor for any Node TCP client: load node:net, connect, read, print, close; nothing else.
+  const bare = `const s=require('net').connect(${port},'${HOST}');s.on('data',d=>{process.stdout.write(d);s.destroy()})`;
+  const commands: Record<string, string[]> = {
+    'node -e 0': ['-e', '0'],
+    'bare node:net client': ['-e', bare],
+    hclient: [bin('hclient'), HOST, port],
+  };
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (let i = 0; i < runs + 3; i++) {
+    for (const [name, args] of Object.entries(commands)) {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(node, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (result.status !== 0) throw new Error(`${name} failed (${result.status}): ${result.stderr}`);
+      if (i >= 3) times[name]?.push(ms); // the first runs warm the page cache
+    }
+  }
+  await stopServer(server);
+  print('| command | median ms |');
+  print('|---|---:|');
+  for (const name of Object.keys(commands)) print(`| ${name} | ${fmt(median(times[name] ?? []), 1)} |`);
+  const r = median(times.hclient ?? []) / median(times['bare node:net client'] ?? []);
+  print();
+  ratios.push(`hclient/bare=${fmt(r, 2)}`);
+}
+
+/** hbench (Node) and the C load generator driving the same hserver. */
+async function loadTools(): Promise<void> {
+  print(`## hbench and the C load generator driving the same hserver, ${duration} s each`);
+  print();
+  const server = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
+  print('| c | C loadgen cps | hbench cps | hbench / C | C p99 ms | hbench p99 ms |');
+  print('|---:|---:|---:|---:|---:|---:|');
+  for (const concurrency of [16, 128]) {
+    const c = await loadgen(server.port, concurrency);
+    const args = [
+      bin('hbench'),
+      '--json',
+      '-c',
+      String(concurrency),
+      '-d',
+      String(duration),
+      HOST,
+      String(server.port),
+    ];
+    const { stdout } = await run(node, args, { timeout: (duration + 30) * 1000 });
+    const hb = JSON.parse(stdout) as { connectionsPerSecond: number; latencyMs: { p99: number } };
+    const r = ratio(hb.connectionsPerSecond, c.cps ?? Number.NaN);
+    print(
+      `| ${concurrency} | ${fmt(c.cps ?? Number.NaN)} | ${fmt(hb.connectionsPerSecond)} | ${fmt(r, 2)} | ${fmt((c.p99_us ?? Number.NaN) / 1000, 2)} | ${fmt(hb.latencyMs.p99, 2)} |`,
+    );
+    ratios.push(`hbench/loadgen.c${concurrency}=${fmt(r, 2)}`);
+  }
+  print();
+  await stopServer(server);
+}
+
+const date = new Date().toISOString().slice(0, 10);
+print(`# socket-steps benchmark, ${date}: Node.js ${process.version}, ${cpus().length} cores, ${arch()}`);
+print();
+print(
+  `${rounds} round(s) of ${duration} s per figure, C and ours alternating; medians. C: c/ built with gcc -O2.`,
+);
+print();
+await helloRate(
+  'hserver against the C hello server (accept loop, backlog 4096)',
+  'hello',
+  [bin('hserver'), '--host', HOST, '{PORT}'],
+  [1, 16, 128],
+);
+await helloRate(
+  'hserver --workers 2 against the same C server',
+  'workers2',
+  [bin('hserver'), '--workers', '2', '--host', HOST, '{PORT}'],
+  [16, 128],
+);
+await startup();
+await loadTools();
+print(`ratios (ours / C, Node.js ${process.version}): ${ratios.join(' ')}`);
+mkdirSync(`${ROOT}.bench`, { recursive: true });
+writeFileSync(`${ROOT}.bench/latest.md`, `${report.join('\n')}\n`);
