@@ -93,17 +93,22 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
+export { subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
 export {
+  formatTraceEvent,
   lectureStep,
-  subscribeTrace,
-  TRACE_CHANNELS,
+  TRACE_LANGUAGES,
+  TRACE_SCHEMA,
   type TraceAction,
+  type TraceActionEntry,
+  type TraceActionOf,
   type TraceAddress,
   type TraceEvent,
+  type TraceLanguage,
   type TraceRole,
   type TraceTransport,
-} from './trace/events.js';
-export { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from './trace/format.js';
+  traceEntry,
+} from './trace/schema.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
 export {

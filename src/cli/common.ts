@@ -5,7 +5,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SocketStepsError } from '../errors.js';
 import { subscribeTrace } from '../trace/events.js';
-import { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from '../trace/format.js';
+import { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
 import { parsePort, validateHost } from '../validate.js';
 
 /** Exit codes of every CLI. */

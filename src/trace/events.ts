@@ -13,81 +13,18 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 
-/** The transport an event comes from. */
-export type TraceTransport = 'tcp' | 'udp';
-/** The side of the lecture's diagram an event belongs to. */
-export type TraceRole = 'server' | 'client';
+import {
+  lectureStep,
+  type TraceAction,
+  type TraceActionOf,
+  type TraceAddress,
+  type TraceEvent,
+  type TraceRole,
+  type TraceTransport,
+} from './schema.js';
 
-/** What happened, named after the system call of the lecture's diagrams where there is one. */
-export type TraceAction =
-  /** A socket was created (TCP server step 1, client step 1; UDP step 1). */
-  | 'socket'
-  /** An address was assigned (server step 2). */
-  | 'bind'
-  /** The socket now accepts connection requests (server step 3). */
-  | 'listen'
-  /** A connection was accepted (server step 4a). */
-  | 'accept'
-  /** A connection was established (client step 2). */
-  | 'connect'
-  /** Bytes were read (server 4b, client 3). */
-  | 'read'
-  /** Bytes were written (server 4b, client 3). */
-  | 'write'
-  /** The peer closed its side: read() returned 0 (server 4b, client 3). */
-  | 'eof'
-  /** Our write side was shut down: FIN sent, reading goes on (server 4b, client 3). */
-  | 'shutdown'
-  /** A connection's socket was closed (server 4c, client 4). */
-  | 'close'
-  /** The listening socket was closed (server step 5). */
-  | 'stop'
-  /** A datagram arrived (UDP). */
-  | 'recvfrom'
-  /** A datagram was sent (UDP). */
-  | 'sendto'
-  /** A reply was not sent: its destination is over the reflection rate limit (UDP server). */
-  | 'drop'
-  /** Something went wrong on a connection or socket. */
-  | 'error';
-
-/** An address and port as seen on a socket. */
-export interface TraceAddress {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
-
-/** One step on a live socket. */
-export interface TraceEvent {
-  transport: TraceTransport;
-  role: TraceRole;
-  action: TraceAction;
-  /** The lecture's step number for this action: `'1'`, `'2'`, `'3'`, `'4a'`, `'4b'`, `'4c'`, `'5'`. */
-  step: string;
-  /** Identifies the server or client object, unique in this process. */
-  endpoint: number;
-  /** Identifies the connection (TCP) or exchange within the endpoint, when there is one. */
-  connection?: number;
-  /** `performance.timeOrigin + performance.now()` at the moment of the event, in ms. */
-  time: number;
-  /** Our side's address. */
-  local?: TraceAddress;
-  /** The peer's address. */
-  remote?: TraceAddress;
-  /** The listen backlog (listen). */
-  backlog?: number;
-  /** Bytes read or written (read, write, recvfrom, sendto). */
-  bytes?: number;
-  /**
-   * Set when Node performs this step together with others inside one call, so that the step is
-   * reported when that call completes rather than at its own system call: e.g. `server.listen()`
-   * does socket(), bind() and listen() in one go.
-   */
-  combinedIn?: string;
-  /** Why a connection or socket closed, or what went wrong: `'done'`, `'timeout'`, `ECONNRESET`, ... */
-  reason?: string;
-}
+export type { TraceAction, TraceActionOf, TraceAddress, TraceEvent, TraceRole, TraceTransport };
+export { lectureStep };
 
 /** Names of the trace channels, one per transport and role. */
 export const TRACE_CHANNELS = {
@@ -104,46 +41,6 @@ export const traceChannels = {
   udpServer: diagnosticsChannel.channel(TRACE_CHANNELS.udpServer),
   udpClient: diagnosticsChannel.channel(TRACE_CHANNELS.udpClient),
 } as const;
-
-const STEPS: Readonly<Record<string, string>> = {
-  'tcp:server:socket': '1',
-  'tcp:server:bind': '2',
-  'tcp:server:listen': '3',
-  'tcp:server:accept': '4a',
-  'tcp:server:read': '4b',
-  'tcp:server:write': '4b',
-  'tcp:server:eof': '4b',
-  'tcp:server:shutdown': '4b',
-  'tcp:server:error': '4b',
-  'tcp:server:close': '4c',
-  'tcp:server:stop': '5',
-  'tcp:client:socket': '1',
-  'tcp:client:connect': '2',
-  'tcp:client:read': '3',
-  'tcp:client:write': '3',
-  'tcp:client:eof': '3',
-  'tcp:client:shutdown': '3',
-  'tcp:client:error': '3',
-  'tcp:client:close': '4',
-  'udp:server:socket': '1',
-  'udp:server:bind': '2',
-  'udp:server:recvfrom': '3',
-  'udp:server:sendto': '3',
-  'udp:server:drop': '3',
-  'udp:server:error': '3',
-  'udp:server:close': '4',
-  'udp:server:stop': '4',
-  'udp:client:socket': '1',
-  'udp:client:sendto': '2',
-  'udp:client:recvfrom': '3',
-  'udp:client:error': '3',
-  'udp:client:close': '4',
-};
-
-/** The lecture's step number for an action on a transport and role (`'4a'` for a TCP server's accept). */
-export function lectureStep(transport: TraceTransport, role: TraceRole, action: TraceAction): string {
-  return STEPS[`${transport}:${role}:${action}`] ?? '';
-}
 
 /** Event fields a publisher supplies; the step and time are filled in. */
 export type TraceEventInit = Omit<TraceEvent, 'step' | 'time'>;

@@ -18,7 +18,7 @@ import {
 import {
   makeTraceEvent,
   newEndpointId,
-  type TraceAction,
+  type TraceActionOf,
   type TraceEventInit,
   toTraceAddress,
   traceChannels,
@@ -45,7 +45,7 @@ export interface TcpClientConnection {
   /** The connected socket, paused: the caller reads. */
   socket: Socket;
   /** Publishes a trace event for this connection, if anyone listens. */
-  trace(action: TraceAction, fields?: Partial<TraceEventInit>): void;
+  trace(action: TraceActionOf<'tcp', 'client'>, fields?: Partial<TraceEventInit>): void;
   /**
    * Destroys the socket (client step 4) and resolves once Node has reported its close, so that the
    * close is traced before the caller returns. Safe to call more than once.
@@ -64,7 +64,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const endpoint = newEndpointId();
   const channel = traceChannels.tcpClient;
-  const trace = (action: TraceAction, fields: Partial<TraceEventInit> = {}) => {
+  const trace = (action: TraceActionOf<'tcp', 'client'>, fields: Partial<TraceEventInit> = {}) => {
     if (channel.hasSubscribers) {
       channel.publish(makeTraceEvent({ transport: 'tcp', role: 'client', action, endpoint, ...fields }));
     }

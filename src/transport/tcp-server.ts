@@ -9,7 +9,7 @@ import { BindError, describeSystemError, ResolveError, ServerClosedError, system
 import {
   makeTraceEvent,
   newEndpointId,
-  type TraceAction,
+  type TraceActionOf,
   type TraceEventInit,
   toTraceAddress,
   traceChannels,
@@ -164,13 +164,21 @@ export class TcpServer {
     return typeof address === 'object' && address !== null ? address : undefined;
   }
 
-  /** True while trace subscribers are listening: services check it before building events. */
+  /**
+   * True while trace subscribers are listening. `trace()` checks it itself; check it first only to
+   * skip building an event's fields on a hot path.
+   */
   get tracing(): boolean {
     return traceChannels.tcpServer.hasSubscribers;
   }
 
-  /** Publishes a trace event about connection `id` (call only when `tracing` is true). */
-  trace(action: TraceAction, id: number | undefined, fields: Partial<TraceEventInit> = {}): void {
+  /** Publishes a trace event about connection `id`, if anyone listens (the one trace() contract). */
+  trace(
+    action: TraceActionOf<'tcp', 'server'>,
+    id: number | undefined,
+    fields: Partial<TraceEventInit> = {},
+  ): void {
+    if (!traceChannels.tcpServer.hasSubscribers) return;
     traceChannels.tcpServer.publish(
       makeTraceEvent({
         transport: 'tcp',

@@ -31,7 +31,7 @@ import { checkDatagramSize, type IpFamily, maxUdpPayload } from '../protocol/dat
 import {
   makeTraceEvent,
   newEndpointId,
-  type TraceAction,
+  type TraceActionOf,
   type TraceAddress,
   type TraceEventInit,
   toTraceAddress,
@@ -107,7 +107,7 @@ export class UdpClient {
   }
 
   /** Publishes a trace event for this client, if anyone listens. */
-  trace(action: TraceAction, fields: Partial<TraceEventInit> = {}): void {
+  trace(action: TraceActionOf<'udp', 'client'>, fields: Partial<TraceEventInit> = {}): void {
     if (traceChannels.udpClient.hasSubscribers) {
       traceChannels.udpClient.publish(
         makeTraceEvent({ transport: 'udp', role: 'client', action, endpoint: this.endpoint, ...fields }),

@@ -29,7 +29,7 @@ import { RateLimiter } from '../protocol/rate-limit.js';
 import {
   makeTraceEvent,
   newEndpointId,
-  type TraceAction,
+  type TraceActionOf,
   type TraceEventInit,
   toTraceAddress,
   traceChannels,
@@ -201,13 +201,17 @@ export class UdpServer {
     }
   }
 
-  /** True while trace subscribers are listening: services check it before building events. */
+  /**
+   * True while trace subscribers are listening. `trace()` checks it itself; check it first only to
+   * skip building an event's fields on a hot path.
+   */
   get tracing(): boolean {
     return traceChannels.udpServer.hasSubscribers;
   }
 
-  /** Publishes a trace event (call only when `tracing` is true). */
-  trace(action: TraceAction, fields: Partial<TraceEventInit> = {}): void {
+  /** Publishes a trace event, if anyone listens (the one trace() contract). */
+  trace(action: TraceActionOf<'udp', 'server'>, fields: Partial<TraceEventInit> = {}): void {
+    if (!traceChannels.udpServer.hasSubscribers) return;
     traceChannels.udpServer.publish(
       makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
     );

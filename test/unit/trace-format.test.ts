@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { lectureStep, makeTraceEvent, type TraceEventInit } from '../../src/trace/events.js';
-import { formatTraceEvent } from '../../src/trace/format.js';
+import { makeTraceEvent, type TraceEventInit } from '../../src/trace/events.js';
+import {
+  formatTraceEvent,
+  lectureStep,
+  TRACE_SCHEMA,
+  type TraceAction,
+  type TraceActionEntry,
+  type TraceActionOf,
+  type TraceEvent,
+  traceEntry,
+} from '../../src/trace/schema.js';
 
 const local = { address: '0.0.0.0', port: 9190, family: 'IPv4' as const };
 const remote = { address: '::1', port: 40000, family: 'IPv6' as const };
@@ -100,5 +109,70 @@ describe('formatTraceEvent', () => {
       line({ ...server, action: 'close', connection: 3, reason: 'ECONNRESET' }),
       '[server] 4c close(): #3 connection closed (ECONNRESET)',
     );
+  });
+});
+
+describe('the trace schema', () => {
+  const sample: Omit<TraceEvent, 'transport' | 'role' | 'action' | 'step'> = {
+    endpoint: 1,
+    connection: 2,
+    time: 0,
+    local,
+    remote,
+    backlog: 5,
+    bytes: 13,
+    reason: 'ECONNRESET',
+  };
+  const LECTURE_STEPS = new Set(['1', '2', '3', '4', '4a', '4b', '4c', '5']);
+
+  test('every action of every transport and role has a lecture step and a line in both languages', () => {
+    let count = 0;
+    for (const transport of ['tcp', 'udp'] as const) {
+      for (const role of ['server', 'client'] as const) {
+        for (const action of Object.keys(TRACE_SCHEMA[transport][role])) {
+          const entry = traceEntry(transport, role, action);
+          assert.ok(entry !== undefined);
+          assert.ok(LECTURE_STEPS.has(entry.step), `${transport}:${role}:${action} step ${entry.step}`);
+          const event = { ...sample, transport, role, action: action as TraceAction, step: entry.step };
+          const en = formatTraceEvent(event, 'en');
+          const ko = formatTraceEvent(event, 'ko');
+          assert.ok(en.length > `[${role}] ${entry.step} `.length, en);
+          assert.notEqual(en, ko, `${transport}:${role}:${action} has its own Korean text`);
+          count++;
+        }
+      }
+    }
+    assert.equal(count, 31);
+  });
+
+  test('an action a transport does not have has no entry', () => {
+    assert.equal(traceEntry('udp', 'server', 'accept'), undefined);
+    assert.equal(traceEntry('tcp', 'client', 'toString'), undefined);
+    assert.equal(lectureStep('udp', 'client', 'listen'), '');
+  });
+
+  test('the compiler rejects an entry without its Korean text, and an action a table lacks', () => {
+    // @ts-expect-error: an entry needs ko as well as en
+    const missing: TraceActionEntry = { step: '1', en: () => 'socket()' };
+    // @ts-expect-error: a UDP server never accepts
+    const wrong: TraceActionOf<'udp', 'server'> = 'accept';
+    assert.ok(missing !== undefined && wrong !== undefined);
+  });
+
+  test('a socket inherited as a descriptor says so, and an event from a worker names it', () => {
+    const bind = { ...sample, transport: 'tcp', role: 'server', action: 'bind', step: '2', fd: 3 } as const;
+    assert.equal(
+      formatTraceEvent(bind, 'en'),
+      '[server] 2 bind(): address 0.0.0.0:9190 assigned [done by another process: inherited as descriptor 3]',
+    );
+    const accept = {
+      ...sample,
+      transport: 'tcp',
+      role: 'server',
+      action: 'accept',
+      step: '4a',
+      worker: 4102,
+    } as const;
+    assert.equal(formatTraceEvent(accept, 'en'), '[server 4102] 4a accept(): #2 connection from [::1]:40000');
   });
 });

@@ -5,7 +5,7 @@ import { MessageTooLongError } from '../../src/errors.js';
 import { checkDatagramSize, helloMessageOf, maxUdpPayload } from '../../src/protocol/datagram.js';
 import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../../src/protocol/udp-echo.js';
 import { lectureStep, type TraceEvent } from '../../src/trace/events.js';
-import { formatTraceEvent } from '../../src/trace/format.js';
+import { formatTraceEvent } from '../../src/trace/schema.js';
 
 /** Feeds `input` once as one chunk and once byte by byte; both must give the same lines. */
 function splitBothWays(input: Buffer, maxBytes = 100): string[] {

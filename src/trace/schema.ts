@@ -1,0 +1,358 @@
+/**
+ * The trace schema: every action each transport and role can report, declared once with its
+ * lecture step and its English and Korean text. Pure: it imports nothing from Node, so a browser
+ * page can draw and word events with the same code.
+ *
+ * Adding an action means adding one entry to {@link TRACE_SCHEMA}; the compiler rejects an entry
+ * without its step or either text, and a publisher that reports an action its table lacks.
+ */
+
+/** The transport an event comes from. */
+export type TraceTransport = 'tcp' | 'udp';
+/** The side of the lecture's diagram an event belongs to. */
+export type TraceRole = 'server' | 'client';
+/** Languages the trace speaks. */
+export const TRACE_LANGUAGES = ['en', 'ko'] as const;
+/** A language the trace speaks. */
+export type TraceLanguage = (typeof TRACE_LANGUAGES)[number];
+
+/** An address and port as seen on a socket (or as a proxy header gave it). */
+export interface TraceAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** One step on a live socket. */
+export interface TraceEvent {
+  transport: TraceTransport;
+  role: TraceRole;
+  action: TraceAction;
+  /** The lecture's step number for this action: `'1'`, `'2'`, `'3'`, `'4a'`, `'4b'`, `'4c'`, `'5'`. */
+  step: string;
+  /** Identifies the server or client object, unique in its process. */
+  endpoint: number;
+  /** Identifies the connection (TCP) or exchange within the endpoint, when there is one. */
+  connection?: number;
+  /** `performance.timeOrigin + performance.now()` at the moment of the event, in ms. */
+  time: number;
+  /** Our side's address. */
+  local?: TraceAddress;
+  /** The peer's address: the client's, also when it came through a proxy. */
+  remote?: TraceAddress;
+  /** The proxy's address, when a pipeline stage replaced `remote` with the client's own. */
+  proxy?: TraceAddress;
+  /** The listen backlog (listen). */
+  backlog?: number;
+  /** Bytes read or written (read, write, recvfrom, sendto). */
+  bytes?: number;
+  /**
+   * Set when Node performs this step together with others inside one call, so that the step is
+   * reported when that call completes rather than at its own system call: e.g. `server.listen()`
+   * does socket(), bind() and listen() in one go.
+   */
+  combinedIn?: string;
+  /** The descriptor the socket was inherited as (bind), when it was not bound here. */
+  fd?: number;
+  /** Why a connection or socket closed, or what went wrong: `'done'`, `'timeout'`, `ECONNRESET`, ... */
+  reason?: string;
+  /** The worker process the event comes from, when a supervisor passed it on (`--workers`). */
+  worker?: number;
+}
+
+/** One action's entry: its lecture step and its line of text in each language. */
+export interface TraceActionEntry {
+  step: string;
+  en(event: TraceEvent): string;
+  ko(event: TraceEvent): string;
+}
+
+function addr(a: TraceAddress | undefined): string {
+  if (a === undefined) return '?';
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function conn(e: TraceEvent): string {
+  return e.connection === undefined ? '' : `#${e.connection} `;
+}
+
+function bytes(n: number | undefined, lang: TraceLanguage): string {
+  const count = n ?? 0;
+  if (lang === 'ko') return `${count}바이트`;
+  return count === 1 ? '1 byte' : `${count} bytes`;
+}
+
+// A socket inherited as a descriptor (socket activation) was created and bound by another process.
+function inherited(e: TraceEvent, lang: TraceLanguage): string {
+  if (e.fd === undefined) return '';
+  return lang === 'ko'
+    ? ` [다른 프로세스가 만들어 넘겨준 소켓: 파일 기술자 ${e.fd}]`
+    : ` [done by another process: inherited as descriptor ${e.fd}]`;
+}
+
+function combined(e: TraceEvent, lang: TraceLanguage): string {
+  if (e.combinedIn === undefined) return inherited(e, lang);
+  return lang === 'ko'
+    ? ` [Node에서는 ${e.combinedIn} 한 번의 호출 안에서 일어남]`
+    : ` [in Node this happens inside one call, ${e.combinedIn}]`;
+}
+
+function reasonText(e: TraceEvent): string {
+  return e.reason === undefined || e.reason === 'done' ? '' : ` (${e.reason})`;
+}
+
+function via(e: TraceEvent, lang: TraceLanguage): string {
+  if (e.proxy === undefined) return '';
+  return lang === 'ko' ? ` (프록시 ${addr(e.proxy)} 경유)` : ` via proxy ${addr(e.proxy)}`;
+}
+
+/**
+ * The schema: transport → role → action → entry. The lecture's own words (the slides' client and
+ * server steps) are the Korean text where it has them.
+ */
+export const TRACE_SCHEMA = {
+  tcp: {
+    server: {
+      /** A socket was created (step 1). */
+      socket: {
+        step: '1',
+        en: (e) => `socket(): TCP socket created${combined(e, 'en')}`,
+        ko: (e) => `TCP 소켓의 생성 socket()${combined(e, 'ko')}`,
+      },
+      /** An address was assigned (step 2). */
+      bind: {
+        step: '2',
+        en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
+        ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
+      },
+      /** The socket now takes connection requests (step 3). */
+      listen: {
+        step: '3',
+        en: (e) => `listen(): waiting for connection requests, backlog ${e.backlog}`,
+        ko: (e) => `연결요청 가능상태로 변경 listen(): 대기 큐 크기 ${e.backlog}`,
+      },
+      /** A connection was accepted (step 4a). */
+      accept: {
+        step: '4a',
+        en: (e) => `accept(): ${conn(e)}connection from ${addr(e.remote)}${via(e, 'en')}`,
+        ko: (e) => `연결요청에 대한 수락 accept(): ${conn(e)}${addr(e.remote)}${via(e, 'ko')}`,
+      },
+      /** Bytes were read (step 4b). */
+      read: {
+        step: '4b',
+        en: (e) => `read(): ${conn(e)}${bytes(e.bytes, 'en')} received`,
+        ko: (e) => `데이터 송수신 read(): ${conn(e)}${bytes(e.bytes, 'ko')} 수신`,
+      },
+      /** Bytes were written (step 4b). */
+      write: {
+        step: '4b',
+        en: (e) => `write(): ${conn(e)}${bytes(e.bytes, 'en')} sent`,
+        ko: (e) => `데이터 송수신 write(): ${conn(e)}${bytes(e.bytes, 'ko')} 송신`,
+      },
+      /** The client closed its side: read() returned 0 (step 4b). */
+      eof: {
+        step: '4b',
+        en: (e) => `read(): ${conn(e)}end of stream, the client closed its side`,
+        ko: (e) => `데이터 송수신 read(): ${conn(e)}스트림의 끝, 클라이언트가 연결을 닫음`,
+      },
+      /** Our write side was shut down: FIN sent, reading goes on (step 4b). */
+      shutdown: {
+        step: '4b',
+        en: (e) => `shutdown(): ${conn(e)}our side closed for writing (FIN sent)`,
+        ko: (e) => `데이터 송수신 shutdown(): ${conn(e)}송신 방향 종료 (FIN 전송)`,
+      },
+      /** Something went wrong on a connection. */
+      error: {
+        step: '4b',
+        en: (e) => `${conn(e)}error: ${e.reason}`,
+        ko: (e) => `${conn(e)}오류: ${e.reason}`,
+      },
+      /** A connection's socket was closed (step 4c). */
+      close: {
+        step: '4c',
+        en: (e) => `close(): ${conn(e)}connection closed${reasonText(e)}`,
+        ko: (e) => `연결종료 close(): ${conn(e)}${reasonText(e)}`.trimEnd(),
+      },
+      /** The listening socket was closed (step 5). */
+      stop: {
+        step: '5',
+        en: () => 'close(): listening socket closed',
+        ko: () => '연결 종료 close(): 서버 소켓 닫힘',
+      },
+    },
+    client: {
+      /** A socket was created (step 1). */
+      socket: {
+        step: '1',
+        en: (e) => `socket(): TCP socket created${combined(e, 'en')}`,
+        ko: (e) => `TCP 소켓의 생성 socket()${combined(e, 'ko')}`,
+      },
+      /** A connection was established (step 2). */
+      connect: {
+        step: '2',
+        en: (e) => `connect(): connected to ${addr(e.remote)} from ${addr(e.local)}`,
+        ko: (e) => `연결의 요청 connect(): ${addr(e.remote)}에 연결됨 (내 주소 ${addr(e.local)})`,
+      },
+      /** Bytes were read (step 3). */
+      read: {
+        step: '3',
+        en: (e) => `read(): ${bytes(e.bytes, 'en')} received`,
+        ko: (e) => `데이터 송수신 read(): ${bytes(e.bytes, 'ko')} 수신`,
+      },
+      /** Bytes were written (step 3). */
+      write: {
+        step: '3',
+        en: (e) => `write(): ${bytes(e.bytes, 'en')} sent`,
+        ko: (e) => `데이터 송수신 write(): ${bytes(e.bytes, 'ko')} 송신`,
+      },
+      /** The server closed: read() returned 0 (step 3). */
+      eof: {
+        step: '3',
+        en: () => 'read(): end of stream, the server closed the connection',
+        ko: () => '데이터 송수신 read(): 스트림의 끝, 서버가 연결을 닫음',
+      },
+      /** Our write side was shut down (step 3). */
+      shutdown: {
+        step: '3',
+        en: () => 'shutdown(): our side closed for writing (FIN sent)',
+        ko: () => '데이터 송수신 shutdown(): 송신 방향 종료 (FIN 전송)',
+      },
+      /** Something went wrong. */
+      error: {
+        step: '3',
+        en: (e) => `error: ${e.reason}`,
+        ko: (e) => `오류: ${e.reason}`,
+      },
+      /** The socket was closed (step 4). */
+      close: {
+        step: '4',
+        en: (e) => `close(): socket closed${reasonText(e)}`,
+        ko: (e) => `연결 종료 close()${reasonText(e)}`,
+      },
+    },
+  },
+  udp: {
+    server: {
+      /** A socket was created (step 1). */
+      socket: {
+        step: '1',
+        en: (e) => `socket(): UDP socket created${combined(e, 'en')}`,
+        ko: (e) => `UDP 소켓의 생성 socket()${combined(e, 'ko')}`,
+      },
+      /** An address was assigned (step 2). */
+      bind: {
+        step: '2',
+        en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
+        ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
+      },
+      /** A datagram arrived (step 3). */
+      recvfrom: {
+        step: '3',
+        en: (e) => `recvfrom(): ${bytes(e.bytes, 'en')} from ${addr(e.remote)}`,
+        ko: (e) => `데이터 수신 recvfrom(): ${addr(e.remote)}에서 ${bytes(e.bytes, 'ko')}`,
+      },
+      /** A datagram was sent (step 3). */
+      sendto: {
+        step: '3',
+        en: (e) => `sendto(): ${bytes(e.bytes, 'en')} to ${addr(e.remote)}`,
+        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 ${bytes(e.bytes, 'ko')}`,
+      },
+      /** A reply was not sent: its destination is over the reflection rate limit (step 3). */
+      drop: {
+        step: '3',
+        en: (e) => `sendto(): reply to ${addr(e.remote)} not sent (${e.reason ?? 'rate limit'})`,
+        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 응답하지 않음 (전송률 제한)`,
+      },
+      /** Something went wrong with one datagram. */
+      error: {
+        step: '3',
+        en: (e) => `error: ${e.reason}`,
+        ko: (e) => `오류: ${e.reason}`,
+      },
+      /** The socket was closed (step 4). */
+      close: {
+        step: '4',
+        en: () => 'close(): socket closed',
+        ko: () => '소켓 종료 close()',
+      },
+    },
+    client: {
+      /** A socket was created (step 1). */
+      socket: {
+        step: '1',
+        en: (e) => `socket(): UDP socket created${combined(e, 'en')}`,
+        ko: (e) => `UDP 소켓의 생성 socket()${combined(e, 'ko')}`,
+      },
+      /** A datagram was sent (step 2). */
+      sendto: {
+        step: '2',
+        en: (e) => `sendto(): ${bytes(e.bytes, 'en')} to ${addr(e.remote)}`,
+        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 ${bytes(e.bytes, 'ko')}`,
+      },
+      /** A datagram arrived (step 3). */
+      recvfrom: {
+        step: '3',
+        en: (e) => `recvfrom(): ${bytes(e.bytes, 'en')} from ${addr(e.remote)}`,
+        ko: (e) => `데이터 수신 recvfrom(): ${addr(e.remote)}에서 ${bytes(e.bytes, 'ko')}`,
+      },
+      /** Something went wrong. */
+      error: {
+        step: '3',
+        en: (e) => `error: ${e.reason}`,
+        ko: (e) => `오류: ${e.reason}`,
+      },
+      /** The socket was closed (step 4). */
+      close: {
+        step: '4',
+        en: () => 'close(): socket closed',
+        ko: () => '소켓 종료 close()',
+      },
+    },
+  },
+} as const satisfies {
+  readonly [T in TraceTransport]: { readonly [R in TraceRole]: Record<string, TraceActionEntry> };
+};
+
+type Schema = typeof TRACE_SCHEMA;
+
+/** The actions one transport and role can report (`TraceActionOf<'tcp', 'server'>` has `'accept'`). */
+export type TraceActionOf<T extends TraceTransport, R extends TraceRole> = keyof Schema[T][R] & string;
+
+/** Every action of every transport and role, named after the system call where there is one. */
+export type TraceAction = {
+  [T in TraceTransport]: { [R in TraceRole]: TraceActionOf<T, R> }[TraceRole];
+}[TraceTransport];
+
+/** The schema entry of an action, or undefined when the transport and role have no such action. */
+export function traceEntry(
+  transport: TraceTransport,
+  role: TraceRole,
+  action: string,
+): TraceActionEntry | undefined {
+  const actions: Readonly<Record<string, TraceActionEntry>> = TRACE_SCHEMA[transport][role];
+  return Object.hasOwn(actions, action) ? actions[action] : undefined;
+}
+
+/** The lecture's step number for an action on a transport and role (`'4a'` for a TCP server's accept). */
+export function lectureStep(transport: TraceTransport, role: TraceRole, action: TraceAction): string {
+  return traceEntry(transport, role, action)?.step ?? '';
+}
+
+const ROLE: Record<TraceLanguage, Record<TraceRole, string>> = {
+  en: { server: 'server', client: 'client' },
+  ko: { server: '서버', client: '클라이언트' },
+};
+
+/**
+ * One line for an event: `[server] 4a accept(): #1 connection from 127.0.0.1:53422`, or in Korean
+ * `[서버] 4a 연결요청에 대한 수락 accept(): #1 127.0.0.1:53422`. No trailing newline. An event from
+ * a worker says which: `[server 4102] ...`.
+ */
+export function formatTraceEvent(event: TraceEvent, lang: TraceLanguage = 'en'): string {
+  const entry = traceEntry(event.transport, event.role, event.action);
+  const body = entry === undefined ? `${event.action}` : entry[lang](event);
+  const step = event.step === '' ? '' : `${event.step} `;
+  const who =
+    event.worker === undefined ? ROLE[lang][event.role] : `${ROLE[lang][event.role]} ${event.worker}`;
+  return `[${who}] ${step}${body}`;
+}
