@@ -59,7 +59,7 @@ export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './pro
 export {
   createEchoServer,
   type EchoClientOptions,
-  type EchoServer,
+  EchoServer,
   type EchoServerOptions,
   type EchoSession,
   type EchoStats,
@@ -109,6 +109,14 @@ export {
   type TraceTransport,
   traceEntry,
 } from './trace/schema.js';
+export {
+  Connection,
+  type ConnectionStage,
+  type PrefixResult,
+  type ReadPrefixOptions,
+  readPrefix,
+} from './transport/connection.js';
+export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
 export {

@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   ReadTimeoutError,
 } from '../errors.js';
+import type { ServerStats } from '../transport/stats.js';
 import { connectTcp, readUntil, type TcpClientConnection } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { formatAddress, validateDuration } from '../validate.js';
@@ -45,30 +46,50 @@ export interface EchoStats {
   readonly pauses: number;
 }
 
-/** A TCP server running the echo service, with its counters. */
-export type EchoServer = TcpServer & {
-  /** Live counters. */
-  readonly stats: EchoStats;
-};
-
 /**
- * A server that echoes every byte back to each client, accepting repeatedly. Reading from a client
- * pauses while the echo waits to be sent (backpressure), so memory per client stays bounded. A
- * connection past `maxConnections` is closed without any bytes. Call `listen()` on the result.
+ * A TCP server running the echo service, with its counters. Reading from a client pauses while
+ * the echo waits to be sent (backpressure), so memory per client stays bounded. A connection past
+ * `maxConnections` is closed without any bytes. Call `listen()`.
  */
+export class EchoServer extends TcpServer {
+  readonly #stats: { bytesEchoed: number; peakBufferedBytes: number; pauses: number };
+
+  constructor(options: EchoServerOptions) {
+    const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
+    const stats = { bytesEchoed: 0, peakBufferedBytes: 0, pauses: 0 };
+    super({
+      service: 'echo',
+      ...options,
+      // An echo of an unexpected text would look like the client's own data: refuse without bytes.
+      refusal: options.refusal ?? new Uint8Array(0),
+      highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
+      allowHalfOpen: true,
+      onConnection: ({ socket, id }, server) =>
+        runEchoSession(socket, id, server, idleTimeout, stats, options.onPause),
+    });
+    this.#stats = stats;
+  }
+
+  /** Live counters of the echo service (also in `snapshot().outcomes`). */
+  get stats(): EchoStats {
+    return this.#stats;
+  }
+
+  override snapshot(): ServerStats {
+    const snapshot = super.snapshot();
+    snapshot.outcomes = {
+      ...snapshot.outcomes,
+      'bytes-echoed': this.#stats.bytesEchoed,
+      pauses: this.#stats.pauses,
+      'peak-buffered-bytes': this.#stats.peakBufferedBytes,
+    };
+    return snapshot;
+  }
+}
+
+/** A server that echoes every byte back to each client, accepting repeatedly (see {@link EchoServer}). */
 export function createEchoServer(options: EchoServerOptions): EchoServer {
-  const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
-  const stats = { bytesEchoed: 0, peakBufferedBytes: 0, pauses: 0 };
-  const server = new TcpServer({
-    ...options,
-    // An echo of an unexpected text would look like the client's own data: refuse without bytes.
-    refusal: options.refusal ?? new Uint8Array(0),
-    highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
-    allowHalfOpen: true,
-    onConnection: (socket, id, server) =>
-      runEchoSession(socket, id, server, idleTimeout, stats, options.onPause),
-  });
-  return Object.assign(server, { stats: stats as EchoStats });
+  return new EchoServer(options);
 }
 
 function runEchoSession(

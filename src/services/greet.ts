@@ -70,10 +70,11 @@ export function createGreetServer(options: GreetServerOptions): TcpServer {
     options.refusal ??
     encodeLine(formatGreetError(GreetErrorCode.TooManyConnections, 'the server is busy, try again later'));
   return new TcpServer({
+    service: 'greet',
     ...options,
     refusal,
     allowHalfOpen: true,
-    onConnection: (socket, id, server) =>
+    onConnection: ({ socket, id }, server) =>
       runGreetSession(socket, id, server, initial, idleTimeout, maxLineBytes),
   });
 }
@@ -93,6 +94,8 @@ function runGreetSession(
 
   const apply = (input: GreetServerInput): boolean => {
     const step = stepGreetServer(state, input);
+    // The dialogue just ended: count how (completed, malformed-greeting, idle-timeout, ...).
+    if (step.state.phase === 'done' && state.phase !== 'done') server.countOutcome(step.state.outcome);
     state = step.state;
     for (const reply of step.replies) {
       const bytes = encodeLine(reply);

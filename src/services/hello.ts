@@ -47,11 +47,12 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
   const payload = encodeHello(message, { nul: options.nul ?? true });
   const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
   return new TcpServer({
+    service: 'hello',
     ...options,
     pauseOnConnect: true,
-    onConnection: (socket, id, server) => {
-      sendHello(socket, payload, idleTimeout);
-      if (server.tracing) server.trace('write', id, { bytes: payload.length });
+    onConnection: (connection, server) => {
+      sendHello(connection.socket, payload, idleTimeout);
+      if (server.tracing) server.trace('write', connection.id, { bytes: payload.length });
     },
   });
 }

@@ -131,7 +131,7 @@ describe('greet service on real sockets', { timeout: 60_000 }, () => {
       assert.match(error.message, /ERROR line-too-long/);
       return true;
     });
-    const mute = new TcpServer({ host: '127.0.0.1', port: 0, onConnection: (socket) => socket.end() });
+    const mute = new TcpServer({ host: '127.0.0.1', port: 0, onConnection: ({ socket }) => socket.end() });
     const { port: mutePort } = await mute.listen();
     t.after(() => mute.destroy());
     await assert.rejects(greet({ host: '127.0.0.1', port: mutePort }), ConnectionClosedError);

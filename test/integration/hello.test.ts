@@ -85,7 +85,7 @@ describe('hello server options', () => {
       port: 0,
       maxConnections: 2,
       refusal: Buffer.from('busy\n'),
-      onConnection: (socket) => held.push(socket),
+      onConnection: ({ socket }) => held.push(socket),
     });
     t.after(() => server.destroy());
     const { port } = await server.listen();

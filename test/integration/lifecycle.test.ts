@@ -38,7 +38,7 @@ describe('TcpServer lifecycle', () => {
       port: 0,
       maxAccepts: 2,
       closeTimeout: 50,
-      onConnection: (socket) => socket.on('data', (d: Buffer) => socket.write(d)),
+      onConnection: ({ socket }) => socket.on('data', (d: Buffer) => socket.write(d)),
     });
     const { port } = await server.listen();
     const a = await connected(port);
@@ -126,7 +126,7 @@ describe('TcpServer lifecycle', () => {
     const server = new TcpServer({
       host: '127.0.0.1',
       port: 0,
-      onConnection: (socket) => {
+      onConnection: ({ socket }) => {
         calls++;
         if (calls === 1) throw new Error('bug in a service');
         socket.end('ok');

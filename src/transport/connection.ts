@@ -1,0 +1,134 @@
+/**
+ * One accepted TCP connection as a service sees it, and the pipeline stages that may run before
+ * the service does (a PROXY protocol header, for instance): they read their bytes first, hold the
+ * service until they finish, and may say who the client really is.
+ */
+import type { Socket } from 'node:net';
+import { ProtocolError, ReadTimeoutError } from '../errors.js';
+import { type TraceAddress, toTraceAddress } from '../trace/events.js';
+
+/** An accepted connection: its number, its addresses and its socket. */
+export class Connection {
+  /** Numbers connections from 1 in accept order, per server. */
+  readonly id: number;
+  /** The socket, paused if the server was built with `pauseOnConnect`. */
+  readonly socket: Socket;
+  #local: TraceAddress | undefined;
+  #peer: TraceAddress | undefined;
+  #client: TraceAddress | undefined;
+
+  constructor(id: number, socket: Socket) {
+    this.id = id;
+    this.socket = socket;
+  }
+
+  /** Our side's address, as the socket has it. */
+  get local(): TraceAddress | undefined {
+    this.#local ??= toTraceAddress(this.socket.localAddress, this.socket.localPort, this.socket.localFamily);
+    return this.#local;
+  }
+
+  /** The client: as a stage reported it (from a proxy's header), else the socket's peer. */
+  get remote(): TraceAddress | undefined {
+    return this.#client ?? this.#socketPeer();
+  }
+
+  /** The proxy the client came through: the socket's peer, once a stage has named the client. */
+  get proxy(): TraceAddress | undefined {
+    return this.#client === undefined ? undefined : this.#socketPeer();
+  }
+
+  /** For a stage: from now on `remote` is `client`, and the socket's peer is the `proxy`. */
+  setClient(client: TraceAddress): void {
+    this.#socketPeer(); // read it before anything can change the socket
+    this.#client = client;
+  }
+
+  #socketPeer(): TraceAddress | undefined {
+    this.#peer ??= toTraceAddress(
+      this.socket.remoteAddress,
+      this.socket.remotePort,
+      this.socket.remoteFamily,
+    );
+    return this.#peer;
+  }
+}
+
+/**
+ * A step that runs on each connection before the service, in order. It may read from the socket
+ * (with {@link readPrefix}) and call `connection.setClient()`. Resolving lets the next stage, then
+ * the service, run; rejecting closes the connection unserved. The error's `code` is what the
+ * server's stats count and the close trace gives as the reason.
+ */
+export interface ConnectionStage {
+  /** A short name, for messages. */
+  readonly name: string;
+  run(connection: Connection): Promise<void>;
+}
+
+/** What a streaming prefix parser says about the bytes so far. */
+export type PrefixResult<T> =
+  /** Not complete yet: give me more. */
+  | { done: false }
+  /** Complete: the value, and how many bytes of the last chunk were not part of it. */
+  | { done: true; value: T; unused: number };
+
+/** Options of {@link readPrefix}. */
+export interface ReadPrefixOptions {
+  /** Rejects with a ReadTimeoutError (code ERR_READ_TIMEOUT) when the prefix is not complete within this many ms. */
+  timeout: number;
+  /** What the prefix is, for messages ("PROXY header"). */
+  what: string;
+}
+
+/**
+ * Reads a prefix from a paused socket: feeds each chunk to `parse` (a streaming parser that keeps
+ * its own state) until it is done, puts the bytes past the prefix back (`unshift`) for the service,
+ * and leaves the socket paused. Never reads more than the chunks the kernel gave. Rejects when the
+ * parser throws, the client closes first, the socket fails, or `timeout` passes.
+ */
+export function readPrefix<T>(
+  socket: Socket,
+  parse: (chunk: Buffer) => PrefixResult<T>,
+  { timeout, what }: ReadPrefixOptions,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      socket.pause();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      let result: PrefixResult<T>;
+      try {
+        result = parse(chunk);
+      } catch (error) {
+        fail(error instanceof Error ? error : new ProtocolError(String(error)));
+        return;
+      }
+      if (!result.done) return;
+      cleanup();
+      socket.pause();
+      if (result.unused > 0) socket.unshift(chunk.subarray(chunk.length - result.unused));
+      resolve(result.value);
+    };
+    const onEnd = () => fail(new ProtocolError(`the connection ended before the ${what} was complete`));
+    const onError = (error: Error) => fail(error);
+    const timer = setTimeout(
+      () => fail(new ReadTimeoutError(`no complete ${what} within ${timeout} ms`, { call: 'read' })),
+      timeout,
+    );
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.once('error', onError);
+    socket.resume();
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * One stats snapshot for every server, TCP or UDP, whatever the service: what metrics and a live
+ * page read, at any time, without subscribing to the trace.
+ */
+
+/** A server's counters at one moment. Every count runs from the server's creation. */
+export interface ServerStats {
+  transport: 'tcp' | 'udp';
+  /** The service: `hello`, `greet`, `echo`, or what a library user named it. */
+  service: string;
+  /** TCP: connections accepted. UDP: datagrams received. */
+  accepted: number;
+  /** TCP: connections refused past `maxConnections`. UDP: replies not sent, over the rate limit. */
+  refused: number;
+  /** TCP: connections open now. UDP: replies handed to the kernel and not yet sent. */
+  open: number;
+  /**
+   * Connections (TCP) or replies (UDP) that ended in an error, by its code: `ECONNRESET`,
+   * `ERR_IDLE_TIMEOUT`, `ERR_PROTOCOL`, `ERR_CLOSE_TIMEOUT`, ...
+   */
+  errors: Record<string, number>;
+  /** Bytes received from clients (TCP: of connections that have closed, plus what hello sent). */
+  bytesIn: number;
+  /** Bytes sent to clients. */
+  bytesOut: number;
+  /** The service's own outcomes: greet's `completed` or `malformed-greeting`, echo's `pauses`, ... */
+  outcomes: Record<string, number>;
+}
+
+/** Counts by name, cheap to bump, copied out for a snapshot. */
+export class Tally {
+  readonly #counts = new Map<string, number>();
+
+  /** Adds `n` to `name`. */
+  add(name: string, n = 1): void {
+    this.#counts.set(name, (this.#counts.get(name) ?? 0) + n);
+  }
+
+  /** The counts as a plain object, sorted by name. */
+  toRecord(): Record<string, number> {
+    return Object.fromEntries([...this.#counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+}
