@@ -26,3 +26,6 @@ function checkNode(program) {
 module.exports = checkNode;
 module.exports.supported = supported;
 module.exports.MINIMUM = MINIMUM.join('.');
+
+// `node bin/check-node.cjs 'npm test'`: the same check before an npm script.
+if (require.main === module) checkNode(process.argv[2] || 'socket-steps');

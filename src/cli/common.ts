@@ -230,4 +230,9 @@ export async function runCli(program: string, usage: string, main: () => Promise
     }
     process.exitCode = ExitCode.Failure;
   }
+  // Exit now rather than when the event loop drains: while Node tears down after a natural exit,
+  // it closes its signal handlers, and a second SIGTERM arriving in that moment (as `timeout` or a
+  // process manager sends them) would kill the process with 143 instead of our exit code. Nothing
+  // is lost: main() has finished its work, and stdout/stderr writes are synchronous on Linux.
+  process.exit();
 }

@@ -60,8 +60,9 @@ export async function runServer(
     else process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The signal handlers stay until the process exits: a signal that comes after the server has
+    // closed, as it exits, must not kill it with Node's default action (exit 143 instead of ours).
+    // They keep nothing alive; a late signal finds nothing left to stop.
     stopListening?.();
   }
   if (forced) {

@@ -65,8 +65,6 @@ export async function superviseWorkers(program: string, count: number, plan: Wor
   process.on('SIGTERM', handle);
   const busy = plan.port === 0 ? undefined : await plan.probe();
   if (busy !== undefined || signals > 0) {
-    process.off('SIGINT', handle);
-    process.off('SIGTERM', handle);
     if (busy !== undefined) process.stderr.write(`${busy}\n`);
     return busy === undefined ? ExitCode.Ok : ExitCode.Failure;
   }
@@ -139,11 +137,8 @@ export async function superviseWorkers(program: string, count: number, plan: Wor
         } else if (code !== 0) {
           failed = true;
         }
-        if (workers.size === 0) {
-          process.off('SIGINT', handle);
-          process.off('SIGTERM', handle);
-          resolve(failed ? ExitCode.Failure : ExitCode.Ok);
-        }
+        // The signal handlers stay: a late signal while the primary exits must not kill it.
+        if (workers.size === 0) resolve(failed ? ExitCode.Failure : ExitCode.Ok);
       });
     };
     fork();

@@ -63,6 +63,28 @@ describe('hserver + hclient', () => {
     }
   });
 
+  test('a second signal just after the first, while the server exits, still ends in our exit code', async () => {
+    // Two signals a few milliseconds apart (as `timeout` sends them to a process group): the
+    // second may come while the closed server is exiting, and must not kill it with Node's default.
+    for (const [program, args] of [
+      ['hserver', ['--host', '127.0.0.1', '0']],
+      ['hserver', ['--workers', '2', '--host', '127.0.0.1', '0']],
+      ['userver', ['--host', '127.0.0.1', '0']],
+    ] as const) {
+      for (const gap of [0, 1, 2, 3, 5]) {
+        const server = await startServer(program, [...args]);
+        server.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, gap));
+        if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGTERM');
+        assert.deepEqual(
+          await server.exited(),
+          { code: 0, signal: null },
+          `${program} ${args.join(' ')}, gap ${gap} ms`,
+        );
+      }
+    }
+  });
+
   test('SIGTERM while slow clients are reading: every client gets the whole message, exit 0', async () => {
     const message = 'm'.repeat(100_000);
     const server = await startServer('hserver', ['--host', '127.0.0.1', '--message', message, '0']);

@@ -132,8 +132,20 @@ function interopMatrix({ label, server: cServer, client: cClient }: HelloProgram
 }
 
 interopMatrix(projectHelloPrograms());
-const textbook = textbookHelloPrograms();
-if (textbook !== undefined) {
+let textbook: HelloPrograms | undefined;
+let textbookProblem: unknown;
+try {
+  textbook = textbookHelloPrograms();
+} catch (error) {
+  textbookProblem = error;
+}
+if (textbookProblem !== undefined) {
+  test(`the textbook's own programs in ${SEED_DIR_VARIABLE}=${process.env[SEED_DIR_VARIABLE]}`, () => {
+    assert.fail(
+      `${SEED_DIR_VARIABLE} names a folder without the textbook's programs: ${String(textbookProblem)}`,
+    );
+  });
+} else if (textbook !== undefined) {
   interopMatrix(textbook);
 } else {
   test(`the textbook's own programs: ${SEED_DIR_VARIABLE} is not set, so the project's C programs were used`, (t) => {
