@@ -12,7 +12,7 @@ export type UdpEchoServerOptions = Omit<UdpServerOptions, 'onMessage'>;
 
 /** A UDP server that sends every datagram back to its sender unchanged. Call `listen()` on it. */
 export function createUdpEchoServer(options: UdpEchoServerOptions): UdpServer {
-  return new UdpServer({ ...options, onMessage: (message) => message });
+  return new UdpServer({ service: 'echo', ...options, onMessage: (message) => message });
 }
 
 /** Options of {@link openUdpEchoClient}. */

@@ -40,7 +40,7 @@ export function createUdpHelloServer(options: UdpHelloServerOptions): UdpServer 
       `invalid message: ${payload.length} bytes do not fit in one UDP datagram (65507 bytes at most)`,
     );
   }
-  return new UdpServer({ ...options, onMessage: () => payload });
+  return new UdpServer({ service: 'hello', ...options, onMessage: () => payload });
 }
 
 /** Options of {@link fetchUdpHello}. */

@@ -9,6 +9,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -35,6 +36,7 @@ import {
   traceChannels,
 } from '../trace/events.js';
 import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import { type ServerStats, Tally } from './stats.js';
 
 /**
  * Handles one received datagram. Returns the reply to send back to its sender, or `undefined` to
@@ -77,8 +79,15 @@ export interface UdpRateLimitOptions {
 
 /** Options of a {@link UdpServer}. */
 export interface UdpServerOptions {
-  /** Port to bind; 0 lets the system choose (see `listen()`'s result). */
-  port: number;
+  /** Port to bind; 0 lets the system choose (see `listen()`'s result). Give either `port` or `fd`. */
+  port?: number;
+  /**
+   * A bound UDP socket this process inherited, by descriptor number (systemd socket activation
+   * passes it as 3): `host`, `port` and `reusePort` do not apply. Give either `port` or `fd`.
+   */
+  fd?: number;
+  /** The service's name in stats (`hello`, `echo`). @default 'udp' */
+  service?: string;
   /**
    * Address to bind: an IPv4 or IPv6 literal or a host name. `::` receives IPv4 too (dual stack).
    * @default '0.0.0.0' (the textbook's INADDR_ANY)
@@ -115,6 +124,8 @@ export class UdpServer {
   readonly endpoint = newEndpointId();
   readonly #host: string;
   readonly #port: number;
+  readonly #fd: number | undefined;
+  readonly #service: string;
   readonly #reusePort: boolean;
   readonly #maxReplies: number;
   readonly #limiter: RateLimiter | undefined;
@@ -128,6 +139,9 @@ export class UdpServer {
   #dropped = 0;
   #failed = 0;
   #inFlight = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  readonly #errors = new Tally();
   #stopping = false;
   #bound = false;
   #socketClosed = false;
@@ -139,7 +153,12 @@ export class UdpServer {
   readonly closed: Promise<void>;
 
   constructor(options: UdpServerOptions) {
-    this.#port = validatePort(options.port);
+    if ((options.port === undefined) === (options.fd === undefined)) {
+      throw new InvalidArgumentError('give either a port or an inherited descriptor (fd), not both or neither');
+    }
+    this.#fd = options.fd === undefined ? undefined : validateInteger(options.fd, 'descriptor', 0, 2 ** 31 - 1);
+    this.#port = validatePort(options.port ?? 0);
+    this.#service = options.service ?? 'udp';
     this.#reusePort = options.reusePort ?? false;
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#maxReplies = options.maxReplies ?? Number.POSITIVE_INFINITY;
@@ -184,6 +203,21 @@ export class UdpServer {
   /** Replies whose sendto() failed (the server goes on). */
   get failed(): number {
     return this.#failed;
+  }
+
+  /** The server's counters now, in the shape every server shares (see {@link ServerStats}). */
+  snapshot(): ServerStats {
+    return {
+      transport: 'udp',
+      service: this.#service,
+      accepted: this.#received,
+      refused: this.#dropped,
+      open: this.#inFlight,
+      errors: this.#errors.toRecord(),
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      outcomes: { replied: this.#replied },
+    };
   }
 
   /** Source addresses the rate limiter tracks now (0 without a limit). */
@@ -267,9 +301,10 @@ export class UdpServer {
   }
 
   async #bind(): Promise<AddressInfo> {
-    const where = formatAddress(this.#host, this.#port);
+    const where = this.#fd === undefined ? formatAddress(this.#host, this.#port) : `descriptor ${this.#fd}`;
     let address = this.#host;
-    let family = isIP(address);
+    // An inherited socket has its family already: the kernel's socket tables tell which.
+    let family = this.#fd === undefined ? isIP(address) : inheritedUdpFamily(this.#fd);
     if (family === 0) {
       try {
         ({ address, family } = await lookup(this.#host));
@@ -311,8 +346,9 @@ export class UdpServer {
         const bound = socket.address();
         if (this.tracing) {
           const local = toTraceAddress(bound.address, bound.port, bound.family);
-          this.trace('socket', { combinedIn: 'socket.bind()' });
-          this.trace('bind', { local, combinedIn: 'socket.bind()' });
+          const how = this.#fd === undefined ? { combinedIn: 'socket.bind()' } : { fd: this.#fd };
+          this.trace('socket', how);
+          this.trace('bind', { local, ...how });
         }
         resolve(bound);
       };
@@ -324,7 +360,8 @@ export class UdpServer {
         if (this.tracing && this.#bound) this.trace('close');
         this.#resolveClosed();
       });
-      socket.bind({ address, port: this.#port, exclusive: true });
+      if (this.#fd === undefined) socket.bind({ address, port: this.#port, exclusive: true });
+      else socket.bind({ fd: this.#fd, exclusive: true });
     });
   }
 
@@ -341,6 +378,7 @@ export class UdpServer {
     // Source port 0 is legal on the wire but cannot be answered (send() throws on it): drop it.
     if (remote.port === 0) return;
     this.#received++;
+    this.#bytesIn += message.length;
     const tracing = this.tracing;
     const from = tracing ? toTraceAddress(remote.address, remote.port, remote.family) : undefined;
     if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length });
@@ -373,9 +411,11 @@ export class UdpServer {
       this.#inFlight--;
       if (error) {
         this.#failed++;
+        this.#errors.add(systemCodeOf(error) ?? 'ERR_SEND');
         if (this.tracing) this.trace('error', { remote: from, reason: describeSystemError(error) });
       } else {
         this.#replied++;
+        this.#bytesOut += bytes;
         if (this.tracing) {
           const to = from ?? toTraceAddress(remote.address, remote.port, remote.family);
           this.trace('sendto', { remote: to, bytes });
@@ -397,4 +437,18 @@ export class UdpServer {
 
 function sourceAddress(remote: RemoteInfo): string {
   return remote.address;
+}
+
+// The family of an inherited UDP socket: 6 if its inode is in the kernel's IPv6 UDP table, else 4.
+// (The socket must be created with the right type before Node can adopt the descriptor.)
+function inheritedUdpFamily(fd: number): 4 | 6 {
+  try {
+    const link = readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'utf8' });
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode === undefined) return 4;
+    const table = readFileSync('/proc/net/udp6', 'utf8');
+    return table.split('\n').some((line) => line.trim().split(/\s+/)[9] === inode) ? 6 : 4;
+  } catch {
+    return 4; // no /proc: IPv4, the common case
+  }
 }
