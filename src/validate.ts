@@ -1,8 +1,37 @@
 /**
- * Validation of the values that options carry. Each function names the offending value.
+ * Validation of the values that options carry. Each function names the offending value. Pure: no
+ * Node module, so that the protocols that use it stay pure too.
  */
-import { isIP } from 'node:net';
 import { InvalidArgumentError, InvalidPortError } from './errors.js';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/**
+ * 4 for an IPv4 literal (`127.0.0.1`), 6 for an IPv6 literal (`::1`, `::ffff:127.0.0.1`,
+ * `fe80::1%eth0`), 0 for anything else: the same answers as `node:net`'s `isIP`.
+ */
+export function ipVersion(text: string): 0 | 4 | 6 {
+  if (IPV4.test(text)) return 4;
+  const percent = text.indexOf('%');
+  // A zone id (`%eth0`) follows an address and is not empty.
+  const address = percent === -1 ? text : text.slice(0, percent);
+  if (percent !== -1 && percent === text.length - 1) return 0;
+  const halves = address.split('::');
+  if (halves.length > 2) return 0;
+  const groups = (half: string): string[] => (half === '' ? [] : half.split(':'));
+  const head = groups(halves[0] ?? '');
+  const tail = halves.length === 2 ? groups(halves[1] ?? '') : [];
+  const all = [...head, ...tail];
+  // An embedded IPv4 address may end the address, where it takes two groups.
+  const last = all.at(-1);
+  const ipv4Tail = last !== undefined && IPV4.test(last);
+  const hex = ipv4Tail ? all.slice(0, -1) : all;
+  if (!hex.every((g) => HEX_GROUP.test(g))) return 0;
+  const count = hex.length + (ipv4Tail ? 2 : 0);
+  if (halves.length === 2) return count <= 7 ? 6 : 0;
+  return count === 8 ? 6 : 0;
+}
 
 /** Parses a port given as text (`"9190"`). Only plain decimal digits are accepted. */
 export function parsePort(text: string, { allowZero = true }: { allowZero?: boolean } = {}): number {
@@ -30,7 +59,7 @@ export function validateHost(host: string, name = 'host'): string {
   }
   // A bracketed IPv6 literal ([::1]) is what people copy from URLs: accept it.
   const unbracketed = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (unbracketed !== host && isIP(unbracketed) !== 6) {
+  if (unbracketed !== host && ipVersion(unbracketed) !== 6) {
     throw new InvalidArgumentError(`invalid ${name} '${host}': expected an IPv6 address inside [ ]`);
   }
   return unbracketed;
@@ -54,5 +83,25 @@ export function validateDuration(value: number, name: string): number {
 
 /** Formats an address and port the way people write them: `127.0.0.1:9190`, `[::1]:9190`. */
 export function formatAddress(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+  return ipVersion(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Checks where a server listens: a port to bind, or a descriptor it inherited, exactly one of the
+ * two. Returns the port (0 with a descriptor) and the descriptor.
+ */
+export function validateListenSource(
+  port: number | undefined,
+  fd: number | undefined,
+): {
+  port: number;
+  fd: number | undefined;
+} {
+  if ((port === undefined) === (fd === undefined)) {
+    throw new InvalidArgumentError('give either a port or an inherited descriptor (fd), not both or neither');
+  }
+  return {
+    port: validatePort(port ?? 0),
+    fd: fd === undefined ? undefined : validateInteger(fd, 'descriptor', 0, 2 ** 31 - 1),
+  };
 }

@@ -7,14 +7,7 @@
  */
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_SERVER_HOST } from '../defaults.js';
-import {
-  BindError,
-  describeSystemError,
-  InvalidArgumentError,
-  ResolveError,
-  ServerClosedError,
-  systemCodeOf,
-} from '../errors.js';
+import { BindError, describeSystemError, ResolveError, ServerClosedError, systemCodeOf } from '../errors.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -23,7 +16,13 @@ import {
   toTraceAddress,
   traceChannels,
 } from '../trace/events.js';
-import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import {
+  formatAddress,
+  validateDuration,
+  validateHost,
+  validateInteger,
+  validateListenSource,
+} from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
 import { type ServerStats, Tally } from './stats.js';
 
@@ -146,14 +145,7 @@ export class TcpServer {
   readonly closed: Promise<void>;
 
   constructor(options: TcpServerOptions) {
-    if ((options.port === undefined) === (options.fd === undefined)) {
-      throw new InvalidArgumentError(
-        'give either a port or an inherited descriptor (fd), not both or neither',
-      );
-    }
-    this.#fd =
-      options.fd === undefined ? undefined : validateInteger(options.fd, 'descriptor', 0, 2 ** 31 - 1);
-    this.#port = validatePort(options.port ?? 0);
+    ({ port: this.#port, fd: this.#fd } = validateListenSource(options.port, options.fd));
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#service = options.service ?? 'tcp';
     this.#stages = [...(options.stages ?? [])];

@@ -35,7 +35,13 @@ import {
   toTraceAddress,
   traceChannels,
 } from '../trace/events.js';
-import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import {
+  formatAddress,
+  validateDuration,
+  validateHost,
+  validateInteger,
+  validateListenSource,
+} from '../validate.js';
 import { type ServerStats, Tally } from './stats.js';
 
 /**
@@ -153,11 +159,7 @@ export class UdpServer {
   readonly closed: Promise<void>;
 
   constructor(options: UdpServerOptions) {
-    if ((options.port === undefined) === (options.fd === undefined)) {
-      throw new InvalidArgumentError('give either a port or an inherited descriptor (fd), not both or neither');
-    }
-    this.#fd = options.fd === undefined ? undefined : validateInteger(options.fd, 'descriptor', 0, 2 ** 31 - 1);
-    this.#port = validatePort(options.port ?? 0);
+    ({ port: this.#port, fd: this.#fd } = validateListenSource(options.port, options.fd));
     this.#service = options.service ?? 'udp';
     this.#reusePort = options.reusePort ?? false;
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
