@@ -100,3 +100,12 @@ export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
 
 /** hbench / runLoad: how often progress is reported (and timeouts are swept). */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 250;
+
+/** --workers: workers that may die and be replaced within the restart window before giving up. */
+export const DEFAULT_MAX_WORKER_RESTARTS = 5;
+
+/** --workers: the window in which worker restarts are counted. */
+export const DEFAULT_WORKER_RESTART_WINDOW_MS = 10_000;
+
+/** --workers: the most workers one supervisor runs. */
+export const MAX_WORKERS = 64;

@@ -20,6 +20,17 @@ export {
   runLoad,
   scripts as loadScripts,
 } from './bench/load.js';
+export {
+  connectToSupervisor,
+  isWorker,
+  mergeStats,
+  type SupervisedServer,
+  type SupervisorLink,
+  type WorkerExit,
+  WorkerSupervisor,
+  type WorkerSupervisorOptions,
+  workerPort,
+} from './cluster/workers.js';
 export * from './defaults.js';
 export * from './errors.js';
 // UDP: the lecture's reference flow (userver / uclient).
@@ -93,7 +104,7 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
-export { subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
+export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
 export {
   formatTraceEvent,
   lectureStep,

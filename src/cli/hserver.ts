@@ -1,11 +1,14 @@
 /**
  * `hserver [options] <port>`: the seed's hello_server.c, accepting repeatedly.
  */
+
+import { isWorker, workerPort } from '../cluster/workers.js';
 import {
   DEFAULT_BACKLOG,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HELLO_MESSAGE,
   DEFAULT_SERVER_HOST,
+  MAX_WORKERS,
 } from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
@@ -25,7 +28,6 @@ import {
 } from './common.js';
 import { runServer, runWorkers } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
-import { isWorker, workerPort } from './workers.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -97,7 +99,8 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
-  const workers = values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, 64);
+  const workers =
+    values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, MAX_WORKERS);
   if (workers > 1 && count !== undefined) {
     throw new CliError(
       `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,

@@ -1,18 +1,21 @@
 /**
- * How hserver and userver run a server, alone or as one of `--workers N`: listen, print the
- * address (or tell the primary), and run until --count is reached or a signal asks to stop. The
- * first SIGINT/SIGTERM closes gracefully; a second one destroys what is left and exits 1.
+ * How hserver and userver run a server, alone or as `--workers N` (src/cluster/workers.ts): listen,
+ * print the address (or tell the supervisor), and run until --count is reached or a signal asks to
+ * stop. The first SIGINT/SIGTERM closes gracefully; a second one destroys what is left and exits 1.
  */
 import type { AddressInfo } from 'node:net';
+import { connectToSupervisor, isWorker, WorkerSupervisor } from '../cluster/workers.js';
+import { BindError, ResolveError } from '../errors.js';
+import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
 import { CliError, ExitCode, errorLine } from './common.js';
-import { isWorker, onPrimaryRequest, reportFailure, reportListening, superviseWorkers } from './workers.js';
 
 /** What both TcpServer and UdpServer offer. */
 export interface RunnableServer {
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
   destroy(): Promise<void>;
+  snapshot(): ServerStats;
   readonly closed: Promise<void>;
 }
 
@@ -20,6 +23,19 @@ export interface RunnableServer {
 export interface RunOptions {
   /** Work still in flight (open connections): a forced stop with some says so and exits 1. */
   inFlight?(): number;
+}
+
+// Signal handlers stay until the process exits: a signal that comes after the server has closed,
+// as it exits, must find ours (with nothing left to stop), not Node's default action.
+function onSignals(first: () => void, second: () => void): void {
+  let signals = 0;
+  const handle = () => {
+    signals++;
+    if (signals === 1) first();
+    else second();
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
 }
 
 /** Listens, reports the address, and runs until the server closes. Resolves with the exit code. */
@@ -30,40 +46,28 @@ export async function runServer(
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
-  let signals = 0;
-  const stop = () => {
-    void server.close();
-  };
-  const destroy = () => {
-    forced = inFlight() > 0;
-    void server.destroy();
-  };
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) stop();
-    else destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopListening = isWorker() ? onPrimaryRequest({ onStop: stop, onDestroy: destroy }) : undefined;
+  onSignals(
+    () => void server.close(),
+    () => {
+      forced = inFlight() > 0;
+      void server.destroy();
+    },
+  );
+  const supervisor = isWorker() ? connectToSupervisor(server) : undefined;
   try {
     let address: AddressInfo;
     try {
       address = await server.listen();
     } catch (error) {
-      const line = errorLine('bind() error', error);
-      if (!isWorker()) throw new CliError(line);
-      reportFailure(line);
+      if (supervisor === undefined) throw new CliError(errorLine('bind() error', error));
+      supervisor.failed(error);
       return ExitCode.Failure;
     }
-    if (isWorker()) reportListening(address.address, address.port);
+    if (supervisor !== undefined) supervisor.listening(address);
     else process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
     await server.closed;
   } finally {
-    // The signal handlers stay until the process exits: a signal that comes after the server has
-    // closed, as it exits, must not kill it with Node's default action (exit 143 instead of ours).
-    // They keep nothing alive; a late signal finds nothing left to stop.
-    stopListening?.();
+    supervisor?.detach();
   }
   if (forced) {
     process.stderr.write(`${program}: stopped at once, clients in flight were dropped\n`);
@@ -74,26 +78,46 @@ export async function runServer(
 
 /**
  * `--workers N` in the primary: checks the port with `probe` (a server like the workers' but
- * without SO_REUSEPORT: listen, then destroy), then supervises N workers.
+ * without SO_REUSEPORT: listen, then destroy), then supervises N workers until they have exited.
  */
-export function runWorkers(
+export async function runWorkers(
   program: string,
   count: number,
   port: number,
   probe: () => RunnableServer,
 ): Promise<number> {
-  return superviseWorkers(program, count, {
+  const supervisor = new WorkerSupervisor({
+    count,
     port,
     probe: async () => {
       const server = probe();
       try {
         await server.listen();
-        return undefined;
-      } catch (error) {
-        return errorLine('bind() error', error);
       } finally {
         await server.destroy();
       }
     },
+    onWorkerExit: ({ pid, code, signal, outcome }) => {
+      if (outcome === 'replaced') {
+        process.stderr.write(`${program}: worker ${pid} exited (${signal ?? code}); starting another\n`);
+      } else if (outcome === 'gave-up') {
+        process.stderr.write(`${program}: workers keep exiting; stopping\n`);
+      }
+    },
   });
+  onSignals(
+    () => void supervisor.stop(),
+    () => void supervisor.destroy(),
+  );
+  try {
+    const address = await supervisor.start();
+    process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+  } catch (error) {
+    // A failed bind is printed once, here; a supervisor that gave up has said so already.
+    if (error instanceof BindError || error instanceof ResolveError) {
+      process.stderr.write(`${errorLine('bind() error', error)}\n`);
+    }
+  }
+  await supervisor.closed;
+  return supervisor.failed ? ExitCode.Failure : ExitCode.Ok;
 }

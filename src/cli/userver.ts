@@ -2,11 +2,14 @@
  * `userver [options] <port>`: the lecture's UDP server flow: socket(), bind(), then recvfrom() and
  * sendto() in a loop, answering every datagram to the address and port it came from.
  */
+
+import { isWorker, workerPort } from '../cluster/workers.js';
 import {
   DEFAULT_HELLO_MESSAGE,
   DEFAULT_SERVER_HOST,
   DEFAULT_UDP_REPLY_BURST,
   DEFAULT_UDP_REPLY_RATE,
+  MAX_WORKERS,
 } from '../defaults.js';
 import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
@@ -25,7 +28,6 @@ import {
   TRACE_OPTIONS,
 } from './common.js';
 import { runServer, runWorkers } from './server-runner.js';
-import { isWorker, workerPort } from './workers.js';
 
 const PROGRAM = 'userver';
 const USAGE = 'Usage : userver <port>';
@@ -116,7 +118,8 @@ async function main(argv: readonly string[]): Promise<number> {
           values.burst === undefined ? undefined : parseCount(values.burst, '--burst', PROGRAM, 1, 1_000_000),
       };
 
-  const workers = values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, 64);
+  const workers =
+    values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, MAX_WORKERS);
   if (workers > 1 && count !== undefined) {
     throw new CliError(
       `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,

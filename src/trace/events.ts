@@ -71,6 +71,19 @@ export function toTraceAddress(
   return { address, port, family: isV6 ? 'IPv6' : 'IPv4' };
 }
 
+/** Publishes a finished event on the channel of its transport and role (a supervisor passing on a worker's). */
+export function publishTraceEvent(event: TraceEvent): void {
+  const channel =
+    event.transport === 'tcp'
+      ? event.role === 'server'
+        ? traceChannels.tcpServer
+        : traceChannels.tcpClient
+      : event.role === 'server'
+        ? traceChannels.udpServer
+        : traceChannels.udpClient;
+  if (channel.hasSubscribers) channel.publish(event);
+}
+
 /**
  * Subscribes one listener to every trace channel. Returns a function that unsubscribes it.
  * @param listener called synchronously for each event, on the thread that produced it.

@@ -1,0 +1,62 @@
+/**
+ * Supervision as a library: a WorkerSupervisor in this process runs hello servers in worker
+ * processes (test/fixtures/worker-server.js); their trace events and stats reach this process.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { mergeStats, WorkerSupervisor } from '../../src/cluster/workers.js';
+import { fetchHello, subscribeTrace, type TraceEvent } from '../../src/index.js';
+import { ROOT } from '../helpers/process.js';
+
+const WORKER = `${ROOT}dist/test/fixtures/worker-server.js`;
+
+describe('WorkerSupervisor', () => {
+  test("the workers' trace events reach the primary's subscribers, each naming its worker; stats add up", async (t) => {
+    const events: TraceEvent[] = [];
+    const unsubscribe = subscribeTrace((event) => events.push(event));
+    t.after(unsubscribe);
+    const supervisor = new WorkerSupervisor({
+      count: 2,
+      port: 0,
+      exec: WORKER,
+      args: [],
+      forwardTrace: true,
+    });
+    t.after(() => supervisor.destroy());
+    const { port } = await supervisor.start();
+    assert.equal(supervisor.pids.length, 2);
+    for (let i = 0; i < 40; i++) {
+      assert.equal((await fetchHello({ host: '127.0.0.1', port })).text, 'Hello World!');
+    }
+    // Each worker's 40 writes arrive over IPC; wait for them (bounded by the test's timeout).
+    const writes = () => events.filter((e) => e.role === 'server' && e.action === 'write');
+    while (writes().length < 40) await new Promise((r) => setTimeout(r, 10));
+    const workers = new Set(writes().map((e) => e.worker));
+    assert.deepEqual([...workers].sort(), [...supervisor.pids].sort(), 'every worker served and traced');
+    assert.ok(writes().every((e) => e.transport === 'tcp' && e.bytes === 13));
+
+    const stats = await supervisor.stats();
+    assert.equal(stats.length, 2);
+    const total = mergeStats(stats);
+    assert.equal(total?.accepted, 40);
+    assert.equal(total?.bytesOut, 40 * 13);
+    assert.ok(stats.every((s) => s.accepted > 0));
+
+    await supervisor.stop();
+    assert.equal(supervisor.failed, false);
+    assert.deepEqual(supervisor.pids, []);
+  });
+
+  test('a port someone holds: start() rejects with the probe error and no worker starts', async () => {
+    const supervisor = new WorkerSupervisor({
+      count: 2,
+      port: 1,
+      exec: WORKER,
+      probe: () => Promise.reject(Object.assign(new Error('held'), { code: 'ERR_BIND' })),
+    });
+    await assert.rejects(supervisor.start(), /held/);
+    await supervisor.closed;
+    assert.equal(supervisor.failed, true);
+    assert.deepEqual(supervisor.pids, []);
+  });
+});
