@@ -7,22 +7,15 @@ import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
 import { encodeHello } from '../protocol/hello.js';
 import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
-import {
-  abortOnSignals,
-  answerInfoFlags,
-  CliError,
-  ExitCode,
-  INFO_OPTIONS,
-  parseCommandLine,
-  parseCount,
-  parseSeconds,
-  parseTarget,
-  runCli,
-} from './common.js';
+import { INFO_OPTIONS, parseCommandLine, parseCount, parseSeconds, parseTarget } from './arguments.js';
+import { answerInfoFlags, ExitCode, runCli } from './program.js';
+import { parseService } from './service-name.js';
+import { abortOnSignals } from './signals.js';
 
 const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
-const SERVICES = ['hello', 'echo', 'greet'] as const;
+// In the order hbench's help gives them.
+const LOAD_SERVICES = ['hello', 'echo', 'greet'] as const;
 const DEFAULT_DURATION_S = 5;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
@@ -83,10 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
     values.timeout === undefined
       ? DEFAULT_LOAD_TIMEOUT_MS
       : parseSeconds(values.timeout, '--timeout', PROGRAM);
-  const service = values.service ?? 'hello';
-  if (!(SERVICES as readonly string[]).includes(service)) {
-    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected ${SERVICES.join(', ')}`);
-  }
+  const service = parseService(values.service, PROGRAM, LOAD_SERVICES);
   const message = values.message ?? DEFAULT_HELLO_MESSAGE;
   const script =
     service === 'hello'

@@ -6,22 +6,11 @@ import { AbortError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
 import { VERSION } from '../version.js';
-import {
-  abortOnSignals,
-  answerInfoFlags,
-  CliError,
-  chooseLanguage,
-  ExitCode,
-  errorLine,
-  parseCommandLine,
-  parseCount,
-  parseSeconds,
-  parseTarget,
-  printTrace,
-  runCli,
-  TRACE_OPTIONS,
-} from './common.js';
+import { parseCommandLine, parseCount, parseSeconds, parseTarget, TRACE_OPTIONS } from './arguments.js';
+import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
+import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
+import { chooseLanguage, printTrace } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -69,15 +58,19 @@ async function main(argv: readonly string[]): Promise<number> {
   const maxBytes =
     values['max-bytes'] === undefined ? undefined : parseCount(values['max-bytes'], '--max-bytes', PROGRAM);
 
+  // A bad greet name is a usage error (runCli prints "hclient: invalid name ..."), found before
+  // connecting; the greet protocol module is loaded only on that path.
+  const name =
+    talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
-      const { runEchoClient, runGreetClient, checkName } = await import('./talk-client.js');
+      const { runEchoClient, runGreetClient } = await import('./talk-client.js');
       const target = { host, port, timeout, signal: stop.signal };
       const io = { input: process.stdin, output: process.stdout };
-      if (talk.service === 'greet') await runGreetClient(target, checkName(PROGRAM, talk.name), io);
+      if (talk.service === 'greet') await runGreetClient(target, name, io);
       else await runEchoClient(target, io);
       return ExitCode.Ok;
     }

@@ -14,20 +14,11 @@ import { createHelloServer } from '../services/hello.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
-import {
-  answerInfoFlags,
-  CliError,
-  chooseLanguage,
-  errorLine,
-  parseCommandLine,
-  parseCount,
-  parseSeconds,
-  printTrace,
-  runCli,
-  TRACE_OPTIONS,
-} from './common.js';
+import { parseCommandLine, parseCount, parseSeconds, TRACE_OPTIONS } from './arguments.js';
+import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
 import { runServer, runWorkers } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
+import { chooseLanguage, printTrace } from './trace-output.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -116,14 +107,11 @@ async function main(argv: readonly string[]): Promise<number> {
       maxConnections,
       closeTimeout,
     };
-    try {
-      return createServiceServer(PROGRAM, values, common, () =>
-        createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
-      );
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    // A bad option value throws the library's InvalidArgumentError, which runCli prints as
+    // "hserver: ..."; anything else is a bug and is reported as one.
+    return createServiceServer(PROGRAM, values, common, () =>
+      createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
+    );
   };
   if (workers > 1 && !isWorker()) {
     build(false); // options are checked once, in the primary, before any worker starts

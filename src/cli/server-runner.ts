@@ -8,7 +8,8 @@ import { connectToSupervisor, isWorker, WorkerSupervisor } from '../cluster/work
 import { BindError, ResolveError } from '../errors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
-import { CliError, ExitCode, errorLine } from './common.js';
+import { CliError, ExitCode, errorLine } from './program.js';
+import { onSignals } from './signals.js';
 
 /** What both TcpServer and UdpServer offer. */
 export interface RunnableServer {
@@ -23,19 +24,6 @@ export interface RunnableServer {
 export interface RunOptions {
   /** Work still in flight (open connections): a forced stop with some says so and exits 1. */
   inFlight?(): number;
-}
-
-// Signal handlers stay until the process exits: a signal that comes after the server has closed,
-// as it exits, must find ours (with nothing left to stop), not Node's default action.
-function onSignals(first: () => void, second: () => void): void {
-  let signals = 0;
-  const handle = () => {
-    signals++;
-    if (signals === 1) first();
-    else second();
-  };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
 }
 
 /** Listens, reports the address, and runs until the server closes. Resolves with the exit code. */

@@ -1,17 +1,28 @@
 /**
- * The services the TCP programs speak, and `--service` parsing. Kept apart from the service
- * modules so that a program parses its options without loading them.
+ * `--service` for every program: the services each transport speaks and one parser. Kept apart
+ * from the service modules so that a program parses its options without loading them.
  */
-import { CliError } from './common.js';
+import { CliError } from './program.js';
 
 /** The services the TCP programs speak. */
 export const SERVICES = ['hello', 'greet', 'echo'] as const;
 /** A service the TCP programs speak. */
 export type ServiceName = (typeof SERVICES)[number];
+/** The services the UDP programs speak. */
+export const UDP_SERVICES = ['hello', 'echo'] as const;
 
-/** Parses `--service`; hello when absent. */
-export function parseService(text: string | undefined, program: string): ServiceName {
+// "hello or echo"; "hello, greet, echo".
+function listOf(names: readonly string[]): string {
+  return names.length === 2 ? names.join(' or ') : names.join(', ');
+}
+
+/** Parses `--service` against the services a program speaks (`SERVICES` by default); hello when absent. */
+export function parseService<const S extends readonly string[] = typeof SERVICES>(
+  text: string | undefined,
+  program: string,
+  allowed: S = SERVICES as unknown as S,
+): S[number] {
   if (text === undefined) return 'hello';
-  if ((SERVICES as readonly string[]).includes(text)) return text as ServiceName;
-  throw new CliError(`${program}: invalid --service '${text}': expected ${SERVICES.join(', ')}`);
+  if (allowed.includes(text)) return text;
+  throw new CliError(`${program}: invalid --service '${text}': expected ${listOf(allowed)}`);
 }

@@ -6,7 +6,8 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_LINE_BYTES, DEFAULT_SERVER_NAME } 
 import { createEchoServer } from '../services/echo.js';
 import { createGreetServer } from '../services/greet.js';
 import type { TcpServer, TcpServerOptions } from '../transport/tcp-server.js';
-import { CliError, parseCount, parseSeconds } from './common.js';
+import { parseCount, parseSeconds } from './arguments.js';
+import { CliError } from './program.js';
 import { parseService, type ServiceName } from './service-name.js';
 
 export { parseService, SERVICES, type ServiceName } from './service-name.js';
@@ -67,17 +68,12 @@ export function createServiceServer(
     values['max-line-bytes'] === undefined
       ? undefined
       : parseCount(values['max-line-bytes'], '--max-line-bytes', program, 1, 2 ** 20);
-  try {
-    switch (service) {
-      case 'hello':
-        return createHello();
-      case 'greet':
-        return createGreetServer({ ...common, name: values.name, idleTimeout, maxLineBytes });
-      case 'echo':
-        return createEchoServer({ ...common, idleTimeout });
-    }
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`${program}: ${error instanceof Error ? error.message : String(error)}`);
+  switch (service) {
+    case 'hello':
+      return createHello();
+    case 'greet':
+      return createGreetServer({ ...common, name: values.name, idleTimeout, maxLineBytes });
+    case 'echo':
+      return createEchoServer({ ...common, idleTimeout });
   }
 }

@@ -3,7 +3,7 @@
  * (the hello path must start fast; see README, Performance).
  */
 import { DEFAULT_CLIENT_NAME } from '../defaults.js';
-import { CliError } from './common.js';
+import { CliError } from './program.js';
 import { parseService, type ServiceName } from './service-name.js';
 
 /** The parseArgs specs of the options hclient has for the greet and echo services. */

@@ -8,19 +8,15 @@ import { validateName } from '../protocol/greet.js';
 import { formatEchoLine } from '../protocol/udp-echo.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
-import { CliError } from './common.js';
 
 /** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
 export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
 
-/** Checks and NFC-normalises a greet name, as a {@link CliError} naming the problem. */
-export function checkName(program: string, name: string): string {
-  try {
-    return validateName(name);
-  } catch (error) {
-    throw new CliError(`${program}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
+/**
+ * Checks and NFC-normalises a greet name. A bad name throws the library's InvalidArgumentError,
+ * which runCli prints as `<program>: invalid name ...`.
+ */
+export { validateName };
 
 /** Where the conversation goes: stdout and stdin by default. */
 export interface TalkIo {

@@ -10,21 +10,11 @@ import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../pr
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
 import { VERSION } from '../version.js';
-import {
-  abortOnSignals,
-  answerInfoFlags,
-  CliError,
-  chooseLanguage,
-  ExitCode,
-  errorLine,
-  parseCommandLine,
-  parseCount,
-  parseSeconds,
-  parseTarget,
-  printTrace,
-  runCli,
-  TRACE_OPTIONS,
-} from './common.js';
+import { parseCommandLine, parseCount, parseSeconds, parseTarget, TRACE_OPTIONS } from './arguments.js';
+import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
+import { parseService, UDP_SERVICES } from './service-name.js';
+import { abortOnSignals } from './signals.js';
+import { chooseLanguage, printTrace } from './trace-output.js';
 
 const PROGRAM = 'uclient';
 const USAGE = 'Usage : uclient <IP> <port>';
@@ -75,10 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
-  const service = values.service ?? 'hello';
-  if (service !== 'hello' && service !== 'echo') {
-    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected hello or echo`);
-  }
+  const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const retries =

@@ -16,18 +16,11 @@ import { createUdpHelloServer } from '../services/udp-hello.js';
 import type { UdpRateLimitOptions, UdpServer } from '../transport/udp-server.js';
 import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
-import {
-  answerInfoFlags,
-  CliError,
-  chooseLanguage,
-  errorLine,
-  parseCommandLine,
-  parseCount,
-  printTrace,
-  runCli,
-  TRACE_OPTIONS,
-} from './common.js';
+import { parseCommandLine, parseCount, TRACE_OPTIONS } from './arguments.js';
+import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
 import { runServer, runWorkers } from './server-runner.js';
+import { parseService, UDP_SERVICES } from './service-name.js';
+import { chooseLanguage, printTrace } from './trace-output.js';
 
 const PROGRAM = 'userver';
 const USAGE = 'Usage : userver <port>';
@@ -93,10 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const [portText] = positionals;
   if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
   const lang = chooseLanguage(values.lang, PROGRAM);
-  const service = values.service ?? 'hello';
-  if (service !== 'hello' && service !== 'echo') {
-    throw new CliError(`${PROGRAM}: invalid --service '${service}': expected hello or echo`);
-  }
+  const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   if (service === 'echo' && (values.message !== undefined || values['no-nul'])) {
     throw new CliError(`${PROGRAM}: --message and --no-nul are for --service hello`);
   }
@@ -133,13 +123,9 @@ async function main(argv: readonly string[]): Promise<number> {
       maxReplies: count,
       rateLimit,
     };
-    try {
-      return service === 'echo'
-        ? createUdpEchoServer(common)
-        : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
-    } catch (error) {
-      throw new CliError(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    return service === 'echo'
+      ? createUdpEchoServer(common)
+      : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
   };
   if (workers > 1 && !isWorker()) {
     build(false); // options are checked once, in the primary, before any worker starts

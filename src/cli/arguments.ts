@@ -1,0 +1,128 @@
+/**
+ * Command-line arguments: parseArgs into typed values, the options every program shares, and
+ * parsers for ports, counts and durations that report bad values in the seed's words.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parsePort, validateHost } from '../validate.js';
+import { CliError, errorLine } from './program.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+// A negative number (`-1`) is a bad port or value, not an option: keep it as a value so that it is
+// reported as such. parseArgs would read it as the short option `-1`.
+const NEGATIVE = /^-[0-9.]/;
+const MARK = '\u0000';
+
+/**
+ * Parses argv with `node:util` parseArgs. Unknown options, missing values and values given to
+ * flags become {@link CliError}s naming the option, decided from parseArgs' tokens (never from its
+ * message text, which may change with any Node release).
+ */
+export function parseCommandLine<T extends Options>(
+  program: string,
+  argv: readonly string[],
+  options: T,
+): {
+  values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values'];
+  positionals: string[];
+} {
+  const marked = argv.map((arg) => (NEGATIVE.test(arg) ? MARK + arg : arg));
+  // Not strict: we check the tokens ourselves, so that the message is ours.
+  const { values, positionals, tokens } = parseArgs({
+    args: marked,
+    options,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+    const name = token.rawName.replaceAll(MARK, '');
+    if (spec === undefined) {
+      throw new CliError(`${program}: unknown option '${name}' (see ${program} --help)`);
+    }
+    const long = `--${token.name}`;
+    const shown = spec.short === undefined ? long : `-${spec.short}, ${long}`;
+    if (spec.type === 'string' && token.value === undefined) {
+      throw new CliError(`${program}: Option '${shown} <value>' argument missing`);
+    }
+    // `--host --count 1`: the next word is an option, not --host's value (unless written --host=-x).
+    if (spec.type === 'string' && token.inlineValue === false && token.value?.startsWith('-')) {
+      throw new CliError(
+        `${program}: Option '${long}' argument is ambiguous: '${token.value}' looks like an option (write ${long}=${token.value} if it is the value)`,
+      );
+    }
+    if (spec.type === 'boolean' && token.inlineValue === true) {
+      throw new CliError(`${program}: Option '${shown}' does not take an argument`);
+    }
+  }
+  const unmark = (v: unknown): unknown =>
+    typeof v === 'string' && v.startsWith(MARK) ? v.slice(1) : Array.isArray(v) ? v.map(unmark) : v;
+  const record = values as Record<string, unknown>;
+  for (const key of Object.keys(record)) record[key] = unmark(record[key]);
+  return {
+    values: values as ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values'],
+    positionals: positionals.map((p) => unmark(p) as string),
+  };
+}
+
+/** The parseArgs specs every program has: `--help` and `--version`. */
+export const INFO_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** The parseArgs specs of every program that traces: `--trace`, `--lang`, and {@link INFO_OPTIONS}. */
+export const TRACE_OPTIONS = {
+  trace: { type: 'boolean' },
+  lang: { type: 'string' },
+  ...INFO_OPTIONS,
+} as const;
+
+/**
+ * A client's `<IP> <port>` positionals: the usage line (a {@link CliError} that prints it) unless
+ * there are exactly two; a bad address or port is reported with the seed's words for the call
+ * that would have used it (`connect() error!`, `sendto() error`).
+ */
+export function parseTarget(
+  positionals: readonly string[],
+  usage: string,
+  errorPrefix: string,
+): { host: string; port: number } {
+  const [hostText, portText] = positionals;
+  if (positionals.length !== 2 || hostText === undefined || portText === undefined) {
+    throw new CliError(usage, { showUsage: true });
+  }
+  try {
+    return { host: validateHost(hostText), port: parsePort(portText, { allowZero: false }) };
+  } catch (error) {
+    throw new CliError(errorLine(errorPrefix, error));
+  }
+}
+
+/** Parses a number of seconds (`5`, `0.5`) given on the command line into milliseconds. */
+export function parseSeconds(text: string, option: string, program: string): number {
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds > 0) || seconds > 2_000_000) {
+    throw new CliError(`${program}: invalid ${option} '${text}': expected a positive number of seconds`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Parses a whole number option within bounds. */
+export function parseCount(
+  text: string,
+  option: string,
+  program: string,
+  min = 1,
+  max = 2 ** 31 - 1,
+): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new CliError(
+      `${program}: invalid ${option} '${text}': expected a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
