@@ -95,6 +95,9 @@ export const DEFAULT_UDP_REPLY_BURST = 100;
  */
 export const DEFAULT_UDP_RATE_LIMIT_SOURCES = 10_000;
 
+/** hbench: how long a run starts connections when neither -n nor -d is given. */
+export const DEFAULT_LOAD_DURATION_MS = 5_000;
+
 /** hbench / runLoad: bound on one whole exchange. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
 

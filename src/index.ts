@@ -33,8 +33,10 @@ export {
 } from './cluster/workers.js';
 export * from './defaults.js';
 export * from './errors.js';
+export { RateLimiter, type RateLimiterOptions } from './policy/rate-limit.js';
 // UDP: the lecture's reference flow (userver / uclient).
 export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
+export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/echo-client.js';
 // Conversations over TCP (issue #4): the Bob/Jane greet dialogue and the echo service.
 export {
   checkName,
@@ -65,8 +67,6 @@ export {
 } from './protocol/greet.js';
 export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
 export { LineFramer, type LineFramerOptions } from './protocol/line-framer.js';
-export { RateLimiter, type RateLimiterOptions } from './protocol/rate-limit.js';
-export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/udp-echo.js';
 export {
   createEchoServer,
   type EchoClientOptions,

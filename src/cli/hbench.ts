@@ -3,7 +3,7 @@
  */
 
 import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
-import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
+import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_DURATION_MS, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
 import { encodeHello } from '../protocol/hello.js';
 import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
@@ -16,7 +16,6 @@ const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
 // In the order hbench's help gives them.
 const LOAD_SERVICES = ['hello', 'echo', 'greet'] as const;
-const DEFAULT_DURATION_S = 5;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
 
@@ -27,7 +26,7 @@ kind and connect-to-close latency percentiles. It always stops by itself.
 Options:
   -c, --concurrency N     connections kept in flight                        [default: 16]
   -n, --requests N        stop after N connections
-  -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_DURATION_S} if -n is not given)
+  -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_LOAD_DURATION_MS / 1000} if -n is not given)
   --timeout SECS          bound on each whole exchange                      [default: 5]
   --service NAME          hello, echo or greet                             [default: hello]
   --message TEXT          hello: the text expected (plus NUL); echo: the bytes sent [default: ${DEFAULT_HELLO_MESSAGE}]
@@ -69,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const duration =
     values.duration === undefined
       ? requests === undefined
-        ? DEFAULT_DURATION_S * 1000
+        ? DEFAULT_LOAD_DURATION_MS
         : undefined
       : parseSeconds(values.duration, '--duration', PROGRAM);
   const timeout =

@@ -4,8 +4,8 @@
  * line, print `Message from server: <line>`, `q`/`Q` or end of input quits).
  */
 import { createInterface } from 'node:readline';
+import { formatEchoLine } from '../protocol/echo-client.js';
 import { validateName } from '../protocol/greet.js';
-import { formatEchoLine } from '../protocol/udp-echo.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
 

@@ -5,8 +5,8 @@
  */
 import { DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } from '../defaults.js';
 import { SocketStepsError } from '../errors.js';
+import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/echo-client.js';
 import { formatHelloLine } from '../protocol/hello.js';
-import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/udp-echo.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
 import { VERSION } from '../version.js';

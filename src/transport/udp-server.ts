@@ -26,7 +26,7 @@ import {
   ServerClosedError,
   systemCodeOf,
 } from '../errors.js';
-import { RateLimiter } from '../protocol/rate-limit.js';
+import { RateLimiter } from '../policy/rate-limit.js';
 import {
   makeTraceEvent,
   newEndpointId,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6 } from '../../src/defaults.js';
 import { MessageTooLongError } from '../../src/errors.js';
 import { checkDatagramSize, helloMessageOf, maxUdpPayload } from '../../src/protocol/datagram.js';
-import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../../src/protocol/udp-echo.js';
+import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../../src/protocol/echo-client.js';
 import { lectureStep, type TraceEvent } from '../../src/trace/events.js';
 import { formatTraceEvent } from '../../src/trace/schema.js';
 

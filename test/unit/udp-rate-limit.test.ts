@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { RateLimiter } from '../../src/protocol/rate-limit.js';
+import { RateLimiter } from '../../src/policy/rate-limit.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000) {

@@ -1,7 +1,7 @@
 /**
- * The textbook's UDP echo client, as bytes: input is cut into lines that keep their newline (what
- * `fgets` hands to `sendto`), `q` or `Q` alone on a line quits, and each reply is printed after
- * `Message from server: `. Pure: no sockets, no terminal.
+ * The textbook's echo clients (UDP, and the TCP one's output), as bytes: input is cut into lines
+ * that keep their newline (what `fgets` hands to `sendto` or `write`), `q` or `Q` alone on a line
+ * quits, and each reply is printed after `Message from server: `. Pure: no sockets, no terminal.
  */
 import { MessageTooLongError } from '../errors.js';
 
