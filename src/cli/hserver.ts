@@ -2,21 +2,18 @@
  * `hserver [options] <port>`: the seed's hello_server.c, accepting repeatedly.
  */
 
-import { isWorker, workerPort } from '../cluster/workers.js';
 import {
   DEFAULT_BACKLOG,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HELLO_MESSAGE,
   DEFAULT_SERVER_HOST,
-  MAX_WORKERS,
 } from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
-import type { TcpServer } from '../transport/tcp-server.js';
 import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine, parseCount, parseSeconds, TRACE_OPTIONS } from './arguments.js';
 import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
-import { runServer, runWorkers } from './server-runner.js';
+import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
 
@@ -90,39 +87,28 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
-  const workers =
-    values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, MAX_WORKERS);
-  if (workers > 1 && count !== undefined) {
-    throw new CliError(
-      `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
-    );
-  }
-  const build = (reusePort: boolean): TcpServer => {
-    const common = {
-      port: reusePort ? workerPort(port) : port,
-      host: values.host,
-      backlog,
-      reusePort,
-      maxAccepts: count,
-      maxConnections,
-      closeTimeout,
-    };
-    // A bad option value throws the library's InvalidArgumentError, which runCli prints as
-    // "hserver: ..."; anything else is a bug and is reported as one.
-    return createServiceServer(PROGRAM, values, common, () =>
-      createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
-    );
-  };
-  if (workers > 1 && !isWorker()) {
-    build(false); // options are checked once, in the primary, before any worker starts
-    return runWorkers(PROGRAM, workers, port, () => build(false));
-  }
-
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
-  try {
-    const server = build(workers > 1);
-    return await runServer(PROGRAM, server, { inFlight: () => server.connections });
-  } finally {
-    stopTrace?.();
-  }
+  const workers = parseWorkers(values.workers, count, PROGRAM);
+  return serve({
+    program: PROGRAM,
+    workers,
+    port,
+    build: ({ port, reusePort }) => {
+      const common = {
+        port,
+        host: values.host,
+        backlog,
+        reusePort,
+        maxAccepts: count,
+        maxConnections,
+        closeTimeout,
+      };
+      // A bad option value throws the library's InvalidArgumentError, which runCli prints as
+      // "hserver: ..."; anything else is a bug and is reported as one.
+      return createServiceServer(PROGRAM, values, common, () =>
+        createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
+      );
+    },
+    trace: values.trace ? () => printTrace(lang) : undefined,
+    inFlight: (server) => server.connections,
+  });
 }

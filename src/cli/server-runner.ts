@@ -4,10 +4,12 @@
  * stop. The first SIGINT/SIGTERM closes gracefully; a second one destroys what is left and exits 1.
  */
 import type { AddressInfo } from 'node:net';
-import { connectToSupervisor, isWorker, WorkerSupervisor } from '../cluster/workers.js';
+import { connectToSupervisor, isWorker, WorkerSupervisor, workerPort } from '../cluster/workers.js';
+import { MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
+import { parseCount } from './arguments.js';
 import { CliError, ExitCode, errorLine } from './program.js';
 import { onSignals } from './signals.js';
 
@@ -108,4 +110,56 @@ export async function runWorkers(
   }
   await supervisor.closed;
   return supervisor.failed ? ExitCode.Failure : ExitCode.Ok;
+}
+
+/**
+ * `--workers`: the number of worker processes (1 without the option). `--count` cannot go with
+ * it, since each worker would count alone.
+ */
+export function parseWorkers(text: string | undefined, count: number | undefined, program: string): number {
+  const workers = text === undefined ? 1 : parseCount(text, '--workers', program, 1, MAX_WORKERS);
+  if (workers > 1 && count !== undefined) {
+    throw new CliError(
+      `${program}: --count cannot be combined with --workers (each worker would count alone)`,
+    );
+  }
+  return workers;
+}
+
+/** What a server program hands {@link serve}. */
+export interface ServeOptions<S extends RunnableServer> {
+  program: string;
+  workers: number;
+  /** The port from the command line. */
+  port: number;
+  /** Builds the server; with `reusePort` (in a worker) on the port the supervisor gives. */
+  build(options: { port: number; reusePort: boolean }): S;
+  /** Prints the trace while the server runs (`--trace`); returns how to stop. */
+  trace?: () => () => void;
+  inFlight?(server: S): number;
+}
+
+/**
+ * Runs a server program: alone, as the supervisor of `workers` workers (the options are checked
+ * once, in the primary, before any worker starts), or as one of those workers.
+ */
+export async function serve<S extends RunnableServer>(options: ServeOptions<S>): Promise<number> {
+  const { program, workers, port, build } = options;
+  if (workers > 1 && !isWorker()) {
+    build({ port, reusePort: false });
+    return runWorkers(program, workers, port, () => build({ port, reusePort: false }));
+  }
+  const stopTrace = options.trace?.();
+  try {
+    const reusePort = workers > 1;
+    const server = build({ port: reusePort ? workerPort(port) : port, reusePort });
+    const inFlight = options.inFlight;
+    return await runServer(
+      program,
+      server,
+      inFlight === undefined ? {} : { inFlight: () => inFlight(server) },
+    );
+  } finally {
+    stopTrace?.();
+  }
 }

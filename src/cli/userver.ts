@@ -3,22 +3,20 @@
  * sendto() in a loop, answering every datagram to the address and port it came from.
  */
 
-import { isWorker, workerPort } from '../cluster/workers.js';
 import {
   DEFAULT_HELLO_MESSAGE,
   DEFAULT_SERVER_HOST,
   DEFAULT_UDP_REPLY_BURST,
   DEFAULT_UDP_REPLY_RATE,
-  MAX_WORKERS,
 } from '../defaults.js';
 import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
-import type { UdpRateLimitOptions, UdpServer } from '../transport/udp-server.js';
+import type { UdpRateLimitOptions } from '../transport/udp-server.js';
 import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine, parseCount, TRACE_OPTIONS } from './arguments.js';
 import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
-import { runServer, runWorkers } from './server-runner.js';
+import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
 
@@ -108,34 +106,17 @@ async function main(argv: readonly string[]): Promise<number> {
           values.burst === undefined ? undefined : parseCount(values.burst, '--burst', PROGRAM, 1, 1_000_000),
       };
 
-  const workers =
-    values.workers === undefined ? 1 : parseCount(values.workers, '--workers', PROGRAM, 1, MAX_WORKERS);
-  if (workers > 1 && count !== undefined) {
-    throw new CliError(
-      `${PROGRAM}: --count cannot be combined with --workers (each worker would count alone)`,
-    );
-  }
-  const build = (reusePort: boolean): UdpServer => {
-    const common = {
-      port: reusePort ? workerPort(port) : port,
-      host: values.host,
-      reusePort,
-      maxReplies: count,
-      rateLimit,
-    };
-    return service === 'echo'
-      ? createUdpEchoServer(common)
-      : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
-  };
-  if (workers > 1 && !isWorker()) {
-    build(false); // options are checked once, in the primary, before any worker starts
-    return runWorkers(PROGRAM, workers, port, () => build(false));
-  }
-
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
-  try {
-    return await runServer(PROGRAM, build(workers > 1));
-  } finally {
-    stopTrace?.();
-  }
+  const workers = parseWorkers(values.workers, count, PROGRAM);
+  return serve({
+    program: PROGRAM,
+    workers,
+    port,
+    build: ({ port, reusePort }) => {
+      const common = { port, host: values.host, reusePort, maxReplies: count, rateLimit };
+      return service === 'echo'
+        ? createUdpEchoServer(common)
+        : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
+    },
+    trace: values.trace ? () => printTrace(lang) : undefined,
+  });
 }

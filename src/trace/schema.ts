@@ -106,6 +106,38 @@ function via(e: TraceEvent, lang: TraceLanguage): string {
   return lang === 'ko' ? ` (프록시 ${addr(e.proxy)} 경유)` : ` via proxy ${addr(e.proxy)}`;
 }
 
+// Entries that several transports or roles share, word for word.
+const socketCreated = (kind: 'TCP' | 'UDP'): TraceActionEntry => ({
+  step: '1',
+  en: (e) => `socket(): ${kind} socket created${combined(e, 'en')}`,
+  ko: (e) => `${kind} 소켓의 생성 socket()${combined(e, 'ko')}`,
+});
+const addressAssigned: TraceActionEntry = {
+  step: '2',
+  en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
+  ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
+};
+const failed = (step: string): TraceActionEntry => ({
+  step,
+  en: (e) => `error: ${e.reason}`,
+  ko: (e) => `오류: ${e.reason}`,
+});
+const datagramSent = (step: string): TraceActionEntry => ({
+  step,
+  en: (e) => `sendto(): ${bytes(e.bytes, 'en')} to ${addr(e.remote)}`,
+  ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 ${bytes(e.bytes, 'ko')}`,
+});
+const datagramReceived: TraceActionEntry = {
+  step: '3',
+  en: (e) => `recvfrom(): ${bytes(e.bytes, 'en')} from ${addr(e.remote)}`,
+  ko: (e) => `데이터 수신 recvfrom(): ${addr(e.remote)}에서 ${bytes(e.bytes, 'ko')}`,
+};
+const udpSocketClosed: TraceActionEntry = {
+  step: '4',
+  en: () => 'close(): socket closed',
+  ko: () => '소켓 종료 close()',
+};
+
 /**
  * The schema: transport → role → action → entry. The lecture's own words (the slides' client and
  * server steps) are the Korean text where it has them.
@@ -114,17 +146,9 @@ export const TRACE_SCHEMA = {
   tcp: {
     server: {
       /** A socket was created (step 1). */
-      socket: {
-        step: '1',
-        en: (e) => `socket(): TCP socket created${combined(e, 'en')}`,
-        ko: (e) => `TCP 소켓의 생성 socket()${combined(e, 'ko')}`,
-      },
+      socket: socketCreated('TCP'),
       /** An address was assigned (step 2). */
-      bind: {
-        step: '2',
-        en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
-        ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
-      },
+      bind: addressAssigned,
       /** The socket now takes connection requests (step 3). */
       listen: {
         step: '3',
@@ -182,11 +206,7 @@ export const TRACE_SCHEMA = {
     },
     client: {
       /** A socket was created (step 1). */
-      socket: {
-        step: '1',
-        en: (e) => `socket(): TCP socket created${combined(e, 'en')}`,
-        ko: (e) => `TCP 소켓의 생성 socket()${combined(e, 'ko')}`,
-      },
+      socket: socketCreated('TCP'),
       /** A connection was established (step 2). */
       connect: {
         step: '2',
@@ -218,11 +238,7 @@ export const TRACE_SCHEMA = {
         ko: () => '데이터 송수신 shutdown(): 송신 방향 종료 (FIN 전송)',
       },
       /** Something went wrong. */
-      error: {
-        step: '3',
-        en: (e) => `error: ${e.reason}`,
-        ko: (e) => `오류: ${e.reason}`,
-      },
+      error: failed('3'),
       /** The socket was closed (step 4). */
       close: {
         step: '4',
@@ -234,29 +250,13 @@ export const TRACE_SCHEMA = {
   udp: {
     server: {
       /** A socket was created (step 1). */
-      socket: {
-        step: '1',
-        en: (e) => `socket(): UDP socket created${combined(e, 'en')}`,
-        ko: (e) => `UDP 소켓의 생성 socket()${combined(e, 'ko')}`,
-      },
+      socket: socketCreated('UDP'),
       /** An address was assigned (step 2). */
-      bind: {
-        step: '2',
-        en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
-        ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
-      },
+      bind: addressAssigned,
       /** A datagram arrived (step 3). */
-      recvfrom: {
-        step: '3',
-        en: (e) => `recvfrom(): ${bytes(e.bytes, 'en')} from ${addr(e.remote)}`,
-        ko: (e) => `데이터 수신 recvfrom(): ${addr(e.remote)}에서 ${bytes(e.bytes, 'ko')}`,
-      },
+      recvfrom: datagramReceived,
       /** A datagram was sent (step 3). */
-      sendto: {
-        step: '3',
-        en: (e) => `sendto(): ${bytes(e.bytes, 'en')} to ${addr(e.remote)}`,
-        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 ${bytes(e.bytes, 'ko')}`,
-      },
+      sendto: datagramSent('3'),
       /** A reply was not sent: its destination is over the reflection rate limit (step 3). */
       drop: {
         step: '3',
@@ -264,49 +264,21 @@ export const TRACE_SCHEMA = {
         ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 응답하지 않음 (전송률 제한)`,
       },
       /** Something went wrong with one datagram. */
-      error: {
-        step: '3',
-        en: (e) => `error: ${e.reason}`,
-        ko: (e) => `오류: ${e.reason}`,
-      },
+      error: failed('3'),
       /** The socket was closed (step 4). */
-      close: {
-        step: '4',
-        en: () => 'close(): socket closed',
-        ko: () => '소켓 종료 close()',
-      },
+      close: udpSocketClosed,
     },
     client: {
       /** A socket was created (step 1). */
-      socket: {
-        step: '1',
-        en: (e) => `socket(): UDP socket created${combined(e, 'en')}`,
-        ko: (e) => `UDP 소켓의 생성 socket()${combined(e, 'ko')}`,
-      },
+      socket: socketCreated('UDP'),
       /** A datagram was sent (step 2). */
-      sendto: {
-        step: '2',
-        en: (e) => `sendto(): ${bytes(e.bytes, 'en')} to ${addr(e.remote)}`,
-        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 ${bytes(e.bytes, 'ko')}`,
-      },
+      sendto: datagramSent('2'),
       /** A datagram arrived (step 3). */
-      recvfrom: {
-        step: '3',
-        en: (e) => `recvfrom(): ${bytes(e.bytes, 'en')} from ${addr(e.remote)}`,
-        ko: (e) => `데이터 수신 recvfrom(): ${addr(e.remote)}에서 ${bytes(e.bytes, 'ko')}`,
-      },
+      recvfrom: datagramReceived,
       /** Something went wrong. */
-      error: {
-        step: '3',
-        en: (e) => `error: ${e.reason}`,
-        ko: (e) => `오류: ${e.reason}`,
-      },
+      error: failed('3'),
       /** The socket was closed (step 4). */
-      close: {
-        step: '4',
-        en: () => 'close(): socket closed',
-        ko: () => '소켓 종료 close()',
-      },
+      close: udpSocketClosed,
     },
   },
 } as const satisfies {
