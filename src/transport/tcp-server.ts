@@ -105,8 +105,6 @@ export interface TcpServerOptions {
   onConnection: ConnectionHandler;
 }
 
-/** Event-loop turns close() spends accepting connections already queued by the kernel. */
-const MAX_DRAIN_ROUNDS = 20;
 type TrackedSocket = Socket & { errorCode?: string };
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
@@ -131,6 +129,8 @@ export class TcpServer {
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
   readonly #refusing = new Set<Socket>();
   #accepted = 0;
+  // Every socket the accept callback got, refused ones too: what the drain on close() counts.
+  #arrivals = 0;
   #listenerClosed = false;
   #refused = 0;
   #bytesIn = 0;
@@ -343,21 +343,24 @@ export class TcpServer {
   #stopAccepting(): void {
     if (this.#destroying || !this.#server.listening || this.#accepted >= this.#maxAccepts)
       this.#closeListener();
-    else this.#drainThenClose(this.#accepted, 0);
+    else this.#drainThenClose(this.#arrivals, this.#arrivals);
     // The bound on how long connections in flight may take runs from the close request.
     const timer = setTimeout(() => this.#destroySockets('close timeout'), this.#closeTimeout);
     this.closed.finally(() => clearTimeout(timer));
   }
 
   // Clients whose handshake the kernel already completed wait in the accept queue; closing the
-  // listening socket now would reset them. Let the event loop accept what is queued (libuv accepts
-  // until EAGAIN in its poll phase) and close on the first turn that brings nothing new.
-  #drainThenClose(acceptedBefore: number, rounds: number): void {
+  // listening socket now would reset them. Let the event loop accept what is queued and close on
+  // the first turn that brings nothing new. Node accepts about one connection per turn, so this
+  // takes as many turns as there were clients queued: at most `backlog` of them can have been
+  // waiting when close() was called, which bounds the drain even while new clients keep coming.
+  #drainThenClose(arrivalsAtClose: number, arrivalsBefore: number, first = true): void {
     setImmediate(() => {
       // The first turn may still be the one that ran close(): its poll phase is already over.
-      const more = rounds === 0 || this.#accepted !== acceptedBefore;
-      if (more && rounds < MAX_DRAIN_ROUNDS && this.#accepted < this.#maxAccepts && !this.#destroying) {
-        this.#drainThenClose(this.#accepted, rounds + 1);
+      const more = first || this.#arrivals !== arrivalsBefore;
+      const drained = this.#arrivals - arrivalsAtClose;
+      if (more && drained < this.#backlog && this.#accepted < this.#maxAccepts && !this.#destroying) {
+        this.#drainThenClose(arrivalsAtClose, this.#arrivals, false);
       } else {
         this.#closeListener();
       }
@@ -410,6 +413,7 @@ export class TcpServer {
   }
 
   #accept(socket: TrackedSocket): void {
+    this.#arrivals++;
     if (this.#accepted >= this.#maxAccepts || this.#destroying) {
       socket.destroy();
       return;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fetchHello } from '../../src/index.js';
 import { runBin, startServer, testEnv } from '../helpers/process.js';
-import { freePort, peerServer } from '../helpers/raw.js';
+import { freePort, peerServer, rawConnect, readToEnd } from '../helpers/raw.js';
 
 const HELLO_LINE = 'Message from server: Hello World! \n';
 
@@ -82,6 +82,37 @@ describe('hserver + hclient', () => {
           `${program} ${args.join(' ')}, gap ${gap} ms`,
         );
       }
+    }
+  });
+
+  test('SIGTERM with 100 clients already queued by the kernel: every one is served, none reset', async () => {
+    for (const args of [[], ['--workers', '2']]) {
+      const server = await startServer('hserver', [...args, '--host', '127.0.0.1', '0']);
+      const pid = server.child.pid as number;
+      // The processes that accept: the server itself, or its workers.
+      const acceptors =
+        args.length === 0
+          ? [pid]
+          : readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      for (const p of acceptors) process.kill(p, 'SIGSTOP');
+      // The kernel completes each handshake and queues the connection; nobody accepts yet.
+      const clients = await Promise.all(Array.from({ length: 100 }, () => rawConnect(server.port)));
+      const received = clients.map((socket) =>
+        readToEnd(socket).then(
+          (b) => b.toString('latin1'),
+          (e: Error) => `error: ${e.message}`,
+        ),
+      );
+      server.child.kill('SIGTERM');
+      for (const p of acceptors) process.kill(p, 'SIGCONT');
+      const replies = await Promise.all(received);
+      assert.deepEqual(
+        replies.filter((r) => r !== 'Hello World!\0'),
+        [],
+        `${args.join(' ') || 'one process'}: clients queued at the signal`,
+      );
+      for (const socket of clients) socket.destroy();
+      assert.deepEqual(await server.exited(), { code: 0, signal: null });
     }
   });
 
