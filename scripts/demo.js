@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 
-createRequire(import.meta.url)('../bin/check-node.cjs')('demo');
+createRequire(import.meta.url)('../bin/preflight.cjs')('demo');
 
 const extra = process.argv.slice(2); // e.g. --trace, --lang ko
 const server = spawn(process.execPath, ['bin/hserver', ...extra, '0'], {

@@ -4,7 +4,13 @@
  * stop. The first SIGINT/SIGTERM closes gracefully; a second one destroys what is left and exits 1.
  */
 import type { AddressInfo } from 'node:net';
-import { connectToSupervisor, isWorker, WorkerSupervisor, workerPort } from '../cluster/workers.js';
+import {
+  connectToSupervisor,
+  isWorker,
+  mergeStats,
+  WorkerSupervisor,
+  workerPort,
+} from '../cluster/workers.js';
 import { MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
 import type { ServerStats } from '../transport/stats.js';
@@ -43,6 +49,10 @@ export async function runServer(
       void server.destroy();
     },
   );
+  // SIGUSR1 prints the stats snapshot (bin/preflight.cjs keeps Node's debugger from taking it).
+  process.on('SIGUSR1', () => {
+    process.stderr.write(`${program}: stats ${JSON.stringify(server.snapshot())}\n`);
+  });
   const supervisor = isWorker() ? connectToSupervisor(server) : undefined;
   try {
     let address: AddressInfo;
@@ -99,6 +109,14 @@ export async function runWorkers(
     () => void supervisor.stop(),
     () => void supervisor.destroy(),
   );
+  // SIGUSR1 prints the workers' stats, added up (bin/preflight.cjs keeps Node's debugger off it).
+  process.on('SIGUSR1', () => {
+    void supervisor.stats().then((all) => {
+      const total = mergeStats(all);
+      if (total !== undefined)
+        process.stderr.write(`${program}: stats ${JSON.stringify({ ...total, workers: all.length })}\n`);
+    });
+  });
   try {
     const address = await supervisor.start();
     process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);

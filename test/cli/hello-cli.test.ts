@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fetchHello } from '../../src/index.js';
+import { socketInodes, socketRows } from '../helpers/proc-net.js';
 import { runBin, startServer, testEnv } from '../helpers/process.js';
 import { freePort, peerServer, rawConnect, readToEnd } from '../helpers/raw.js';
 
@@ -403,5 +404,47 @@ describe('socket errors', () => {
     const [code] = await once(child, 'exit');
     assert.equal(code, 130);
     assert.equal(out, '');
+  });
+});
+
+describe('SIGUSR1', () => {
+  test('opens no debugger: the server keeps its one listening socket, prints its stats and serves on', async (t) => {
+    for (const [program, args] of [
+      ['hserver', ['--host', '127.0.0.1', '0']],
+      ['hserver', ['--workers', '2', '--host', '127.0.0.1', '0']],
+      ['userver', ['--host', '127.0.0.1', '0']],
+    ] as const) {
+      const server = await startServer(program, [...args]);
+      t.after(() => server.stop('SIGKILL'));
+      const pid = server.child.pid as number;
+      if (program === 'hserver')
+        for (let i = 0; i < 3; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
+      server.child.kill('SIGUSR1');
+      const statsLine = new RegExp(`^${program}: stats (\\{.*\\})$`, 'm');
+      await new Promise<void>((resolve) => {
+        const check = () => statsLine.test(server.stderr()) && resolve();
+        server.child.stderr?.on('data', check);
+        check();
+      });
+      const stats = JSON.parse(statsLine.exec(server.stderr())?.[1] ?? '{}') as {
+        accepted: number;
+        transport: string;
+      };
+      assert.equal(stats.transport, program === 'hserver' ? 'tcp' : 'udp');
+      if (program === 'hserver') assert.equal(stats.accepted, 3);
+      // Node's debugger would listen on a TCP port of its own (127.0.0.1:9229).
+      assert.equal(
+        socketRows('tcp').filter(
+          (r) => r.state === '0A' && r.localPort !== server.port && socketInodes(pid).has(r.inode),
+        ).length,
+        0,
+        `${program} ${args.join(' ')}: no listening socket but the server's own`,
+      );
+      assert.doesNotMatch(server.stderr(), /Debugger listening/);
+      if (program === 'hserver') {
+        assert.equal((await fetchHello({ host: '127.0.0.1', port: server.port })).text, 'Hello World!');
+      }
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    }
   });
 });

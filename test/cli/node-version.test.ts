@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { binPath, ROOT, runCommand } from '../helpers/process.js';
 
-const checkNode = createRequire(import.meta.url)(`${ROOT}bin/check-node.cjs`) as {
+const checkNode = createRequire(import.meta.url)(`${ROOT}bin/preflight.cjs`) as {
   supported(version: string): boolean;
   MINIMUM: string;
 };

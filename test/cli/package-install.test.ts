@@ -42,7 +42,7 @@ describe('the npm package', { timeout: 180_000 }, () => {
     for (const needed of [
       'LICENSE',
       'README.md',
-      'bin/check-node.cjs',
+      'bin/preflight.cjs',
       'dist/src/index.js',
       'dist/src/index.d.ts',
     ]) {

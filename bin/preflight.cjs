@@ -1,7 +1,14 @@
 'use strict';
 // The first thing every program runs, before anything that an older Node.js might not have:
-// on a line older than the package supports, one line on stderr and exit 1, never a stack trace.
+// - SIGUSR1 no longer opens Node's debugger. By default it makes node listen on 127.0.0.1:9229
+//   with no authentication, so that any local process could run code as the server's user. A
+//   listener of our own takes the signal instead (servers use it to print their stats); it is
+//   installed here, before the program's code loads, to leave the smallest window.
+// - On a Node.js line older than the package supports: one line on stderr and exit 1, never a
+//   stack trace.
 // CommonJS and plain syntax on purpose, so that any Node.js can read it.
+
+process.on('SIGUSR1', function ignoreSigusr1() {});
 
 var MINIMUM = [22, 12];
 
@@ -27,5 +34,5 @@ module.exports = checkNode;
 module.exports.supported = supported;
 module.exports.MINIMUM = MINIMUM.join('.');
 
-// `node bin/check-node.cjs 'npm test'`: the same check before an npm script.
+// `node bin/preflight.cjs 'npm test'`: the same check before an npm script.
 if (require.main === module) checkNode(process.argv[2] || 'socket-steps');
