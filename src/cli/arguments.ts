@@ -35,6 +35,7 @@ export function parseCommandLine<T extends Options>(
     strict: false,
     tokens: true,
   });
+  const given = new Map<string, string[]>();
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
@@ -55,6 +56,16 @@ export function parseCommandLine<T extends Options>(
     }
     if (spec.type === 'boolean' && token.inlineValue === true) {
       throw new CliError(`${program}: Option '${shown}' does not take an argument`);
+    }
+    // An option with one value given twice would silently keep the last: refuse it instead.
+    if (spec.type === 'string' && spec.multiple !== true) {
+      const values = [...(given.get(long) ?? []), (token.value ?? '').replaceAll(MARK, '')];
+      given.set(long, values);
+      if (values.length > 1) {
+        throw new CliError(
+          `${program}: ${long} given more than once (${values.map((v) => `'${v}'`).join(', ')}): give it once`,
+        );
+      }
     }
   }
   const unmark = (v: unknown): unknown =>
@@ -104,11 +115,21 @@ export function parseTarget(
 /** Parses a number of seconds (`5`, `0.5`) given on the command line into milliseconds. */
 export function parseSeconds(text: string, option: string, program: string): number {
   const seconds = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!(seconds > 0) || seconds > 2_000_000) {
-    throw new CliError(`${program}: invalid ${option} '${text}': expected a positive number of seconds`);
+  // From one millisecond to Node's longest timer (2^31 - 1 ms), in the unit the user typed.
+  if (!(seconds >= MIN_SECONDS) || seconds > MAX_SECONDS) {
+    throw new CliError(
+      `${program}: invalid ${option} '${text}': expected a positive number of seconds, from ${MIN_SECONDS} to ${MAX_SECONDS}`,
+    );
   }
   return Math.round(seconds * 1000);
 }
+
+/** The shortest duration an option takes, in seconds (one millisecond). */
+export const MIN_SECONDS = 0.001;
+/** The longest duration an option takes, in seconds: Node's longest timer, 2^31 - 1 ms. */
+export const MAX_SECONDS = 2_147_483;
+/** The help's line on durations. */
+export const SECONDS_HELP = `SECS is a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}, e.g. 5 or 0.25.\n`;
 
 /** Parses a whole number option within bounds. */
 export function parseCount(

@@ -7,7 +7,14 @@ import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_DURATION_MS, DEFAULT_LOAD_TIMEOUT_M
 import { encodeHello } from '../protocol/hello.js';
 import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
-import { INFO_OPTIONS, parseCommandLine, parseCount, parseSeconds, parseTarget } from './arguments.js';
+import {
+  INFO_OPTIONS,
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  parseTarget,
+  SECONDS_HELP,
+} from './arguments.js';
 import { answerInfoFlags, ExitCode, runCli } from './program.js';
 import { parseService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
@@ -29,12 +36,14 @@ Options:
   -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_LOAD_DURATION_MS / 1000} if -n is not given)
   --timeout SECS          bound on each whole exchange                      [default: 5]
   --service NAME          hello, echo or greet                             [default: hello]
-  --message TEXT          hello: the text expected (plus NUL); echo: the bytes sent [default: ${DEFAULT_HELLO_MESSAGE}]
+  --message TEXT          hello: the text expected (and a NUL); echo: the bytes sent
+                          [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                hello: expect no NUL after the text
   --json                  print the results as one JSON object on stdout
   -h, --help              show this help
   -V, --version           show the version
 
+${SECONDS_HELP}
 A progress bar is drawn on stderr when it is a terminal. Exit status: 0 when every exchange was
 correct, 1 on a usage error or when any exchange failed.
 `;

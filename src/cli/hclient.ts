@@ -6,7 +6,14 @@ import { AbortError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parseCount, parseSeconds, parseTarget, TRACE_OPTIONS } from './arguments.js';
+import {
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  parseTarget,
+  SECONDS_HELP,
+  TRACE_OPTIONS,
+} from './arguments.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
@@ -32,8 +39,9 @@ ${TALK_CLIENT_HELP}  --trace                 print the lecture's steps on stderr
   -h, --help              show this help
   -V, --version           show the version
 
-Exit status: 0 when the message was printed (greet: the dialogue held; echo: input done); 1 on a usage, connect or read error;
-130 on SIGINT, 143 on SIGTERM.
+${SECONDS_HELP}
+Exit status: 0 when the message was printed (greet: the dialogue held; echo: input done);
+1 on a usage, connect or read error; 130 on SIGINT, 143 on SIGTERM, 129 on SIGHUP.
 `;
 
 /** Runs hclient with the given arguments (without node and the script). */

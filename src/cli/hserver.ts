@@ -11,7 +11,7 @@ import {
 import { createHelloServer } from '../services/hello.js';
 import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parseCount, parseSeconds, TRACE_OPTIONS } from './arguments.js';
+import { parseCommandLine, parseCount, parseSeconds, SECONDS_HELP, TRACE_OPTIONS } from './arguments.js';
 import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
@@ -42,8 +42,9 @@ ${TALK_SERVER_HELP}  --trace                 print the lecture's steps on stderr
   -h, --help              show this help
   -V, --version           show the version
 
-Exit status: 0 when stopped by --count, SIGINT or SIGTERM; 1 on a usage or socket error.
-A second SIGINT/SIGTERM drops the clients in flight and exits 1.
+${SECONDS_HELP}
+Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
+A second signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
 `;
 
 /** Runs hserver with the given arguments (without node and the script). */

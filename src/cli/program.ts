@@ -15,6 +15,8 @@ export const ExitCode = {
   Interrupted: 130,
   /** Stopped by SIGTERM before finishing (128 + 15), for clients. */
   Terminated: 143,
+  /** Stopped by SIGHUP (the terminal went away) before finishing (128 + 1), for clients. */
+  HungUp: 129,
 } as const;
 
 /** A CLI problem that ends the program with a message on stderr and exit code 1. */

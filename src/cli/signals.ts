@@ -1,42 +1,49 @@
 /**
- * SIGINT and SIGTERM: how a client turns them into an abort (exit 130/143), and how a server takes
- * the first as "close gracefully" and the second as "stop now".
+ * SIGINT, SIGTERM and SIGHUP: how a client turns them into an abort (exit 130/143/129), and how a
+ * server takes the first as "close gracefully" and a second as "stop now". SIGHUP (the terminal
+ * went away) is a request to stop like SIGTERM: a server closes gracefully rather than being
+ * killed mid-connection; run it with nohup or under a process manager to keep it past a logout.
  */
 import { ExitCode } from './program.js';
 
-/** A client's way out on SIGINT/SIGTERM: an AbortSignal, and the exit code the signal asks for. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const EXIT_CODES: Record<(typeof STOP_SIGNALS)[number], number> = {
+  SIGINT: ExitCode.Interrupted,
+  SIGTERM: ExitCode.Terminated,
+  SIGHUP: ExitCode.HungUp,
+};
+
+/** A client's way out on SIGINT/SIGTERM/SIGHUP: an AbortSignal, and the exit code the signal asks for. */
 export interface SignalAbort {
-  /** Aborted on the first SIGINT or SIGTERM. */
+  /** Aborted on the first SIGINT, SIGTERM or SIGHUP. */
   signal: AbortSignal;
-  /** 130 after SIGINT, 143 after SIGTERM, `undefined` before either. */
+  /** 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP, `undefined` before any. */
   exitCode(): number | undefined;
   /** Removes the handlers. */
   dispose(): void;
 }
 
-/** Turns SIGINT/SIGTERM into an aborted signal (clients end with 130/143); `onSignal` runs too. */
+/** Turns SIGINT/SIGTERM/SIGHUP into an aborted signal (clients end with 130/143/129); `onSignal` runs too. */
 export function abortOnSignals(onSignal?: () => void): SignalAbort {
   const controller = new AbortController();
   let code: number | undefined;
   const handle = (signal: NodeJS.Signals) => {
-    code ??= signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    code ??= EXIT_CODES[signal as (typeof STOP_SIGNALS)[number]];
     controller.abort();
     onSignal?.();
   };
-  process.once('SIGINT', handle);
-  process.once('SIGTERM', handle);
+  for (const signal of STOP_SIGNALS) process.once(signal, handle);
   return {
     signal: controller.signal,
     exitCode: () => code,
     dispose: () => {
-      process.off('SIGINT', handle);
-      process.off('SIGTERM', handle);
+      for (const signal of STOP_SIGNALS) process.off(signal, handle);
     },
   };
 }
 
 /**
- * A server's signals: `first` on the first SIGINT/SIGTERM, `second` on any later one. The handlers
+ * A server's signals: `first` on the first SIGINT/SIGTERM/SIGHUP, `second` on any later one. The handlers
  * stay until the process exits: a signal that comes after the server has closed, as it exits, must
  * find ours (with nothing left to stop), not Node's default action.
  */
@@ -47,6 +54,5 @@ export function onSignals(first: () => void, second: () => void): void {
     if (signals === 1) first();
     else second();
   };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  for (const signal of STOP_SIGNALS) process.on(signal, handle);
 }

@@ -10,7 +10,14 @@ import { formatHelloLine } from '../protocol/hello.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parseCount, parseSeconds, parseTarget, TRACE_OPTIONS } from './arguments.js';
+import {
+  parseCommandLine,
+  parseCount,
+  parseSeconds,
+  parseTarget,
+  SECONDS_HELP,
+  TRACE_OPTIONS,
+} from './arguments.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
@@ -44,8 +51,9 @@ Options:
   -h, --help              show this help
   -V, --version           show the version
 
+${SECONDS_HELP}
 Exit status: 0 when done; 1 on a usage or socket error, or when no reply came;
-130 on SIGINT, 143 on SIGTERM.
+130 on SIGINT, 143 on SIGTERM, 129 on SIGHUP.
 `;
 
 /** Runs uclient with the given arguments (without node and the script). */

@@ -49,7 +49,8 @@ Options:
 Replies over the rate limit are dropped silently, as UDP allows: the limit keeps the server from
 being used to flood an address that someone forges as the source of their datagrams.
 
-Exit status: 0 when stopped by --count, SIGINT or SIGTERM; 1 on a usage or socket error.
+Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
+SIGUSR1 prints the stats on stderr.
 `;
 
 /** Runs userver with the given arguments (without node and the script). */

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fetchHello } from '../../src/index.js';
 import { socketInodes, socketRows } from '../helpers/proc-net.js';
-import { runBin, startServer, testEnv } from '../helpers/process.js';
+import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
 import { freePort, peerServer, rawConnect, readToEnd } from '../helpers/raw.js';
 
 const HELLO_LINE = 'Message from server: Hello World! \n';
@@ -290,7 +291,7 @@ describe('usage and argument errors', () => {
     const timeout = await runBin('hclient', ['--timeout', 'soon', '127.0.0.1', '1']);
     assert.equal(
       timeout.stderr,
-      "hclient: invalid --timeout 'soon': expected a positive number of seconds\n",
+      "hclient: invalid --timeout 'soon': expected a positive number of seconds, from 0.001 to 2147483\n",
     );
     assert.equal(timeout.code, 1);
     const negative = await runBin('hclient', ['--timeout', '-1', '127.0.0.1', '1']);
@@ -317,6 +318,60 @@ describe('usage and argument errors', () => {
       assert.equal(version.code, 0);
       assert.match(version.stdout.toString(), new RegExp(`^${bin} \\d+\\.\\d+\\.\\d+\\n$`));
     }
+  });
+});
+
+describe('durations, repeated options and SIGHUP', () => {
+  test('a duration is quoted as typed, with its bounds, whatever makes it wrong', async () => {
+    for (const text of ['0.0001', '0', '1e3', '2147484', 'soon']) {
+      const result = await runBin('hserver', ['--close-timeout', text, '0']);
+      assert.equal(
+        result.stderr,
+        `hserver: invalid --close-timeout '${text}': expected a positive number of seconds, from 0.001 to 2147483\n`,
+      );
+      assert.equal(result.code, 1);
+    }
+    const help = await runBin('hserver', ['--help']);
+    assert.match(help.stdout.toString(), /SECS is a number of seconds from 0\.001 to 2147483/);
+  });
+
+  test('an option with one value given twice is refused, the same way in every program', async () => {
+    for (const [program, args] of [
+      ['hserver', ['--host', '127.0.0.1', '--host', '::1', '0']],
+      ['hclient', ['--timeout', '1', '--timeout', '2', '127.0.0.1', '9']],
+      ['userver', ['--rate', '5', '--rate', '6', '0']],
+      ['uclient', ['--retries', '1', '--retries=2', '127.0.0.1', '9']],
+      ['hbench', ['-c', '1', '--concurrency', '2', '127.0.0.1', '9']],
+    ] as const) {
+      const result = await runBin(program, [...args]);
+      assert.match(
+        result.stderr,
+        new RegExp(`^${program}: --\\w+ given more than once \\('[^']*', '[^']*'\\): give it once\\n$`),
+      );
+      assert.equal(result.code, 1, program);
+    }
+    // A flag given twice asks for the same thing twice: accepted.
+    const flags = await runBin('hclient', ['--trace', '--trace', '--help']);
+    assert.equal(flags.code, 0);
+  });
+
+  test('SIGHUP: a server closes gracefully and exits 0; a waiting client exits 129', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    assert.deepEqual(await server.stop('SIGHUP'), { code: 0, signal: null });
+    let connected!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const port = await peerServer(t, () => connected()); // accepts, never writes
+    const client = spawn(binPath('hclient'), ['--timeout', '30', '127.0.0.1', String(port)], {
+      stdio: 'ignore',
+    });
+    const exited = once(client, 'exit');
+    // Once the peer has the connection, the client is waiting in read().
+    await arrived;
+    client.kill('SIGHUP');
+    const [code, signal] = (await exited) as [number | null, string | null];
+    assert.deepEqual({ code, signal }, { code: 129, signal: null });
   });
 });
 

@@ -212,7 +212,7 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
       [
         'hserver',
         ['--service', 'greet', '--idle-timeout', '0', '0'],
-        "hserver: invalid --idle-timeout '0': expected a positive number of seconds\n",
+        "hserver: invalid --idle-timeout '0': expected a positive number of seconds, from 0.001 to 2147483\n",
       ],
       [
         'hserver',

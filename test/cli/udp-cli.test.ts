@@ -167,7 +167,7 @@ describe('uclient errors', () => {
       [['--service', 'daytime', HOST, '7'], "uclient: invalid --service 'daytime': expected hello or echo\n"],
       [
         ['--timeout', '0', HOST, '7'],
-        "uclient: invalid --timeout '0': expected a positive number of seconds\n",
+        "uclient: invalid --timeout '0': expected a positive number of seconds, from 0.001 to 2147483\n",
       ],
       [
         ['--retries', 'x', HOST, '7'],
