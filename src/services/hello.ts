@@ -51,8 +51,10 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
     ...options,
     pauseOnConnect: true,
     onConnection: (connection, server) => {
-      sendHello(connection.socket, payload, idleTimeout);
+      // Traced as the write is made, before the bytes can reach the client: a trace of both ends
+      // (npm run demo --trace) then shows this write before the client's read.
       if (server.tracing) server.trace('write', connection.id, { bytes: payload.length });
+      sendHello(connection.socket, payload, idleTimeout);
     },
   });
 }

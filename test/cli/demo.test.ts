@@ -1,0 +1,59 @@
+/**
+ * `npm run demo`: the lecture's run, with its lines in the order the steps happened. stdout and
+ * stderr go to one file, as on a terminal, so that the order seen is the order written.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT, testEnv } from '../helpers/process.js';
+
+async function demo(args: string[]): Promise<{ code: number | null; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'socket-steps-demo-'));
+  try {
+    const file = join(dir, 'out');
+    const fd = openSync(file, 'w');
+    const child = spawn(process.execPath, ['scripts/demo.js', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', fd, fd],
+      env: testEnv(),
+    });
+    closeSync(fd);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(killer);
+    return { code, output: readFileSync(file, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('npm run demo', () => {
+  test('--trace: the steps in the order they happened, client and server interleaved', async () => {
+    const { code, output } = await demo(['--trace']);
+    assert.equal(code, 0, output);
+    const at = (text: string) => {
+      const index = output.indexOf(text);
+      assert.notEqual(index, -1, `${text} in\n${output}`);
+      return index;
+    };
+    assert.ok(at('[server] 3 listen()') < at('[client] 1 socket()'));
+    assert.ok(at('[server] 4a accept()') < at('[client] 3 read()'), output);
+    assert.ok(at('[server] 4b write()') < at('[client] 3 read()'), output);
+    assert.ok(at('[client] 2 connect()') < at('Message from server: Hello World! '), output);
+    assert.ok(at('[client] 4 close()') < at('[server] 5 close()'), output);
+    assert.match(output, /hserver exited with 0, hclient with 0\n$/);
+  });
+
+  test('server options go to the server only: --count 1 serves the one client and ends', async () => {
+    const { code, output } = await demo(['--count', '1']);
+    assert.equal(code, 0, output);
+    assert.doesNotMatch(output, /unknown option/);
+    assert.match(output, /^\$ bin\/hclient 127\.0\.0\.1 \d+$/m);
+    assert.match(output, /Message from server: Hello World! \n/);
+    assert.match(output, /hserver exited with 0, hclient with 0\n$/);
+  });
+});
