@@ -2,10 +2,12 @@
  * `hbench [options] <IP> <port>`: a bounded load tool for hello (and echo, greet) servers.
  */
 
+import { lookup } from 'node:dns/promises';
 import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
 import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_DURATION_MS, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
+import { describeSystemError } from '../errors.js';
 import { encodeHello } from '../protocol/hello.js';
-import { formatAddress } from '../validate.js';
+import { formatAddress, ipVersion } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   INFO_OPTIONS,
@@ -15,7 +17,7 @@ import {
   parseTarget,
   SECONDS_HELP,
 } from './arguments.js';
-import { answerInfoFlags, ExitCode, runCli } from './program.js';
+import { answerInfoFlags, CliError, ExitCode, runCli } from './program.js';
 import { parseService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 
@@ -93,12 +95,23 @@ async function main(argv: readonly string[]): Promise<number> {
         ? scripts.echo(Buffer.from(message))
         : scripts.greet();
 
+  // A host name is resolved once, before the load: a name that does not resolve is one clear
+  // error (as hclient says it), not thousands of failed connections of kind "other".
+  let address = host;
+  if (ipVersion(host) === 0) {
+    try {
+      address = (await lookup(host)).address;
+    } catch (error) {
+      throw new CliError(`${PROGRAM}: cannot resolve '${host}': ${describeSystemError(error)}`);
+    }
+  }
+
   const bar = process.stderr.isTTY && !values.json ? progressBar(requests, duration) : undefined;
   const stop = abortOnSignals();
   let result: LoadResult;
   try {
     result = await runLoad({
-      host,
+      host: address,
       port,
       concurrency,
       requests,

@@ -84,6 +84,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal });
     process.stdout.write(formatHelloLine(reply.message));
+    if (reply.end === 'limit') {
+      // Printed, but not whole: say so (the exit status stays 0, the line was printed).
+      process.stderr.write(
+        `${PROGRAM}: the message was cut at --max-bytes (${reply.message.length} bytes): no NUL and no end of stream by then\n`,
+      );
+    }
     return ExitCode.Ok;
   } catch (error) {
     const signalled = stop.exitCode();

@@ -75,9 +75,21 @@ export async function runCli(program: string, usage: string, main: () => Promise
     }
     process.exitCode = ExitCode.Failure;
   }
-  // Exit now rather than when the event loop drains: while Node tears down after a natural exit,
-  // it closes its signal handlers, and a second SIGTERM arriving in that moment (as `timeout` or a
-  // process manager sends them) would kill the process with 143 instead of our exit code. Nothing
-  // is lost: main() has finished its work, and stdout/stderr writes are synchronous on Linux.
+  // Exit ourselves rather than when the event loop drains: while Node tears down after a natural
+  // exit, it closes its signal handlers, and a second SIGTERM arriving in that moment (as `timeout`
+  // or a process manager sends them) would kill the process with 143 instead of our exit code.
+  // main() has finished its work; what is left is output still on its way into a pipe (a pipe
+  // takes 64 KiB at a time), which must not be cut: wait until both streams have handed it over.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit();
+}
+
+// Resolves once everything written to `stream` so far has been handed to the system (or the
+// stream failed: a reader that went away has nothing left to wait for).
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.write('', () => resolve());
+    stream.once('error', () => resolve());
+  });
 }

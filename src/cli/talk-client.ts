@@ -4,10 +4,12 @@
  * line, print `Message from server: <line>`, `q`/`Q` or end of input quits).
  */
 import { createInterface } from 'node:readline';
+import { ProtocolError } from '../errors.js';
 import { formatEchoLine } from '../protocol/echo-client.js';
 import { validateName } from '../protocol/greet.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
+import { formatAddress } from '../validate.js';
 
 /** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
 export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
@@ -56,7 +58,15 @@ export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<voi
     if (interactive) io.output.write(TCP_ECHO_PROMPT);
     for await (const line of lines) {
       if (line === 'q' || line === 'Q') break;
-      const back = await session.echo(Buffer.from(`${line}\n`, 'utf8'));
+      const sent = Buffer.from(`${line}\n`, 'utf8');
+      const back = await session.echo(sent);
+      // Something else than an echo (a greet or hello server on that port): say so, exit 1.
+      if (!back.equals(sent)) {
+        throw new ProtocolError(
+          `${formatAddress(target.host, target.port)} is not an echo server: it answered ${JSON.stringify(back.toString('utf8'))} to ${JSON.stringify(sent.toString('utf8'))}`,
+          { call: 'read' },
+        );
+      }
       io.output.write(formatEchoLine(back));
       if (interactive) io.output.write(TCP_ECHO_PROMPT);
     }

@@ -54,6 +54,14 @@ describe('hbench', () => {
     assert.equal(result.code, 1);
   });
 
+  test('a host name that does not resolve: one line saying so, as hclient does, exit 1', async () => {
+    // The same reserved name the hclient test uses: the resolver answers that it does not exist.
+    const result = await runBin('hbench', ['-n', '5', 'no-such-host.invalid', '9190']);
+    assert.match(result.stderr, /^hbench: cannot resolve 'no-such-host\.invalid': .*\n$/);
+    assert.equal(result.stdout.length, 0);
+    assert.equal(result.code, 1);
+  });
+
   test('usage and option errors', async () => {
     const usage = await runBin('hbench', ['127.0.0.1']);
     assert.equal(usage.stdout.toString(), 'Usage : hbench <IP> <port>\n');

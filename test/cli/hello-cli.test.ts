@@ -321,6 +321,68 @@ describe('usage and argument errors', () => {
   });
 });
 
+describe('long messages', () => {
+  test('output larger than the pipe and socket buffers is printed whole, even to a slow reader', async (t) => {
+    // 4,000 echoed lines of 100 bytes: about 480 KB of output, more than any buffer between us.
+    const server = await startServer('hserver', ['--service', 'echo', '--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const line = `${'z'.repeat(99)}\n`;
+    const child = spawn(binPath('hclient'), ['--service', 'echo', '127.0.0.1', String(server.port)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: testEnv(),
+    });
+    child.stdin.end(line.repeat(4000));
+    // A slow reader: nothing is read for a while, so most of the output waits in the program.
+    child.stdout.pause();
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    const closed = once(child, 'close');
+    // Not read until the client has done its work and would exit.
+    const exited = once(child, 'exit');
+    const done = await Promise.race([
+      exited.then(() => 'exited'),
+      new Promise((r) => setTimeout(() => r('waiting'), 2000)),
+    ]);
+    child.stdout.resume();
+    const [code] = (await closed) as [number | null];
+    assert.equal(code, 0);
+    assert.equal(done, 'waiting', 'the client waits for its output to be read before it exits');
+    assert.equal(Buffer.concat(chunks).length, 4000 * ('Message from server: '.length + line.length));
+  });
+
+  test('a message cut at --max-bytes is printed as far as it came, and stderr says it was cut', async (t) => {
+    const server = await startServer('hserver', [
+      '--host',
+      '127.0.0.1',
+      '--message',
+      'y'.repeat(70_000),
+      '0',
+    ]);
+    t.after(() => server.stop());
+    const result = await runBin('hclient', ['127.0.0.1', String(server.port)]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.toString(), `Message from server: ${'y'.repeat(65_536)} \n`);
+    assert.equal(
+      result.stderr,
+      'hclient: the message was cut at --max-bytes (65536 bytes): no NUL and no end of stream by then\n',
+    );
+  });
+
+  test('the echo client against a server that is not an echo server says so, exit 1', async (t) => {
+    const server = await startServer('hserver', ['--service', 'greet', '--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const result = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(server.port)], {
+      input: 'hello\n',
+    });
+    assert.equal(result.stdout.length, 0);
+    assert.match(
+      result.stderr,
+      /^read\(\) error! 127\.0\.0\.1:\d+ is not an echo server: it answered "ERROR " to "hello\\n"\n$/,
+    );
+    assert.equal(result.code, 1);
+  });
+});
+
 describe('durations, repeated options and SIGHUP', () => {
   test('a duration is quoted as typed, with its bounds, whatever makes it wrong', async () => {
     for (const text of ['0.0001', '0', '1e3', '2147484', 'soon']) {
