@@ -37,6 +37,12 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** How long a server keeps a connection that sends or reads nothing (services that read). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
+/**
+ * greet: how long the whole dialogue may take, however often the client sends a byte. Two lines
+ * typed by hand take seconds; a slowloris client sending a byte every 29 s is cut off here.
+ */
+export const DEFAULT_DIALOGUE_TIMEOUT_MS = 120_000;
+
 /** Most bytes in one line of a line protocol (greet), without its `\n`: bounds memory per client. */
 export const DEFAULT_MAX_LINE_BYTES = 1024;
 

@@ -2,7 +2,12 @@
  * `--service hello|greet|echo` for hserver: the options each service adds, their parsing, and the
  * choice of the server factory. hserver itself stays about the shared TCP options.
  */
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_LINE_BYTES, DEFAULT_SERVER_NAME } from '../defaults.js';
+import {
+  DEFAULT_DIALOGUE_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_LINE_BYTES,
+  DEFAULT_SERVER_NAME,
+} from '../defaults.js';
 import { createEchoServer } from '../services/echo.js';
 import { createGreetServer } from '../services/greet.js';
 import type { TcpServer, TcpServerOptions } from '../transport/tcp-server.js';
@@ -17,6 +22,7 @@ export const TALK_SERVER_OPTIONS = {
   service: { type: 'string' },
   name: { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'dialogue-timeout': { type: 'string' },
   'max-line-bytes': { type: 'string' },
 } as const;
 
@@ -24,6 +30,7 @@ export const TALK_SERVER_OPTIONS = {
 export const TALK_SERVER_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo     [default: hello]
   --name NAME             greet: the server's name                         [default: ${DEFAULT_SERVER_NAME}]
   --idle-timeout SECS     greet, echo: drop a client silent this long      [default: ${DEFAULT_IDLE_TIMEOUT_MS / 1000}]
+  --dialogue-timeout SECS greet: the most the whole dialogue may take       [default: ${DEFAULT_DIALOGUE_TIMEOUT_MS / 1000}]
   --max-line-bytes N      greet: longest line accepted, in bytes           [default: ${DEFAULT_MAX_LINE_BYTES}]
 `;
 
@@ -32,6 +39,7 @@ export interface TalkServerValues {
   service?: string;
   name?: string;
   'idle-timeout'?: string;
+  'dialogue-timeout'?: string;
   'max-line-bytes'?: string;
   message?: string;
   'no-nul'?: boolean;
@@ -60,6 +68,11 @@ export function createServiceServer(
   onlyFor('--name', ['greet'], values.name !== undefined);
   onlyFor('--max-line-bytes', ['greet'], values['max-line-bytes'] !== undefined);
   onlyFor('--idle-timeout', ['greet', 'echo'], values['idle-timeout'] !== undefined);
+  onlyFor('--dialogue-timeout', ['greet'], values['dialogue-timeout'] !== undefined);
+  const dialogueTimeout =
+    values['dialogue-timeout'] === undefined
+      ? undefined
+      : parseSeconds(values['dialogue-timeout'], '--dialogue-timeout', program);
   const idleTimeout =
     values['idle-timeout'] === undefined
       ? undefined
@@ -72,7 +85,7 @@ export function createServiceServer(
     case 'hello':
       return createHello();
     case 'greet':
-      return createGreetServer({ ...common, name: values.name, idleTimeout, maxLineBytes });
+      return createGreetServer({ ...common, name: values.name, idleTimeout, dialogueTimeout, maxLineBytes });
     case 'echo':
       return createEchoServer({ ...common, idleTimeout });
   }

@@ -28,6 +28,8 @@ export const GreetErrorCode = {
   LineTooLong: 'line-too-long',
   /** The client said nothing for the idle timeout. */
   IdleTimeout: 'idle-timeout',
+  /** The whole dialogue took longer than the server allows, however busy the client was. */
+  DialogueTimeout: 'dialogue-timeout',
   /** The server had too many connections open (sent instead of the dialogue). */
   TooManyConnections: 'too-many-connections',
 } as const;
@@ -150,6 +152,7 @@ export type GreetServerInput =
   | { type: 'line'; line: Uint8Array }
   | { type: 'line-too-long' }
   | { type: 'idle-timeout' }
+  | { type: 'dialogue-timeout'; timeout: number }
   | { type: 'eof' };
 
 /** How a server-side dialogue ended. */
@@ -211,6 +214,11 @@ export function stepGreetServer(
       );
     case 'line-too-long':
       return fail(GreetErrorCode.LineTooLong, 'that line is too long, goodbye');
+    case 'dialogue-timeout':
+      return fail(
+        GreetErrorCode.DialogueTimeout,
+        `the dialogue took longer than ${formatSeconds(input.timeout)}, goodbye`,
+      );
     case 'line':
       break;
   }

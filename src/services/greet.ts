@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import {
   DEFAULT_CLIENT_NAME,
   DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_DIALOGUE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_LINE_BYTES,
 } from '../defaults.js';
@@ -37,6 +38,13 @@ export interface GreetServerOptions
    */
   idleTimeout?: number;
   /**
+   * The whole dialogue must be over within this many ms, however often the client sends a byte
+   * (the idle timer restarts on every byte; this one does not): a client still talking then gets a
+   * `dialogue-timeout` error line and is closed. Bounds a slowloris client, not a person typing.
+   * @default 120000
+   */
+  dialogueTimeout?: number;
+  /**
    * Longest line accepted, in bytes without `\n`; a longer one gets a `line-too-long` error line.
    * @default 1024
    */
@@ -55,6 +63,10 @@ export interface GreetServerOptions
  */
 export function createGreetServer(options: GreetServerOptions): TcpServer {
   const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
+  const dialogueTimeout = validateDuration(
+    options.dialogueTimeout ?? DEFAULT_DIALOGUE_TIMEOUT_MS,
+    'dialogue timeout',
+  );
   const maxLineBytes = validateInteger(
     options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     'max line bytes',
@@ -75,7 +87,7 @@ export function createGreetServer(options: GreetServerOptions): TcpServer {
     refusal,
     allowHalfOpen: true,
     onConnection: ({ socket, id }, server) =>
-      runGreetSession(socket, id, server, initial, idleTimeout, maxLineBytes),
+      runGreetSession(socket, id, server, initial, { idleTimeout, dialogueTimeout, maxLineBytes }),
   });
 }
 
@@ -84,8 +96,11 @@ function runGreetSession(
   id: number,
   server: TcpServer,
   initial: GreetServerState,
-  idleTimeout: number,
-  maxLineBytes: number,
+  {
+    idleTimeout,
+    dialogueTimeout,
+    maxLineBytes,
+  }: { idleTimeout: number; dialogueTimeout: number; maxLineBytes: number },
 ): void {
   let state = initial;
   let finished = false;
@@ -111,6 +126,7 @@ function runGreetSession(
   const finish = () => {
     if (finished) return;
     finished = true;
+    clearTimeout(deadline);
     socket.setTimeout(0);
     socket.end();
     if (server.tracing) server.trace('shutdown', id);
@@ -122,6 +138,12 @@ function runGreetSession(
 
   socket.setTimeout(idleTimeout);
   socket.on('timeout', () => apply({ type: 'idle-timeout' }));
+  // The idle timer restarts on every byte; this deadline bounds the whole dialogue (slowloris).
+  const deadline = setTimeout(
+    () => apply({ type: 'dialogue-timeout', timeout: dialogueTimeout }),
+    dialogueTimeout,
+  );
+  socket.once('close', () => clearTimeout(deadline));
   socket.on('data', (chunk: Buffer) => {
     if (server.tracing) server.trace('read', id, { bytes: chunk.length });
     if (finished) return;

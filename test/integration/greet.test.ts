@@ -179,4 +179,28 @@ describe('greet service on real sockets', { timeout: 60_000 }, () => {
       assert.ok(summary.includes(expected), `${expected} in ${summary.join(', ')}`);
     }
   });
+
+  test('slowloris: one byte at a time keeps the idle timer alive, but not past the dialogue timeout', async (t) => {
+    const server = createGreetServer({ host: '127.0.0.1', port: 0, idleTimeout: 5000, dialogueTimeout: 300 });
+    const { port } = await server.listen();
+    t.after(() => server.destroy());
+    const socket = await rawConnect(port);
+    const started = Date.now();
+    const greeting = Buffer.from("Hi. I'm Bob.\n");
+    // One byte every 20 ms, bounded: the whole greeting would take 260 ms, the closing line more.
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < greeting.length && !socket.destroyed) socket.write(greeting.subarray(sent, ++sent));
+    }, 20);
+    t.after(() => clearInterval(drip));
+    assert.equal(await readLine(socket), "Hi, Bob. I'm Jane");
+    const lines = (await readToEnd(socket)).toString();
+    clearInterval(drip);
+    assert.equal(lines, 'ERROR dialogue-timeout: the dialogue took longer than 0.3 seconds, goodbye\n');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 290 && elapsed < 5000, `closed after ${elapsed} ms, before the idle timeout`);
+    socket.destroy();
+    await server.close();
+    assert.deepEqual(server.snapshot().outcomes, { 'dialogue-timeout': 1 });
+  });
 });

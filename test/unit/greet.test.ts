@@ -136,6 +136,17 @@ describe('greet server dialogue', { timeout: 60_000 }, () => {
     assert.equal(step.close, true);
   });
 
+  test('dialogue timeout: an error line naming the bound, then close, also mid-dialogue', () => {
+    const state = initialGreetServerState({ name: 'Jane', idleTimeout: 1500 });
+    const greeted = stepGreetServer(state, { type: 'line', line: Buffer.from("Hi. I'm Bob.") }).state;
+    const step = stepGreetServer(greeted, { type: 'dialogue-timeout', timeout: 120_000 });
+    assert.deepEqual(step.replies, [
+      'ERROR dialogue-timeout: the dialogue took longer than 120 seconds, goodbye',
+    ]);
+    assert.equal(step.close, true);
+    assert.equal(step.state.phase === 'done' && step.state.outcome, 'dialogue-timeout');
+  });
+
   test('after done, more input changes nothing', () => {
     const run = serve(Buffer.from("Hi. I'm Bob.\nNice to meet you, Jane.\n"), 'chunk');
     const step = stepGreetServer(run.state, { type: 'line', line: Buffer.from("Hi. I'm Eve.") });
