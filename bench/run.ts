@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { arch, cpus } from 'node:os';
 import { promisify } from 'node:util';
@@ -151,6 +151,56 @@ async function helloRate(title: string, key: string, ours: string[], concurrenci
   await stopServer(o);
 }
 
+/** A process's CPU time so far (user + system), in µs, from /proc/PID/stat. */
+function cpuMicros(pid: number): number {
+  // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+// Linux reports CPU time in clock ticks of 1/100 s (USER_HZ).
+const CLOCK_TICKS = 100;
+
+/**
+ * Server CPU per hello connection, the figure a load generator cannot cap: the server's user +
+ * system time over a fixed number of connections, C and ours alternating.
+ */
+async function cpuPerConnection(): Promise<void> {
+  const count = short ? 20_000 : 60_000;
+  print(
+    `## Server CPU per hello connection (user + system, /proc/PID/stat), c=16, ${count} connections a round`,
+  );
+  print();
+  const c = await startServer(buildProgram('hello_server_loop'), ['{PORT}', '4096']);
+  const o = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
+  const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const [key, server] of [
+      ['c', c],
+      ['ours', o],
+    ] as const) {
+      const pid = server.child.pid as number;
+      const before = cpuMicros(pid);
+      const args = ['-h', HOST, '-p', String(server.port), '-c', '16', '-n', String(count), '-t', '60'];
+      const { stdout } = await run(buildProgram('loadgen'), args, { timeout: 70_000 }).catch(
+        (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+      );
+      const ok = Number(/ok=(\d+)/.exec(stdout)?.[1] ?? 0);
+      if (ok > 0) runs[key].push((cpuMicros(pid) - before) / ok);
+    }
+  }
+  await stopServer(c);
+  await stopServer(o);
+  const cUs = median(runs.c);
+  const oUs = median(runs.ours);
+  print('| server | µs per connection (median) | ours / C |');
+  print('|---|---:|---:|');
+  print(`| C hello server | ${fmt(cUs, 1)} | |`);
+  print(`| hserver | ${fmt(oUs, 1)} | ${fmt(ratio(oUs, cUs), 2)} |`);
+  print();
+  ratios.push(`cpu/conn=${fmt(ratio(oUs, cUs), 2)}`);
+}
+
 /** Wall time of hclient against a bare node:net client and `node -e 0`, alternating. */
 async function startup(): Promise<void> {
   const runs = short ? 10 : 40;
@@ -234,6 +284,7 @@ await helloRate(
   [bin('hserver'), '--workers', '2', '--host', HOST, '{PORT}'],
   [16, 128],
 );
+await cpuPerConnection();
 await startup();
 await loadTools();
 print(`ratios (ours / C, Node.js ${process.version}): ${ratios.join(' ')}`);
