@@ -12,10 +12,11 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { arch, cpus } from 'node:os';
 import { promisify } from 'node:util';
 import { buildProgram, ROOT } from '../c/build.js';
+import { freePort } from '../test/helpers/raw.js';
 
 const run = promisify(execFile);
 const short = process.env.BENCH_SHORT === '1';
@@ -34,15 +35,6 @@ const started: ChildProcess[] = [];
 process.on('exit', () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
 });
-
-/** A free port on loopback (bound, read, released). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
 async function reachable(port: number): Promise<void> {

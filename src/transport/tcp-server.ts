@@ -456,7 +456,8 @@ export class TcpServer {
         await stage.run(connection);
       } catch (error) {
         if (this.tracing) this.#traceAccept(connection);
-        socket.errorCode ??= codeOf(error);
+        // The error's code (ERR_PROTOCOL, ECONNRESET, ...) is the reason traced and counted.
+        socket.errorCode ??= systemCodeOf(error) ?? 'ERR_STAGE';
         socket.destroy();
         return;
       }
@@ -498,12 +499,6 @@ export class TcpServer {
       if (this.#listenerClosed) this.#settleClosed();
     });
   }
-}
-
-// The code of an error for the close trace and the stats: ours (ERR_PROTOCOL, ...) or the system's.
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'ERR_STAGE';
 }
 
 // Stats count errors by a bounded set of codes; the close trace keeps the full reason.

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fetchHello } from '../../src/index.js';
-import { socketInodes, socketRows } from '../helpers/proc-net.js';
+import { childPids, socketInodes, socketRows } from '../helpers/proc-net.js';
 import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
 import { freePort, peerServer, rawConnect, readToEnd } from '../helpers/raw.js';
 
@@ -92,10 +92,7 @@ describe('hserver + hclient', () => {
       const server = await startServer('hserver', [...args, '--host', '127.0.0.1', '0']);
       const pid = server.child.pid as number;
       // The processes that accept: the server itself, or its workers.
-      const acceptors =
-        args.length === 0
-          ? [pid]
-          : readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      const acceptors = args.length === 0 ? [pid] : childPids(pid);
       for (const p of acceptors) process.kill(p, 'SIGSTOP');
       // The kernel completes each handshake and queues the connection; nobody accepts yet.
       const clients = await Promise.all(Array.from({ length: 100 }, () => rawConnect(server.port)));

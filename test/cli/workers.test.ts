@@ -3,23 +3,16 @@
  * the kernel spreads clients over N accept queues. What the kernel holds is read from /proc.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { fetchHello, fetchUdpHello } from '../../src/index.js';
-import { socketsOf } from '../helpers/proc-net.js';
+import { childPids, socketsOf } from '../helpers/proc-net.js';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { closeSocket, rawConnect, readLine } from '../helpers/raw.js';
 
 const LISTEN = '0A';
 const ESTABLISHED = '01';
 const UDP_BOUND = '07';
-
-/** PIDs of a process's children, from /proc. */
-function children(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text === '' ? [] : text.split(/\s+/).map(Number);
-}
 
 /** Polls `check` every 10 ms until it holds, for at most `timeoutMs`. */
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -32,7 +25,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 /** How many sockets in `state` on the server's port each worker holds. */
 function perWorker(server: StartedServer, protocol: 'tcp' | 'udp', state: string): number[] {
-  return children(server.child.pid as number).map(
+  return childPids(server.child.pid as number).map(
     (pid) => socketsOf(pid, protocol, server.port, state).length,
   );
 }
@@ -41,7 +34,7 @@ describe('hserver --workers', () => {
   test('two workers, two listening sockets: one listening line, every client served, SIGTERM exits 0', async () => {
     const server = await startServer('hserver', ['--workers', '2', '--host', '127.0.0.1', '0']);
     assert.match(server.stderr(), /^hserver: listening on 127\.0\.0\.1:\d+\n$/);
-    assert.equal(children(server.child.pid as number).length, 2);
+    assert.equal(childPids(server.child.pid as number).length, 2);
     // Each worker holds a LISTEN socket of its own on the port; the primary holds none.
     assert.deepEqual(perWorker(server, 'tcp', LISTEN), [1, 1]);
     assert.equal(socketsOf(server.child.pid as number, 'tcp', server.port, LISTEN).length, 0);
@@ -84,7 +77,7 @@ describe('hserver --workers', () => {
       `connections per worker: ${held.join(', ')}`,
     );
 
-    const workers = children(server.child.pid as number);
+    const workers = childPids(server.child.pid as number);
     server.child.kill('SIGTERM');
     // The workers stop listening, and the sessions in flight go on.
     await until(
@@ -101,12 +94,12 @@ describe('hserver --workers', () => {
 
   test('a worker that dies is replaced by one that listens on the same port', async () => {
     const server = await startServer('hserver', ['--workers', '2', '--host', '127.0.0.1', '0']);
-    const [first] = children(server.child.pid as number);
+    const [first] = childPids(server.child.pid as number);
     process.kill(first as number, 'SIGKILL');
     await until(() => /starting another/.test(server.stderr()), 'the replacement');
     assert.match(server.stderr(), /worker \d+ exited \(SIGKILL\); starting another/);
     await until(() => {
-      const now = children(server.child.pid as number);
+      const now = childPids(server.child.pid as number);
       return !now.includes(first as number) && perWorker(server, 'tcp', LISTEN).join() === '1,1';
     }, 'two listening workers again');
     const replies = await Promise.all(
@@ -114,6 +107,26 @@ describe('hserver --workers', () => {
     );
     assert.equal(replies.filter((r) => r.text === 'Hello World!').length, 50);
     assert.deepEqual(await server.stop('SIGINT'), { code: 0, signal: null });
+  });
+
+  test('workers that keep dying: after 5 replacements within 10 s the supervisor stops, exit 1', async () => {
+    const server = await startServer('hserver', ['--workers', '2', '--host', '127.0.0.1', '0']);
+    const pid = server.child.pid as number;
+    const killed = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      // Kill a worker that is not already dying, once the supervisor has replaced the last one.
+      await until(
+        () => childPids(pid).filter((p) => !killed.has(p)).length === 2 || server.child.exitCode !== null,
+        'two live workers',
+      );
+      const [victim] = childPids(pid).filter((p) => !killed.has(p));
+      if (victim === undefined) break;
+      killed.add(victim);
+      process.kill(victim, 'SIGKILL');
+    }
+    assert.deepEqual(await server.exited(), { code: 1, signal: null });
+    assert.equal((server.stderr().match(/starting another/g) ?? []).length, 5);
+    assert.match(server.stderr(), /hserver: workers keep exiting; stopping\n$/);
   });
 
   test('a busy port: one bind() error line, exit 1, no worker started', async (t) => {

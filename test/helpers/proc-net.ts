@@ -50,3 +50,9 @@ export function socketsOf(pid: number, protocol: 'tcp' | 'udp', port: number, st
   const inodes = socketInodes(pid);
   return socketRows(protocol).filter((r) => r.localPort === port && r.state === state && inodes.has(r.inode));
 }
+
+/** PIDs of a process's children (its workers, for a supervisor), from /proc. */
+export function childPids(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
