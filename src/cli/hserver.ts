@@ -9,10 +9,10 @@ import {
   DEFAULT_SERVER_HOST,
 } from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
-import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine, parseCount, parseSeconds, SECONDS_HELP, TRACE_OPTIONS } from './arguments.js';
-import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
+import { chooseListenSource } from './listen-source.js';
+import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
@@ -67,15 +67,17 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const [portText] = positionals;
-  if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
+  const source = chooseListenSource({
+    program: PROGRAM,
+    usage: USAGE,
+    positionals,
+    bindingOptions: {
+      '--host': values.host !== undefined,
+      '--backlog': values.backlog !== undefined,
+      '--workers': values.workers !== undefined,
+    },
+  });
   const lang = chooseLanguage(values.lang, PROGRAM);
-  let port: number;
-  try {
-    port = parsePort(portText);
-  } catch (error) {
-    throw new CliError(errorLine('bind() error', error));
-  }
   const backlog =
     values.backlog === undefined ? undefined : parseCount(values.backlog, '--backlog', PROGRAM, 1, 65535);
   const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
@@ -92,10 +94,10 @@ async function main(argv: readonly string[]): Promise<number> {
   return serve({
     program: PROGRAM,
     workers,
-    port,
-    build: ({ port, reusePort }) => {
+    source,
+    build: ({ listen, reusePort }) => {
       const common = {
-        port,
+        ...listen,
         host: values.host,
         backlog,
         reusePort,

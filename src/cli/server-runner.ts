@@ -16,6 +16,7 @@ import { BindError, ResolveError } from '../errors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
 import { parseCount } from './arguments.js';
+import type { ListenSource } from './listen-source.js';
 import { CliError, ExitCode, errorLine } from './program.js';
 import { onSignals } from './signals.js';
 
@@ -32,13 +33,17 @@ export interface RunnableServer {
 export interface RunOptions {
   /** Work still in flight (open connections): a forced stop with some says so and exits 1. */
   inFlight?(): number;
+  /** The socket systemd passed, for the "listening" line. */
+  fd?: number;
+  /** The port the socket must have (a port given with a socket from systemd); exits 1 otherwise. */
+  expectPort?: number;
 }
 
 /** Listens, reports the address, and runs until the server closes. Resolves with the exit code. */
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0 }: RunOptions = {},
+  { inFlight = () => 0, fd, expectPort }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
@@ -63,8 +68,16 @@ export async function runServer(
       supervisor.failed(error);
       return ExitCode.Failure;
     }
+    const where = formatAddress(address.address, address.port);
+    if (expectPort !== undefined && address.port !== expectPort) {
+      await server.destroy();
+      throw new CliError(
+        `${program}: the socket systemd passed is bound to ${where}, not port ${expectPort}`,
+      );
+    }
     if (supervisor !== undefined) supervisor.listening(address);
-    else process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+    else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
+    else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
     await server.closed;
   } finally {
     supervisor?.detach();
@@ -148,10 +161,13 @@ export function parseWorkers(text: string | undefined, count: number | undefined
 export interface ServeOptions<S extends RunnableServer> {
   program: string;
   workers: number;
-  /** The port from the command line. */
-  port: number;
-  /** Builds the server; with `reusePort` (in a worker) on the port the supervisor gives. */
-  build(options: { port: number; reusePort: boolean }): S;
+  /** The port from the command line, or the socket systemd passed. */
+  source: ListenSource;
+  /**
+   * Builds the server on `listen` (spread it into the server's options); with `reusePort` (in a
+   * worker) on the port the supervisor gives.
+   */
+  build(options: { listen: { port: number } | { fd: number }; reusePort: boolean }): S;
   /** Prints the trace while the server runs (`--trace`); returns how to stop. */
   trace?: () => () => void;
   inFlight?(server: S): number;
@@ -162,21 +178,23 @@ export interface ServeOptions<S extends RunnableServer> {
  * once, in the primary, before any worker starts), or as one of those workers.
  */
 export async function serve<S extends RunnableServer>(options: ServeOptions<S>): Promise<number> {
-  const { program, workers, port, build } = options;
-  if (workers > 1 && !isWorker()) {
-    build({ port, reusePort: false });
-    return runWorkers(program, workers, port, () => build({ port, reusePort: false }));
+  const { program, workers, source, build } = options;
+  if (source.kind === 'port' && workers > 1 && !isWorker()) {
+    const { port } = source;
+    build({ listen: { port }, reusePort: false });
+    return runWorkers(program, workers, port, () => build({ listen: { port }, reusePort: false }));
   }
   const stopTrace = options.trace?.();
   try {
-    const reusePort = workers > 1;
-    const server = build({ port: reusePort ? workerPort(port) : port, reusePort });
+    const reusePort = source.kind === 'port' && workers > 1;
+    const listen =
+      source.kind === 'fd' ? { fd: source.fd } : { port: reusePort ? workerPort(source.port) : source.port };
+    const server = build({ listen, reusePort });
     const inFlight = options.inFlight;
-    return await runServer(
-      program,
-      server,
-      inFlight === undefined ? {} : { inFlight: () => inFlight(server) },
-    );
+    return await runServer(program, server, {
+      ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
+      ...(source.kind === 'fd' ? { fd: source.fd, expectPort: source.port } : {}),
+    });
   } finally {
     stopTrace?.();
   }

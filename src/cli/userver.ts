@@ -12,10 +12,10 @@ import {
 import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
 import type { UdpRateLimitOptions } from '../transport/udp-server.js';
-import { parsePort } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine, parseCount, TRACE_OPTIONS } from './arguments.js';
-import { answerInfoFlags, CliError, errorLine, runCli } from './program.js';
+import { chooseListenSource } from './listen-source.js';
+import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
@@ -82,18 +82,16 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const [portText] = positionals;
-  if (positionals.length !== 1 || portText === undefined) throw new CliError(USAGE, { showUsage: true });
+  const source = chooseListenSource({
+    program: PROGRAM,
+    usage: USAGE,
+    positionals,
+    bindingOptions: { '--host': values.host !== undefined, '--workers': values.workers !== undefined },
+  });
   const lang = chooseLanguage(values.lang, PROGRAM);
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   if (service === 'echo' && (values.message !== undefined || values['no-nul'])) {
     throw new CliError(`${PROGRAM}: --message and --no-nul are for --service hello`);
-  }
-  let port: number;
-  try {
-    port = parsePort(portText);
-  } catch (error) {
-    throw new CliError(errorLine('bind() error', error));
   }
   const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
   if (values['no-rate-limit'] && (values.rate !== undefined || values.burst !== undefined)) {
@@ -111,9 +109,9 @@ async function main(argv: readonly string[]): Promise<number> {
   return serve({
     program: PROGRAM,
     workers,
-    port,
-    build: ({ port, reusePort }) => {
-      const common = { port, host: values.host, reusePort, maxReplies: count, rateLimit };
+    source,
+    build: ({ listen, reusePort }) => {
+      const common = { ...listen, host: values.host, reusePort, maxReplies: count, rateLimit };
       return service === 'echo'
         ? createUdpEchoServer(common)
         : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
