@@ -118,3 +118,12 @@ export const DEFAULT_WORKER_RESTART_WINDOW_MS = 10_000;
 
 /** --workers: the most workers one supervisor runs. */
 export const MAX_WORKERS = 64;
+
+/**
+ * PROXY protocol v2: the largest length a header may announce (the header is 16 + this many bytes).
+ * HAProxy 2.6's largest header, with every TLV it can add (SSL details, a 255-byte authority, a
+ * 128-byte unique id), is about 600 bytes; the spec allows 65,535. A connection holds at most this
+ * many bytes before its header is complete, so the bound is also the memory a slow or hostile
+ * peer can make one connection pin while the header arrives.
+ */
+export const DEFAULT_PROXY_V2_MAX_LENGTH = 2048;

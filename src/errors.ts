@@ -3,6 +3,7 @@
  * and, when it comes from a system call, the original Node error as `cause` with its `errno`
  * code (`ECONNREFUSED`, `EADDRINUSE`, ...) copied to `systemCode`.
  */
+import type { ProxyHeaderFailure } from './protocol/proxy-header.js';
 
 /** The system call, in the lecture's words, during which an error happened. */
 export type SocketCall =
@@ -134,7 +135,29 @@ export class AbortError extends SocketStepsError {
 
 /** The peer broke the rules of the protocol spoken (a malformed or unexpected line). */
 export class ProtocolError extends SocketStepsError {
-  override readonly code = 'ERR_PROTOCOL' as const;
+  // Widened for the subclass that names one protocol's failures with a code of its own.
+  override readonly code: 'ERR_PROTOCOL' | 'ERR_PROXY_HEADER' = 'ERR_PROTOCOL';
+}
+
+/** Options of a {@link ProxyHeaderError}. */
+export interface ProxyHeaderErrorOptions extends SocketStepsErrorOptions {
+  /** Why the header was refused: a stable {@link ProxyHeaderFailure} code. */
+  reason: ProxyHeaderFailure;
+}
+
+/**
+ * A connection's PROXY protocol header was malformed, too long or failed its checksum. `reason`
+ * says which, as a stable code to count (`'not-proxy'`, `'v1-malformed'`, `'v2-crc32c'`, ...).
+ */
+export class ProxyHeaderError extends ProtocolError {
+  override readonly code = 'ERR_PROXY_HEADER' as const;
+  /** Why the header was refused. */
+  readonly reason: ProxyHeaderFailure;
+
+  constructor(message: string, options: ProxyHeaderErrorOptions) {
+    super(message, options);
+    this.reason = options.reason;
+  }
 }
 
 /** The peer closed the connection before the exchange was complete. */

@@ -6,6 +6,8 @@
  * - Protocols: {@link encodeHello}, {@link HelloDecoder} (pure, bytes in and out).
  * - Trace: {@link subscribeTrace} and {@link TRACE_CHANNELS} (`node:diagnostics_channel`),
  *   {@link formatTraceEvent} for English or Korean lines.
+ * - PROXY protocol: {@link ProxyHeaderParser} / {@link proxyHeaderPrefix} (v1 and v2 headers, pure) and
+ *   {@link TrustedProxies} (whom to believe them from).
  * - Errors: {@link SocketStepsError} and subclasses with stable `code`s.
  */
 
@@ -34,6 +36,9 @@ export {
 export * from './defaults.js';
 export * from './errors.js';
 export { RateLimiter, type RateLimiterOptions } from './policy/rate-limit.js';
+// PROXY protocol (v1 and v2): the header a load balancer sends first, and whom to believe it from.
+export { type CidrBlock, parseCidr, TrustedProxies } from './policy/trusted-proxies.js';
+export { crc32c } from './protocol/crc32c.js';
 // UDP: the lecture's reference flow (userver / uclient).
 export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
 export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/echo-client.js';
@@ -67,6 +72,19 @@ export {
 } from './protocol/greet.js';
 export { encodeHello, formatHelloLine, HelloDecoder, HelloEnd, type HelloFrame } from './protocol/hello.js';
 export { LineFramer, type LineFramerOptions } from './protocol/line-framer.js';
+export {
+  type ProxyHeader,
+  ProxyHeaderFailure,
+  type ProxyHeaderFamily,
+  ProxyHeaderParser,
+  type ProxyHeaderParserOptions,
+  type ProxyHeaderRejection,
+  type ProxyHeaderResult,
+  type ProxyHeaderTlvs,
+  ProxyTlvType,
+  parseProxyHeader,
+  proxyHeaderPrefix,
+} from './protocol/proxy-header.js';
 export {
   createEchoServer,
   type EchoClientOptions,
