@@ -127,3 +127,9 @@ export const MAX_WORKERS = 64;
  * peer can make one connection pin while the header arrives.
  */
 export const DEFAULT_PROXY_V2_MAX_LENGTH = 2048;
+
+/**
+ * With the PROXY protocol: how long a connection may take to send its header before it is
+ * closed. A proxy sends it at once; the spec asks receivers to wait at least 3 s.
+ */
+export const DEFAULT_PROXY_TIMEOUT_MS = 3_000;

@@ -160,6 +160,14 @@ export class ProxyHeaderError extends ProtocolError {
   }
 }
 
+/**
+ * A connection that had to start with a PROXY protocol header came from an address that is not a
+ * trusted proxy: its header, which could name any client, is not read.
+ */
+export class UntrustedProxyError extends SocketStepsError {
+  override readonly code = 'ERR_UNTRUSTED_PROXY' as const;
+}
+
 /** The peer closed the connection before the exchange was complete. */
 export class ConnectionClosedError extends SocketStepsError {
   override readonly code = 'ERR_CONNECTION_CLOSED' as const;

@@ -9,10 +9,12 @@ import {
   DEFAULT_SERVER_HOST,
 } from '../defaults.js';
 import { createHelloServer } from '../services/hello.js';
+import { ProxyProtocolStage } from '../transport/proxy-protocol.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine, parseCount, parseSeconds, SECONDS_HELP, TRACE_OPTIONS } from './arguments.js';
 import { chooseListenSource } from './listen-source.js';
-import { answerInfoFlags, CliError, runCli } from './program.js';
+import { answerInfoFlags, runCli } from './program.js';
+import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
@@ -37,7 +39,7 @@ Options:
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port (SO_REUSEPORT; see README)
-${TALK_SERVER_HELP}  --trace                 print the lecture's steps on stderr as they happen
+${TALK_SERVER_HELP}${PROXY_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
@@ -62,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
     'max-connections': { type: 'string' },
     'close-timeout': { type: 'string' },
     workers: { type: 'string' },
+    ...PROXY_OPTIONS,
     ...TRACE_OPTIONS,
     ...TALK_SERVER_OPTIONS,
   });
@@ -90,6 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
+  const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
   return serve({
     program: PROGRAM,
@@ -104,6 +108,8 @@ async function main(argv: readonly string[]): Promise<number> {
         maxAccepts: count,
         maxConnections,
         closeTimeout,
+        // Each server (each worker) has a stage of its own, with its own counts.
+        ...(proxy === undefined ? {} : { stages: [new ProxyProtocolStage(proxy)] }),
       };
       // A bad option value throws the library's InvalidArgumentError, which runCli prints as
       // "hserver: ..."; anything else is a bug and is reported as one.

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_MAX_WORKER_RESTARTS, DEFAULT_WORKER_RESTART_WINDOW_MS } from '../defaults.js';
 import { BindError, SocketStepsError } from '../errors.js';
 import { publishTraceEvent, subscribeTrace, type TraceEvent } from '../trace/events.js';
-import type { ServerStats } from '../transport/stats.js';
+import { addCounts, type ServerStats } from '../transport/stats.js';
 import { validateInteger } from '../validate.js';
 
 /** Messages a worker sends to the primary. */
@@ -352,15 +352,25 @@ export function connectToSupervisor(server: SupervisedServer): SupervisorLink {
 export function mergeStats(all: readonly ServerStats[]): ServerStats | undefined {
   const [first, ...rest] = all;
   if (first === undefined) return undefined;
-  const sum: ServerStats = { ...first, errors: { ...first.errors }, outcomes: { ...first.outcomes } };
+  const sum: ServerStats = {
+    ...first,
+    errors: { ...first.errors },
+    outcomes: { ...first.outcomes },
+    stages: Object.fromEntries(Object.entries(first.stages).map(([name, counts]) => [name, { ...counts }])),
+  };
   for (const s of rest) {
     sum.accepted += s.accepted;
     sum.refused += s.refused;
     sum.open += s.open;
     sum.bytesIn += s.bytesIn;
     sum.bytesOut += s.bytesOut;
-    for (const [k, v] of Object.entries(s.errors)) sum.errors[k] = (sum.errors[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(s.outcomes)) sum.outcomes[k] = (sum.outcomes[k] ?? 0) + v;
+    sum.healthChecks += s.healthChecks;
+    addCounts(sum.errors, s.errors);
+    addCounts(sum.outcomes, s.outcomes);
+    for (const [name, counts] of Object.entries(s.stages)) {
+      sum.stages[name] = { ...sum.stages[name] };
+      addCounts(sum.stages[name], counts);
+    }
   }
   return sum;
 }

@@ -16,6 +16,7 @@ export class Connection {
   #local: TraceAddress | undefined;
   #peer: TraceAddress | undefined;
   #client: TraceAddress | undefined;
+  #healthCheck = false;
 
   constructor(id: number, socket: Socket) {
     this.id = id;
@@ -44,6 +45,19 @@ export class Connection {
     this.#client = client;
   }
 
+  /**
+   * True once a stage has found that a proxy opened this connection for itself (a health check):
+   * it is served, but counted apart from clients and never as an error.
+   */
+  get healthCheck(): boolean {
+    return this.#healthCheck;
+  }
+
+  /** For a stage: marks the connection as a proxy's health check (see {@link healthCheck}). */
+  markHealthCheck(): void {
+    this.#healthCheck = true;
+  }
+
   #socketPeer(): TraceAddress | undefined {
     this.#peer ??= toTraceAddress(
       this.socket.remoteAddress,
@@ -64,6 +78,8 @@ export interface ConnectionStage {
   /** A short name, for messages. */
   readonly name: string;
   run(connection: Connection): Promise<void>;
+  /** The stage's own counters, for the server's snapshot (under `stages`, by the stage's name). */
+  stats?(): Record<string, number>;
 }
 
 /** What a streaming prefix parser says about the bytes so far. */

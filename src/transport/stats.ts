@@ -25,6 +25,20 @@ export interface ServerStats {
   bytesOut: number;
   /** The service's own outcomes: greet's `completed` or `malformed-greeting`, echo's `pauses`, ... */
   outcomes: Record<string, number>;
+  /**
+   * TCP, with the PROXY protocol: a proxy's health checks, never in `accepted` nor in `errors`.
+   * They are connections with a LOCAL header, or a v1 header naming the proxy's own connection,
+   * and connections that sent nothing, or were reset before they could be accepted (what
+   * HAProxy's checks look like on a fast link). UDP: 0.
+   */
+  healthChecks: number;
+  /** The pipeline stages' own counters, by stage name (`proxy-protocol`: `v1`, `refused:untrusted`, ...). */
+  stages: Record<string, Record<string, number>>;
+}
+
+/** Adds `from`'s counts into `into`, name by name. */
+export function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [name, n] of Object.entries(from)) into[name] = (into[name] ?? 0) + n;
 }
 
 /** Counts by name, cheap to bump, copied out for a snapshot. */

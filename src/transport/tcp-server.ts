@@ -129,10 +129,13 @@ export class TcpServer {
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
   readonly #refusing = new Set<Socket>();
   #accepted = 0;
+  // Connection ids: health checks take one too, but are not counted as accepted.
+  #lastId = 0;
   // Every socket the accept callback got, refused ones too: what the drain on close() counts.
   #arrivals = 0;
   #listenerClosed = false;
   #refused = 0;
+  #healthChecks = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   readonly #errors = new Tally();
@@ -212,6 +215,10 @@ export class TcpServer {
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
       outcomes: this.#outcomes.toRecord(),
+      healthChecks: this.#healthChecks,
+      stages: Object.fromEntries(
+        this.#stages.flatMap((stage) => (stage.stats === undefined ? [] : [[stage.name, stage.stats()]])),
+      ),
     };
   }
 
@@ -426,12 +433,13 @@ export class TcpServer {
       else this.#refuse(socket, this.#refusal);
       return;
     }
-    const connection = new Connection(++this.#accepted, socket);
+    this.#accepted++;
+    const connection = new Connection(++this.#lastId, socket);
     // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
     // close() request bounds them with closeTimeout.
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();
     if (this.#stages.length > 0) {
-      this.#track(socket, connection.id);
+      this.#track(connection);
       void this.#runStages(connection);
       return;
     }
@@ -444,7 +452,7 @@ export class TcpServer {
       this.#bytesOut += socket.bytesWritten;
       return;
     }
-    this.#track(socket, connection.id);
+    this.#track(connection);
   }
 
   // The pipeline: each stage in turn, then the service. A stage that fails closes the connection
@@ -455,18 +463,32 @@ export class TcpServer {
       try {
         await stage.run(connection);
       } catch (error) {
-        if (this.tracing) this.#traceAccept(connection);
-        // The error's code (ERR_PROTOCOL, ECONNRESET, ...) is the reason traced and counted.
+        if (this.tracing) {
+          this.#traceAccept(connection);
+          if (!connection.healthCheck) {
+            this.trace('error', connection.id, { reason: `${stage.name}: ${describeSystemError(error)}` });
+          }
+        }
+        // The error's code (ERR_PROXY_HEADER, ECONNRESET, ...) is the reason traced and counted.
         socket.errorCode ??= systemCodeOf(error) ?? 'ERR_STAGE';
+        this.#countHealthCheck(connection);
         socket.destroy();
         return;
       }
       if (socket.destroyed) return;
     }
+    this.#countHealthCheck(connection);
     if (this.tracing) this.#traceAccept(connection);
     this.#serve(connection);
     // The service gets the socket as it would without stages: flowing, unless it asked otherwise.
     if (!this.#pauseOnConnect && !socket.destroyed) socket.resume();
+  }
+
+  // A proxy's health check (or a probe that only connected) is counted apart from clients.
+  #countHealthCheck(connection: Connection): void {
+    if (!connection.healthCheck) return;
+    this.#accepted--;
+    this.#healthChecks++;
   }
 
   #traceAccept(connection: Connection): void {
@@ -488,14 +510,21 @@ export class TcpServer {
     }
   }
 
-  #track(socket: TrackedSocket, id: number): void {
+  #track(connection: Connection): void {
+    const socket = connection.socket as TrackedSocket;
     this.#sockets.add(socket);
     socket.on('close', () => {
       this.#sockets.delete(socket);
       this.#bytesIn += socket.bytesRead;
       this.#bytesOut += socket.bytesWritten;
-      if (socket.errorCode !== undefined) this.#errors.add(statsCode(socket.errorCode));
-      if (this.tracing) this.trace('close', id, { reason: socket.errorCode ?? 'done' });
+      // A health check that hangs up without reading its greeting is no error of anyone's.
+      if (socket.errorCode !== undefined && !connection.healthCheck) {
+        this.#errors.add(statsCode(socket.errorCode));
+      }
+      if (this.tracing) {
+        const reason = connection.healthCheck ? 'health check' : (socket.errorCode ?? 'done');
+        this.trace('close', connection.id, { reason });
+      }
       if (this.#listenerClosed) this.#settleClosed();
     });
   }

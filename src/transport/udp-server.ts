@@ -219,6 +219,8 @@ export class UdpServer {
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
       outcomes: { replied: this.#replied },
+      healthChecks: 0,
+      stages: {},
     };
   }
 
