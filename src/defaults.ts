@@ -133,3 +133,9 @@ export const DEFAULT_PROXY_V2_MAX_LENGTH = 2048;
  * closed. A proxy sends it at once; the spec asks receivers to wait at least 3 s.
  */
 export const DEFAULT_PROXY_TIMEOUT_MS = 3_000;
+
+/**
+ * Where `--metrics PORT` (and the live view) listen when no host is given: loopback, so that
+ * nothing is exposed beyond this machine unless asked for with an explicit host.
+ */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';

@@ -145,6 +145,17 @@ export {
   type ReadPrefixOptions,
   readPrefix,
 } from './transport/connection.js';
+export {
+  type ProxyProtocolOptions,
+  ProxyProtocolStage,
+  type ProxyRefusal,
+} from './transport/proxy-protocol.js';
+export {
+  type ActivatedSockets,
+  activatedSockets,
+  clearActivationEnv,
+  LISTEN_FDS_START,
+} from './transport/socket-activation.js';
 export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';

@@ -3,6 +3,7 @@
  * parsers for ports, counts and durations that report bad values in the seed's words.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DEFAULT_METRICS_HOST } from '../defaults.js';
 import { parsePort, validateHost } from '../validate.js';
 import { CliError, errorLine } from './program.js';
 
@@ -146,4 +147,42 @@ export function parseCount(
     );
   }
   return n;
+}
+
+/** The parseArgs spec of `--metrics [HOST:]PORT` (hserver, userver). */
+export const METRICS_OPTIONS = { metrics: { type: 'string' } } as const;
+
+/** The help line of `--metrics`. */
+export const METRICS_HELP = `  --metrics [HOST:]PORT   serve Prometheus metrics on http://HOST:PORT/metrics
+                          (HOST defaults to ${DEFAULT_METRICS_HOST}; 0 picks a free port)
+`;
+
+/** `--metrics`' value: where to serve the metrics, or undefined without the option. */
+export function parseMetrics(
+  text: string | undefined,
+  program: string,
+): { host: string; port: number } | undefined {
+  return text === undefined ? undefined : parseHostPort(text, '--metrics', program, DEFAULT_METRICS_HOST);
+}
+
+/**
+ * Parses `[HOST:]PORT` (`9100`, `127.0.0.1:9100`, `[::1]:9100`, `localhost:0`) for options that
+ * open an HTTP port; the host defaults to `defaultHost`.
+ */
+export function parseHostPort(
+  text: string,
+  option: string,
+  program: string,
+  defaultHost: string,
+): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?([0-9]+)$/.exec(text);
+  const bad = (why: string) =>
+    new CliError(`${program}: invalid ${option} '${text}': ${why} (expected PORT, HOST:PORT or [IPv6]:PORT)`);
+  if (match === null) throw bad('not a port or host and port');
+  const host = match[1] ?? match[2] ?? defaultHost;
+  try {
+    return { host: validateHost(host), port: parsePort(match[3] as string) };
+  } catch (error) {
+    throw bad(error instanceof Error ? error.message : String(error));
+  }
 }

@@ -11,7 +11,16 @@ import {
 import { createHelloServer } from '../services/hello.js';
 import { ProxyProtocolStage } from '../transport/proxy-protocol.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parseCount, parseSeconds, SECONDS_HELP, TRACE_OPTIONS } from './arguments.js';
+import {
+  METRICS_HELP,
+  METRICS_OPTIONS,
+  parseCommandLine,
+  parseCount,
+  parseMetrics,
+  parseSeconds,
+  SECONDS_HELP,
+  TRACE_OPTIONS,
+} from './arguments.js';
 import { chooseListenSource } from './listen-source.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
@@ -26,7 +35,8 @@ const HELP = `${USAGE}
 
 The lecture's TCP hello server: socket(), bind(), listen(), then repeatedly accept() a client,
 write the message and a NUL byte, and close() it. Port 0 picks a free port; the bound address is
-printed on stderr as "hserver: listening on ADDRESS:PORT".
+printed on stderr as "hserver: listening on ADDRESS:PORT". Started by systemd socket activation
+(LISTEN_FDS), it serves the socket systemd passed instead, and <port> may be left out.
 With --service greet it holds the lecture's Bob/Jane dialogue with each client instead, and with
 --service echo it sends back every byte a client sends (RFC 862).
 
@@ -39,7 +49,7 @@ Options:
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port (SO_REUSEPORT; see README)
-${TALK_SERVER_HELP}${PROXY_HELP}  --trace                 print the lecture's steps on stderr as they happen
+${METRICS_HELP}${TALK_SERVER_HELP}${PROXY_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
@@ -64,6 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
     'max-connections': { type: 'string' },
     'close-timeout': { type: 'string' },
     workers: { type: 'string' },
+    ...METRICS_OPTIONS,
     ...PROXY_OPTIONS,
     ...TRACE_OPTIONS,
     ...TALK_SERVER_OPTIONS,
@@ -95,10 +106,12 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const metrics = parseMetrics(values.metrics, PROGRAM);
   return serve({
     program: PROGRAM,
     workers,
     source,
+    ...(metrics === undefined ? {} : { metrics }),
     build: ({ listen, reusePort }) => {
       const common = {
         ...listen,

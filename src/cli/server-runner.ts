@@ -13,8 +13,11 @@ import {
 } from '../cluster/workers.js';
 import { MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { formatMetrics } from '../metrics/prometheus.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
+import { VERSION } from '../version.js';
 import { parseCount } from './arguments.js';
 import type { ListenSource } from './listen-source.js';
 import { CliError, ExitCode, errorLine } from './program.js';
@@ -37,13 +40,52 @@ export interface RunOptions {
   fd?: number;
   /** The port the socket must have (a port given with a socket from systemd); exits 1 otherwise. */
   expectPort?: number;
+  /** Serve `GET /metrics` here while the server runs (`--metrics`). */
+  metrics?: HostPort;
+}
+
+/** A host and port to bind. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Starts the metrics server of `--metrics`, printing where it listens; stops it once `until`
+ * settles. A port that cannot be bound is a {@link CliError} (exit 1).
+ */
+async function startMetrics(
+  program: string,
+  where: HostPort,
+  collect: () => ServerStats | Promise<{ total: ServerStats; workers: ServerStats[] }>,
+  until: Promise<unknown>,
+): Promise<MetricsServer> {
+  const startTime = performance.timeOrigin / 1000;
+  const metrics = new MetricsServer({
+    ...where,
+    collect: async () => {
+      const figures = await collect();
+      const input = 'total' in figures ? figures : { total: figures };
+      return formatMetrics({ program, version: VERSION, startTime, ...input });
+    },
+  });
+  try {
+    const address = await metrics.listen();
+    process.stderr.write(
+      `${program}: metrics on http://${formatAddress(address.address, address.port)}/metrics\n`,
+    );
+  } catch (error) {
+    throw new CliError(errorLine(`${program}: --metrics: bind() error`, error));
+  }
+  void until.finally(() => metrics.close());
+  return metrics;
 }
 
 /** Listens, reports the address, and runs until the server closes. Resolves with the exit code. */
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0, fd, expectPort }: RunOptions = {},
+  { inFlight = () => 0, fd, expectPort, metrics }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
@@ -75,6 +117,14 @@ export async function runServer(
         `${program}: the socket systemd passed is bound to ${where}, not port ${expectPort}`,
       );
     }
+    if (metrics !== undefined && supervisor === undefined) {
+      try {
+        await startMetrics(program, metrics, () => server.snapshot(), server.closed);
+      } catch (error) {
+        await server.destroy();
+        throw error;
+      }
+    }
     if (supervisor !== undefined) supervisor.listening(address);
     else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
     else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
@@ -98,6 +148,7 @@ export async function runWorkers(
   count: number,
   port: number,
   probe: () => RunnableServer,
+  metrics?: HostPort,
 ): Promise<number> {
   const supervisor = new WorkerSupervisor({
     count,
@@ -132,8 +183,24 @@ export async function runWorkers(
   });
   try {
     const address = await supervisor.start();
+    if (metrics !== undefined) {
+      // The primary answers for every worker: their sum, and a few figures per worker.
+      const collect = async () => {
+        const workers = await supervisor.stats();
+        const total = mergeStats(workers);
+        if (total === undefined) throw new Error('no worker answered');
+        return { total, workers };
+      };
+      try {
+        await startMetrics(program, metrics, collect, supervisor.closed);
+      } catch (error) {
+        await supervisor.destroy();
+        throw error;
+      }
+    }
     process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
   } catch (error) {
+    if (error instanceof CliError) throw error;
     // A failed bind is printed once, here; a supervisor that gave up has said so already.
     if (error instanceof BindError || error instanceof ResolveError) {
       process.stderr.write(`${errorLine('bind() error', error)}\n`);
@@ -170,6 +237,8 @@ export interface ServeOptions<S extends RunnableServer> {
   build(options: { listen: { port: number } | { fd: number }; reusePort: boolean }): S;
   /** Prints the trace while the server runs (`--trace`); returns how to stop. */
   trace?: () => () => void;
+  /** Serve `GET /metrics` there (`--metrics`); with workers, from the primary. */
+  metrics?: HostPort;
   inFlight?(server: S): number;
 }
 
@@ -182,7 +251,13 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
   if (source.kind === 'port' && workers > 1 && !isWorker()) {
     const { port } = source;
     build({ listen: { port }, reusePort: false });
-    return runWorkers(program, workers, port, () => build({ listen: { port }, reusePort: false }));
+    return runWorkers(
+      program,
+      workers,
+      port,
+      () => build({ listen: { port }, reusePort: false }),
+      options.metrics,
+    );
   }
   const stopTrace = options.trace?.();
   try {
@@ -194,6 +269,7 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
     return await runServer(program, server, {
       ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
       ...(source.kind === 'fd' ? { fd: source.fd, expectPort: source.port } : {}),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
   } finally {
     stopTrace?.();

@@ -13,7 +13,14 @@ import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
 import type { UdpRateLimitOptions } from '../transport/udp-server.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parseCount, TRACE_OPTIONS } from './arguments.js';
+import {
+  METRICS_HELP,
+  METRICS_OPTIONS,
+  parseCommandLine,
+  parseCount,
+  parseMetrics,
+  TRACE_OPTIONS,
+} from './arguments.js';
 import { chooseListenSource } from './listen-source.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
@@ -28,7 +35,8 @@ const HELP = `${USAGE}
 The lecture's UDP server: socket(), bind(), then repeatedly recvfrom() a datagram and sendto() the
 reply to the address and port it came from. No listen(), no accept(): every client is served from
 the one socket, interleaved. Port 0 picks a free port; the bound address is printed on stderr as
-"userver: listening on ADDRESS:PORT".
+"userver: listening on ADDRESS:PORT". Started by systemd socket activation (LISTEN_FDS), it serves
+the socket systemd passed instead, and <port> may be left out.
 
 Options:
   --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
@@ -41,7 +49,7 @@ Options:
   --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port (SO_REUSEPORT; see README)
-  --trace                 print the lecture's steps on stderr as they happen
+${METRICS_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
@@ -78,6 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
     burst: { type: 'string' },
     'no-rate-limit': { type: 'boolean' },
     workers: { type: 'string' },
+    ...METRICS_OPTIONS,
     ...TRACE_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -106,10 +115,12 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const metrics = parseMetrics(values.metrics, PROGRAM);
   return serve({
     program: PROGRAM,
     workers,
     source,
+    ...(metrics === undefined ? {} : { metrics }),
     build: ({ listen, reusePort }) => {
       const common = { ...listen, host: values.host, reusePort, maxReplies: count, rateLimit };
       return service === 'echo'

@@ -176,19 +176,27 @@ export class WorkerSupervisor {
     return this.#settleIfEmpty();
   }
 
-  /** Every worker's stats snapshot (workers that do not answer within `timeout` ms are left out). */
+  /**
+   * Every worker's stats snapshot, with its pid in `worker`, by pid (workers that do not answer
+   * within `timeout` ms are left out).
+   */
   stats(timeout = 2000): Promise<ServerStats[]> {
     const workers = [...this.#listening].filter((w) => w.isConnected());
     if (workers.length === 0) return Promise.resolve([]);
     const id = this.#nextStatsId++;
     return new Promise((resolve) => {
-      const request = { stats: [] as ServerStats[], waiting: workers.length, resolve };
+      const request = {
+        stats: [] as ServerStats[],
+        waiting: workers.length,
+        resolve: (_: ServerStats[]) => {},
+      };
       this.#statsRequests.set(id, request);
       const timer = setTimeout(() => {
         this.#statsRequests.delete(id);
-        resolve(request.stats);
+        request.resolve(request.stats);
       }, timeout);
-      request.resolve = (stats) => {
+      request.resolve = (stats: ServerStats[]) => {
+        stats.sort((a, b) => (a.worker ?? 0) - (b.worker ?? 0));
         clearTimeout(timer);
         resolve(stats);
       };
@@ -246,7 +254,7 @@ export class WorkerSupervisor {
       case 'stats': {
         const request = this.#statsRequests.get(message.id);
         if (request === undefined) return;
-        request.stats.push(message.stats);
+        request.stats.push({ ...message.stats, worker: worker.process.pid ?? 0 });
         if (--request.waiting === 0) {
           this.#statsRequests.delete(message.id);
           request.resolve(request.stats);
@@ -358,6 +366,7 @@ export function mergeStats(all: readonly ServerStats[]): ServerStats | undefined
     outcomes: { ...first.outcomes },
     stages: Object.fromEntries(Object.entries(first.stages).map(([name, counts]) => [name, { ...counts }])),
   };
+  delete sum.worker;
   for (const s of rest) {
     sum.accepted += s.accepted;
     sum.refused += s.refused;

@@ -34,6 +34,8 @@ export interface ServerStats {
   healthChecks: number;
   /** The pipeline stages' own counters, by stage name (`proxy-protocol`: `v1`, `refused:untrusted`, ...). */
   stages: Record<string, Record<string, number>>;
+  /** The worker process (its pid) the snapshot came from, in a supervisor's list (`--workers`). */
+  worker?: number;
 }
 
 /** Adds `from`'s counts into `into`, name by name. */
