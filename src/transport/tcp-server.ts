@@ -128,9 +128,8 @@ export class TcpServer {
   readonly #sockets = new Set<TrackedSocket>();
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
   readonly #refusing = new Set<Socket>();
+  // Every connection accepted, health checks included (what maxAccepts counts).
   #accepted = 0;
-  // Connection ids: health checks take one too, but are not counted as accepted.
-  #lastId = 0;
   // Every socket the accept callback got, refused ones too: what the drain on close() counts.
   #arrivals = 0;
   #listenerClosed = false;
@@ -183,9 +182,9 @@ export class TcpServer {
     this.#server.on('error', () => {});
   }
 
-  /** Connections accepted so far. */
+  /** Client connections accepted so far (a proxy's health checks are not clients). */
   get accepted(): number {
-    return this.#accepted;
+    return this.#accepted - this.#healthChecks;
   }
 
   /** Connections refused because `maxConnections` were open. */
@@ -208,7 +207,7 @@ export class TcpServer {
     return {
       transport: 'tcp',
       service: this.#service,
-      accepted: this.#accepted,
+      accepted: this.#accepted - this.#healthChecks,
       refused: this.#refused,
       open: this.#sockets.size,
       errors: this.#errors.toRecord(),
@@ -433,8 +432,7 @@ export class TcpServer {
       else this.#refuse(socket, this.#refusal);
       return;
     }
-    this.#accepted++;
-    const connection = new Connection(++this.#lastId, socket);
+    const connection = new Connection(++this.#accepted, socket);
     // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
     // close() request bounds them with closeTimeout.
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();
@@ -486,9 +484,7 @@ export class TcpServer {
 
   // A proxy's health check (or a probe that only connected) is counted apart from clients.
   #countHealthCheck(connection: Connection): void {
-    if (!connection.healthCheck) return;
-    this.#accepted--;
-    this.#healthChecks++;
+    if (connection.healthCheck) this.#healthChecks++;
   }
 
   #traceAccept(connection: Connection): void {

@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connectTcp, fetchHello, fetchUdpHello } from '../../src/index.js';
 import { activatedSockets, clearActivationEnv } from '../../src/transport/socket-activation.js';
-import { binPath, runCommand, startServer, testEnv } from '../helpers/process.js';
+import { binPath, ROOT, runCommand, startServer, testEnv } from '../helpers/process.js';
 import { freePort } from '../helpers/raw.js';
 
 /** Finds systemd-socket-activate, or fails loudly: .ci/run installs it (package systemd). */
@@ -154,5 +157,51 @@ describe('hserver and userver under systemd-socket-activate', () => {
       run.stderr(),
       new RegExp(`hserver: the socket systemd passed is bound to 127\\.0\\.0\\.1:${port}, not port ${other}`),
     );
+  });
+});
+
+describe('deploy/systemd units', () => {
+  /** The unit files with ExecStart pointing at this checkout's bin/ (as `npm install -g` would put them). */
+  function units(dir: string): string[] {
+    const names = ['hserver.socket', 'hserver.service', 'userver.socket', 'userver.service'];
+    for (const name of names) {
+      const text = readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8');
+      writeFileSync(join(dir, name), text.replaceAll('/usr/local/bin/', `${ROOT}bin/`));
+    }
+    return names.map((name) => join(dir, name));
+  }
+
+  /** The arguments of a service's ExecStart, after the program. */
+  function execArgs(name: string): string[] {
+    const text = readFileSync(join(ROOT, 'deploy', 'systemd', name), 'utf8');
+    const line = /^ExecStart=(\S+)(.*)$/m.exec(text);
+    assert.ok(line, `${name} has no ExecStart`);
+    return (line[2] as string).trim().split(/\s+/).filter(Boolean);
+  }
+
+  test('systemd-analyze verify finds nothing wrong with them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'socket-steps-units-'));
+    try {
+      const result = spawnSync('systemd-analyze', ['verify', ...units(dir)], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stderr.trim(), '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the services' own command lines serve the passed socket, with metrics", async () => {
+    const port = await freePort();
+    // The metrics port of the unit, replaced by a free one.
+    const args = execArgs('hserver.service').map((a) => a.replace(/^127\.0\.0\.1:\d+$/, '127.0.0.1:0'));
+    const run = await activate(['-l', `127.0.0.1:${port}`], 'hserver', [...args, '--count', '1']);
+    assert.equal((await fetchHello({ host: '127.0.0.1', port })).text, 'Hello World!');
+    assert.equal((await run.exited()).code, 0, run.stderr());
+    assert.match(run.stderr(), /hserver: metrics on http:\/\/127\.0\.0\.1:\d+\/metrics\n/);
+    const udpPort = await freePort();
+    const udpArgs = execArgs('userver.service').map((a) => a.replace(/^127\.0\.0\.1:\d+$/, '127.0.0.1:0'));
+    const udp = await activate(['-d', '-l', `127.0.0.1:${udpPort}`], 'userver', [...udpArgs, '--count', '1']);
+    assert.equal((await fetchUdpHello({ host: '127.0.0.1', port: udpPort })).text, 'Hello World!');
+    assert.equal((await udp.exited()).code, 0, udp.stderr());
   });
 });

@@ -227,6 +227,8 @@ describe('stats snapshot', () => {
       bytesIn: 0,
       bytesOut: 0,
       outcomes: {},
+      healthChecks: 0,
+      stages: {},
     });
     for (let i = 0; i < 5; i++) await fetchHello({ host: '127.0.0.1', port });
     await server.close();

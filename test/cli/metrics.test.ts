@@ -1,0 +1,227 @@
+/**
+ * `--metrics`: Prometheus' text format over HTTP, checked by Prometheus' own `promtool check
+ * metrics` (Debian package prometheus, which .ci/run installs), and the figures it reports.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { fetchHello, fetchUdpHello } from '../../src/index.js';
+import { formatMetrics } from '../../src/metrics/prometheus.js';
+import type { ServerStats } from '../../src/transport/stats.js';
+import { runBin, type StartedServer, startServer } from '../helpers/process.js';
+import { rawConnect, readToEnd } from '../helpers/raw.js';
+
+/** Finds promtool, or fails loudly. */
+function promtool(): string {
+  for (const path of ['/usr/bin/promtool', '/usr/local/bin/promtool']) {
+    if (spawnSync(path, ['--version']).status === 0) return path;
+  }
+  throw new Error('promtool not found: install Debian package prometheus (.ci/run does)');
+}
+
+/** `promtool check metrics` on `text`: its complaints, '' when there are none. */
+function lint(text: string): string {
+  const result = spawnSync(promtool(), ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(result.status, 0, `promtool check metrics failed:\n${result.stdout}${result.stderr}`);
+  return `${result.stdout}${result.stderr}`.trim();
+}
+
+/** The metrics URL a server printed. */
+function metricsUrl(server: StartedServer): string {
+  const match = /metrics on (http:\/\/\S+\/metrics)\n/.exec(server.stderr());
+  assert.ok(match, `no metrics line in: ${server.stderr()}`);
+  return match[1] as string;
+}
+
+/** The value of one sample (`name{labels}`) in an exposition, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const stats = (extra: Partial<ServerStats> = {}): ServerStats => ({
+  transport: 'tcp',
+  service: 'greet',
+  accepted: 5,
+  refused: 1,
+  open: 2,
+  errors: { ECONNRESET: 2, ERR_IDLE_TIMEOUT: 1 },
+  bytesIn: 100,
+  bytesOut: 200,
+  outcomes: { completed: 3, 'wrong-name': 1 },
+  healthChecks: 4,
+  stages: { 'proxy-protocol': { v1: 7, v2: 2, 'refused:untrusted': 3, 'refused:some-new-reason': 1 } },
+  ...extra,
+});
+
+describe('metrics exposition', () => {
+  test('every figure of the snapshot, under Prometheus names; promtool finds nothing to say', () => {
+    const text = formatMetrics({
+      program: 'hserver',
+      version: '1.2.3',
+      startTime: 1700000000.5,
+      total: stats(),
+    });
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 5);
+    assert.equal(sample(text, 'socket_steps_connections_refused_total'), 1);
+    assert.equal(sample(text, 'socket_steps_connections_open'), 2);
+    assert.equal(sample(text, 'socket_steps_health_checks_total'), 4);
+    assert.equal(sample(text, 'socket_steps_errors_total{code="ECONNRESET"}'), 2);
+    assert.equal(sample(text, 'socket_steps_received_bytes_total'), 100);
+    assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 200);
+    assert.equal(sample(text, 'socket_steps_outcomes_total{outcome="wrong-name"}'), 1);
+    assert.equal(sample(text, 'socket_steps_proxy_headers_total{version="1"}'), 7);
+    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="untrusted"}'), 3);
+    // Known reasons are always there, at 0; one the table does not know yet too.
+    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="v2-crc32c"}'), 0);
+    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="some-new-reason"}'), 1);
+    assert.equal(sample(text, 'process_start_time_seconds'), 1700000000.5);
+    assert.match(
+      text,
+      /^socket_steps_info\{program="hserver",version="1\.2\.3",node="[0-9.]+",transport="tcp",service="greet"\} 1$/m,
+    );
+    assert.ok(text.endsWith('\n'));
+  });
+
+  test('label values are escaped; no PROXY figures without the stage; workers get a label', () => {
+    const text = formatMetrics({
+      program: 'hserver',
+      version: '1',
+      startTime: 1,
+      total: stats({ service: 'a"b\\c\nd', stages: {} }),
+      workers: [stats({ worker: 101, accepted: 2 }), stats({ worker: 102, accepted: 3 })],
+    });
+    assert.equal(lint(text), '');
+    assert.match(text, /service="a\\"b\\\\c\\nd"/);
+    assert.doesNotMatch(text, /proxy_header/);
+    assert.equal(sample(text, 'socket_steps_workers'), 2);
+    assert.equal(sample(text, 'socket_steps_worker_connections_accepted_total{worker="102"}'), 3);
+  });
+
+  test('UDP: datagrams, replies and rate-limit drops', () => {
+    const text = formatMetrics({
+      program: 'userver',
+      version: '1',
+      startTime: 1,
+      total: stats({
+        transport: 'udp',
+        service: 'hello',
+        accepted: 9,
+        refused: 4,
+        outcomes: { replied: 5 },
+        stages: {},
+      }),
+    });
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_datagrams_received_total'), 9);
+    assert.equal(sample(text, 'socket_steps_replies_total'), 5);
+    assert.equal(sample(text, 'socket_steps_replies_rate_limited_total'), 4);
+    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), undefined);
+  });
+});
+
+describe('hserver and userver --metrics', () => {
+  test('hserver: a scrape after 3 clients says 3, passes promtool; HEAD, 404 and 405', async () => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '--metrics', '127.0.0.1:0', '0']);
+    const url = metricsUrl(server);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    for (let i = 0; i < 3; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const text = await response.text();
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 3);
+    assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 39);
+    const head = await fetch(url, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    assert.equal((await fetch(url, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
+    assert.equal((await server.stop()).code, 0);
+  });
+
+  test('hserver --workers 2: the primary serves the sum and a figure per worker', async () => {
+    const server = await startServer('hserver', [
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      '2',
+      '--metrics',
+      '0',
+      '0',
+    ]);
+    for (let i = 0; i < 20; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
+    const text = await (await fetch(metricsUrl(server))).text();
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 20);
+    assert.equal(sample(text, 'socket_steps_workers'), 2);
+    const perWorker = text
+      .split('\n')
+      .filter((l) => l.startsWith('socket_steps_worker_connections_accepted_total{'))
+      .map((l) => Number(l.split(' ')[1]));
+    assert.equal(perWorker.length, 2);
+    assert.equal(
+      perWorker.reduce((a, b) => a + b, 0),
+      20,
+    );
+    assert.equal((await server.stop()).code, 0);
+  });
+
+  test('hserver --proxy-protocol: refusals by reason', async () => {
+    const server = await startServer('hserver', [
+      '--host',
+      '127.0.0.1',
+      '--proxy-protocol',
+      '--trusted-proxy',
+      '127.0.0.1/32',
+      '--metrics',
+      '0',
+      '0',
+    ]);
+    const socket = await rawConnect(server.port);
+    const reply = readToEnd(socket).catch(() => Buffer.alloc(0));
+    socket.write('GET / HTTP/1.0\r\n\r\n');
+    assert.equal((await reply).length, 0);
+    const text = await (await fetch(metricsUrl(server))).text();
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="not-proxy"}'), 1);
+    assert.equal(sample(text, 'socket_steps_errors_total{code="ERR_PROXY_HEADER"}'), 1);
+    assert.equal((await server.stop()).code, 0);
+  });
+
+  test('userver: replies and drops over the rate limit', async () => {
+    const server = await startServer('userver', [
+      '--host',
+      '127.0.0.1',
+      '--burst',
+      '2',
+      '--rate',
+      '0.001',
+      '--metrics',
+      '0',
+      '0',
+    ]);
+    for (let i = 0; i < 2; i++) await fetchUdpHello({ host: '127.0.0.1', port: server.port });
+    await fetchUdpHello({ host: '127.0.0.1', port: server.port, timeout: 100, retries: 0 }).catch(
+      () => undefined,
+    );
+    const text = await (await fetch(metricsUrl(server))).text();
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_replies_total'), 2);
+    assert.equal(sample(text, 'socket_steps_replies_rate_limited_total'), 1);
+    assert.equal((await server.stop()).code, 0);
+  });
+
+  test('a bad --metrics value, and a port in use, exit 1 with a message', async () => {
+    const bad = await runBin('hserver', ['--metrics', 'localhost:x', '0']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^hserver: invalid --metrics 'localhost:x': /);
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    const taken = await runBin('hserver', ['--host', '127.0.0.1', '--metrics', String(server.port), '0']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /hserver: --metrics: bind\(\) error: .*address already in use/);
+    await server.stop();
+  });
+});
