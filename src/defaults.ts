@@ -139,3 +139,9 @@ export const DEFAULT_PROXY_TIMEOUT_MS = 3_000;
  * nothing is exposed beyond this machine unless asked for with an explicit host.
  */
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
+/**
+ * Descriptors a TCP server leaves free for the rest of the process: connections past the limit
+ * less this are refused visibly (EMFILE) instead of being dropped silently by libuv.
+ */
+export const DEFAULT_DESCRIPTOR_RESERVE = 32;

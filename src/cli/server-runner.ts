@@ -15,6 +15,7 @@ import { MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { formatMetrics } from '../metrics/prometheus.js';
+import { descriptorLimit } from '../transport/descriptors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
@@ -48,6 +49,37 @@ export interface RunOptions {
 export interface HostPort {
   host: string;
   port: number;
+}
+
+/**
+ * Says on stderr when the server refuses connections for lack of file descriptors (its `EMFILE`
+ * errors), at most once a second, and once when it accepts again. Stops when `until` settles.
+ */
+export function watchDescriptorRefusals(
+  program: string,
+  server: RunnableServer,
+  until: Promise<unknown>,
+): void {
+  let last = server.snapshot().errors.EMFILE ?? 0;
+  let refusing = false;
+  const timer = setInterval(() => {
+    const now = server.snapshot().errors.EMFILE ?? 0;
+    if (now > last) {
+      const limit = descriptorLimit();
+      process.stderr.write(
+        `${program}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
+      );
+      refusing = true;
+    } else if (refusing) {
+      process.stderr.write(
+        `${program}: accepting connections again: none refused for lack of descriptors in the last second\n`,
+      );
+      refusing = false;
+    }
+    last = now;
+  }, 1000);
+  timer.unref();
+  void until.finally(() => clearInterval(timer));
 }
 
 /**
@@ -125,6 +157,7 @@ export async function runServer(
         throw error;
       }
     }
+    watchDescriptorRefusals(program, server, server.closed);
     if (supervisor !== undefined) supervisor.listening(address);
     else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
     else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);

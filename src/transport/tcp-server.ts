@@ -6,7 +6,12 @@
  * handler. It binds a host and port, or listens on a descriptor it inherited (socket activation).
  */
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { DEFAULT_BACKLOG, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_SERVER_HOST } from '../defaults.js';
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_DESCRIPTOR_RESERVE,
+  DEFAULT_SERVER_HOST,
+} from '../defaults.js';
 import { BindError, describeSystemError, ResolveError, ServerClosedError, systemCodeOf } from '../errors.js';
 import {
   makeTraceEvent,
@@ -24,6 +29,7 @@ import {
   validateListenSource,
 } from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
+import { descriptorLimit, openDescriptors } from './descriptors.js';
 import { type ServerStats, Tally } from './stats.js';
 
 /** Called for every accepted connection, once the pipeline's stages are done. */
@@ -101,6 +107,15 @@ export interface TcpServerOptions {
    * @default 5000
    */
   closeTimeout?: number;
+  /**
+   * Descriptors kept free for everything else the process opens (files, DNS, HTTP, workers'
+   * pipes). Once listening, the server takes the descriptors open then and this reserve from the
+   * process's limit (RLIMIT_NOFILE, on Linux): connections past what is left are refused and
+   * counted as `EMFILE` errors, instead of being dropped without a word when the system runs out
+   * (libuv closes what it cannot accept and tells no one). `false` turns this off.
+   * @default 32
+   */
+  descriptorReserve?: number | false;
   /** Handles each accepted connection. */
   onConnection: ConnectionHandler;
 }
@@ -124,6 +139,9 @@ export class TcpServer {
   readonly #maxConnections: number;
   readonly #refusal: Uint8Array | undefined;
   readonly #closeTimeout: number;
+  readonly #descriptorReserve: number | false;
+  // Most connections the descriptor limit leaves room for (set once listening).
+  #descriptorRoom = Number.POSITIVE_INFINITY;
   readonly #onConnection: ConnectionHandler;
   readonly #sockets = new Set<TrackedSocket>();
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
@@ -164,6 +182,15 @@ export class TcpServer {
     this.#refusal = options.refusal;
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
     this.#onConnection = options.onConnection;
+    this.#descriptorReserve =
+      options.descriptorReserve === false
+        ? false
+        : validateInteger(
+            options.descriptorReserve ?? DEFAULT_DESCRIPTOR_RESERVE,
+            'descriptor reserve',
+            0,
+            2 ** 20,
+          );
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -285,6 +312,7 @@ export class TcpServer {
       };
       const onListening = () => {
         this.#server.off('error', onError);
+        this.#descriptorRoom = this.#roomForConnections();
         const address = this.address() as AddressInfo;
         if (this.tracing) {
           const local = toTraceAddress(address.address, address.port, address.family);
@@ -378,6 +406,15 @@ export class TcpServer {
     if (this.#server.listening) this.#server.close();
   }
 
+  // What the descriptor limit leaves for connections: the limit, less what is open now, less the reserve.
+  #roomForConnections(): number {
+    if (this.#descriptorReserve === false) return Number.POSITIVE_INFINITY;
+    const limit = descriptorLimit();
+    const open = openDescriptors();
+    if (limit === undefined || open === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(1, limit - open - this.#descriptorReserve);
+  }
+
   /** Closes the server gracefully (`await using server = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -430,6 +467,18 @@ export class TcpServer {
       if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many connections' });
       if (this.#refusal === undefined) socket.destroy();
       else this.#refuse(socket, this.#refusal);
+      return;
+    }
+    if (this.#sockets.size + this.#refusing.size >= this.#descriptorRoom) {
+      // Out of descriptors but for the reserve: refuse now, and say so (errors.EMFILE), rather
+      // than let the system run out and libuv drop connections unseen.
+      this.#errors.add('EMFILE');
+      if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many open files (EMFILE)' });
+      if (this.#refusal !== undefined && this.#refusing.size < REFUSING_AT_DESCRIPTOR_LIMIT) {
+        this.#refuse(socket, this.#refusal);
+      } else {
+        socket.destroy();
+      }
       return;
     }
     const connection = new Connection(++this.#accepted, socket);
@@ -525,6 +574,9 @@ export class TcpServer {
     });
   }
 }
+
+// At the descriptor limit, at most this many refused sockets stay open to get their refusal.
+const REFUSING_AT_DESCRIPTOR_LIMIT = 16;
 
 // Stats count errors by a bounded set of codes; the close trace keeps the full reason.
 function statsCode(reason: string): string {

@@ -4,12 +4,14 @@
  * (the load generator's -t); afterwards the server must still answer and hold no more descriptors than before.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { buildProgram } from '../../c/build.js';
-import { fetchHello } from '../../src/index.js';
+import { fetchHello, greet } from '../../src/index.js';
 import { parseLoadgen } from '../helpers/c-programs.js';
-import { runCommand, startServer } from '../helpers/process.js';
+import { binPath, runCommand, startServer } from '../helpers/process.js';
 
 let loadgen: string;
 before(() => {
@@ -55,3 +57,63 @@ describe('hserver under floods', () => {
     assert.equal(server.child.exitCode, null);
   });
 });
+
+describe('hserver at its descriptor limit', () => {
+  test('ulimit -n 64, 100 greet clients held open: refusals are said on stderr, once, then recovery', async (t) => {
+    // The shell sets the limit and execs the server, so the pid and the limit are the server's.
+    const server = await startServer('/bin/sh', [
+      '-c',
+      `ulimit -n 64 && exec "${binPath('hserver')}" --service greet --host 127.0.0.1 0`,
+    ]);
+    t.after(() => server.stop());
+    const sockets: Socket[] = [];
+    let refusals = 0;
+    let bareCloses = 0;
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const socket = connect({ port: server.port, host: '127.0.0.1' });
+        sockets.push(socket);
+        socket.on('error', () => {});
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk));
+        await once(socket, 'connect');
+        // Held (the server waits for a greeting), or refused: a line, or at worst a bare close.
+        await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 1500))]);
+        if (socket.destroyed) {
+          if (text.startsWith('ERROR too-many-connections')) refusals++;
+          else bareCloses++;
+        }
+      }),
+    );
+    const held = sockets.filter((s) => !s.destroyed).length;
+    assert.ok(held > 0, 'no client was held');
+    assert.equal(held + refusals + bareCloses, 100);
+    await until(() =>
+      /accept\(\) error: too many open files \(EMFILE\); \d+ connections? refused/.test(server.stderr()),
+    );
+    // All 100 came within a second or two: one line a second at most, their counts adding up.
+    const counts = [...server.stderr().matchAll(/EMFILE\); (\d+) connection/g)].map((m) => Number(m[1]));
+    assert.ok(counts.length <= 2, server.stderr());
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      refusals + bareCloses,
+      server.stderr(),
+    );
+    assert.match(server.stderr(), /\(descriptor limit 64: raise it with ulimit -n/);
+    for (const socket of sockets) socket.destroy();
+    await until(() => /accepting connections again/.test(server.stderr()));
+    assert.equal(server.stderr().match(/accepting connections again/g)?.length, 1, server.stderr());
+    const { lines } = await greet({ host: '127.0.0.1', port: server.port });
+    assert.ok(lines.length > 0);
+    assert.equal((await server.stop()).code, 0);
+  });
+});
+
+/** Polls `check` every 50 ms for at most 5 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
