@@ -69,6 +69,25 @@ async function startServer(command: string, args: string[]): Promise<Server> {
   return { port, child };
 }
 
+/** Starts a server that binds port 0 and prints "listening on ADDRESS:PORT" on stderr (UDP has no connect probe). */
+async function startPrinting(command: string, args: string[]): Promise<Server> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.push(child);
+  let err = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not listen: ${err}`)), 10_000);
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      const match = /listening on .*:(\d+)/.exec(err);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  return { port, child };
+}
+
 async function stopServer(server: Server): Promise<void> {
   if (server.child.exitCode !== null) return;
   server.child.kill('SIGTERM');
@@ -137,6 +156,18 @@ async function helloRate(title: string, key: string, ours: string[], concurrenci
       `| ${concurrency} | ${fmt(cCps)} | ${fmt(oCps)} | ${fmt(r, 2)} | ${fmt(field(cRuns, 'p99_us') / 1000, 2)} | ${fmt(field(oRuns, 'p99_us') / 1000, 2)} | ${failed} |`,
     );
     ratios.push(`${key}.c${concurrency}=${fmt(r, 2)}`);
+    if (key === 'hello') {
+      targets.push({
+        row: `hello rate, c=${concurrency}`,
+        value: r,
+        target: concurrency === 1 ? 1 : 1.05,
+        atLeast: true,
+      });
+      if (concurrency === 128) {
+        const p99 = ratio(field(oRuns, 'p99_us'), field(cRuns, 'p99_us'));
+        targets.push({ row: 'hello p99, c=128 (ours / C)', value: p99, target: 1, atLeast: false });
+      }
+    }
   }
   print();
   await stopServer(c);
@@ -191,6 +222,12 @@ async function cpuPerConnection(): Promise<void> {
   print(`| hserver | ${fmt(oUs, 1)} | ${fmt(ratio(oUs, cUs), 2)} |`);
   print();
   ratios.push(`cpu/conn=${fmt(ratio(oUs, cUs), 2)}`);
+  targets.push({
+    row: 'server CPU per hello connection (ours / C)',
+    value: ratio(oUs, cUs),
+    target: 1.25,
+    atLeast: false,
+  });
 }
 
 /** Wall time of hclient against a bare node:net client and `node -e 0`, alternating. */
@@ -224,6 +261,7 @@ async function startup(): Promise<void> {
   const r = median(times.hclient ?? []) / median(times['bare node:net client'] ?? []);
   print();
   ratios.push(`hclient/bare=${fmt(r, 2)}`);
+  targets.push({ row: 'hclient wall time / a bare node:net client', value: r, target: 1.05, atLeast: false });
 }
 
 /** hbench (Node) and the C load generator driving the same hserver. */
@@ -252,10 +290,181 @@ async function loadTools(): Promise<void> {
       `| ${concurrency} | ${fmt(c.cps ?? Number.NaN)} | ${fmt(hb.connectionsPerSecond)} | ${fmt(r, 2)} | ${fmt((c.p99_us ?? Number.NaN) / 1000, 2)} | ${fmt(hb.latencyMs.p99, 2)} |`,
     );
     ratios.push(`hbench/loadgen.c${concurrency}=${fmt(r, 2)}`);
+    targets.push({
+      row: `hbench / C load generator, c=${concurrency}`,
+      value: r,
+      target: 0.8,
+      atLeast: true,
+    });
   }
   print();
   await stopServer(server);
 }
+
+/** A C client's `key=value ...` line as numbers. */
+async function keyValues(
+  program: string,
+  args: string[],
+  timeoutSeconds: number,
+): Promise<Record<string, number>> {
+  const { stdout } = await run(program, args, { timeout: timeoutSeconds * 1000 }).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+  );
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('='))
+      .map(([k, v]) => [k ?? '', Number(v)]),
+  );
+}
+
+/**
+ * Echo throughput: the C client (c/echo_load.c, a sending and a receiving thread per connection,
+ * every byte checked) against the threaded C echo server and hserver --service echo, alternating.
+ */
+async function echoThroughput(): Promise<void> {
+  const cases = [
+    { connections: 1, mib: short ? 64 : 256 },
+    { connections: 8, mib: short ? 8 : 32 },
+  ];
+  print('## Echo throughput: bytes through and back (c/echo_load.c), MB/s one way');
+  print();
+  const c = await startPrinting(buildProgram('echo_server_mt'), ['0']);
+  const o = await startPrinting(node, [bin('hserver'), '--service', 'echo', '--host', HOST, '0']);
+  print('| connections × MiB | C MB/s | ours MB/s | ours / C | ours failed |');
+  print('|---|---:|---:|---:|---:|');
+  for (const { connections, mib } of cases) {
+    const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
+    let failed = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const [key, server] of [
+        ['c', c],
+        ['ours', o],
+      ] as const) {
+        const r = await keyValues(
+          buildProgram('echo_load'),
+          [HOST, String(server.port), String(connections), String(mib)],
+          120,
+        );
+        if (r.ok === connections) runs[key].push(r.mbps ?? Number.NaN);
+        else if (key === 'ours') failed++;
+      }
+    }
+    const cm = median(runs.c);
+    const om = median(runs.ours);
+    print(`| ${connections} × ${mib} | ${fmt(cm)} | ${fmt(om)} | ${fmt(ratio(om, cm), 2)} | ${failed} |`);
+    ratios.push(`echo.c${connections}=${fmt(ratio(om, cm), 2)}`);
+    targets.push({
+      row: `echo throughput, ${connections} connection(s)`,
+      value: ratio(om, cm),
+      target: 0.9,
+      atLeast: true,
+    });
+  }
+  print();
+  await stopServer(c);
+  await stopServer(o);
+}
+
+/** UDP hello replies a second: c/udp_load.c with 32 in flight, C server vs userver --no-rate-limit. */
+async function udpRate(): Promise<void> {
+  print(`## UDP hello replies per second, 32 datagrams in flight (c/udp_load.c), ${duration} s each`);
+  print();
+  print('userver runs with `--no-rate-limit` here: its default limit (50 a second per address) would');
+  print('measure the limit, not the server.');
+  print();
+  const c = await startPrinting(buildProgram('udp_server'), [HOST, '0', 'hello', '2000000000']);
+  const o = await startPrinting(node, [bin('userver'), '--no-rate-limit', '--host', HOST, '0']);
+  const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const [key, server] of [
+      ['c', c],
+      ['ours', o],
+    ] as const) {
+      const r = await keyValues(
+        buildProgram('udp_load'),
+        [HOST, String(server.port), '32', String(duration)],
+        duration + 20,
+      );
+      runs[key].push(r.rps ?? Number.NaN);
+    }
+  }
+  await stopServer(c);
+  await stopServer(o);
+  const cm = median(runs.c);
+  const om = median(runs.ours);
+  print('| server | replies/s | ours / C |');
+  print('|---|---:|---:|');
+  print(`| C recvfrom/sendto loop | ${fmt(cm)} | |`);
+  print(`| userver --no-rate-limit | ${fmt(om)} | ${fmt(ratio(om, cm), 2)} |`);
+  print();
+  ratios.push(`udp=${fmt(ratio(om, cm), 2)}`);
+  targets.push({ row: 'UDP hello replies/s', value: ratio(om, cm), target: 0.8, atLeast: true });
+}
+
+/** A process's resident memory, in KiB, from /proc/PID/status. */
+function rssKiB(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? Number.NaN);
+}
+
+/** Memory per idle greet connection: RSS with N clients that never speak, minus RSS before. */
+async function idleMemory(): Promise<void> {
+  const count = short ? 2000 : 5000;
+  print(`## Memory per idle greet connection: ${count} clients that connect and say nothing`);
+  print();
+  const server = await startPrinting(node, [
+    bin('hserver'),
+    '--service',
+    'greet',
+    '--idle-timeout',
+    '600',
+    '--dialogue-timeout',
+    '600',
+    '--host',
+    HOST,
+    '0',
+  ]);
+  const pid = server.child.pid as number;
+  await new Promise((r) => setTimeout(r, 500));
+  const before = rssKiB(pid);
+  const sockets = [];
+  for (let i = 0; i < count; i++) {
+    const socket = connect(server.port, HOST);
+    socket.on('error', () => {});
+    sockets.push(socket);
+    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 20));
+  }
+  await Promise.all(sockets.map((s) => (s.connecting ? once(s, 'connect') : undefined)));
+  // Let the server accept them all and settle.
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = rssKiB(pid);
+  for (const s of sockets) s.destroy();
+  await stopServer(server);
+  const perConnection = ((after - before) * 1024) / count;
+  print('| RSS before | RSS with the clients | bytes per connection |');
+  print('|---:|---:|---:|');
+  print(`| ${fmt(before)} KiB | ${fmt(after)} KiB | ${fmt(perConnection)} |`);
+  print();
+  ratios.push(`idle=${fmt(perConnection / 1024, 2)}KiB`);
+  targets.push({
+    row: 'memory per idle greet connection, KiB',
+    value: perConnection / 1024,
+    target: 3,
+    atLeast: false,
+  });
+}
+
+/** A figure and its target, for the closing table. */
+interface Target {
+  row: string;
+  value: number;
+  target: number;
+  /** True when the value must be at least the target; false when at most. */
+  atLeast: boolean;
+}
+const targets: Target[] = [];
 
 const date = new Date().toISOString().slice(0, 10);
 print(`# socket-steps benchmark, ${date}: Node.js ${process.version}, ${cpus().length} cores, ${arch()}`);
@@ -277,8 +486,22 @@ await helloRate(
   [16, 128],
 );
 await cpuPerConnection();
+await echoThroughput();
+await udpRate();
+await idleMemory();
 await startup();
 await loadTools();
+print('## Targets (issue 12)');
+print();
+print('| figure | value | target | met |');
+print('|---|---:|---:|---|');
+for (const t of targets) {
+  const met = Number.isFinite(t.value) && (t.atLeast ? t.value >= t.target : t.value <= t.target);
+  print(
+    `| ${t.row} | ${fmt(t.value, 2)} | ${t.atLeast ? '≥' : '≤'} ${fmt(t.target, 2)} | ${met ? 'yes' : 'no'} |`,
+  );
+}
+print();
 print(`ratios (ours / C, Node.js ${process.version}): ${ratios.join(' ')}`);
 mkdirSync(`${ROOT}.bench`, { recursive: true });
 writeFileSync(`${ROOT}.bench/latest.md`, `${report.join('\n')}\n`);

@@ -28,6 +28,12 @@ const PROGRAMS = {
   udp_server: { source: 'udp_server.c', flags: [] },
   udp_client: { source: 'udp_client.c', flags: [] },
   udp_port0: { source: 'udp_port0.c', flags: [] },
+  /** The benchmark's C echo server: a thread per client, 64 KiB reads. */
+  echo_server_mt: { source: 'echo_server_mt.c', flags: ['-pthread'] },
+  /** The benchmark's echo throughput client. */
+  echo_load: { source: 'echo_load.c', flags: ['-pthread'] },
+  /** The benchmark's UDP load client. */
+  udp_load: { source: 'udp_load.c', flags: [] },
   /** The epoll load generator of the benchmark and the flood tests. */
   loadgen: { source: 'loadgen.c', flags: ['-pthread'] },
 } as const satisfies Record<string, { source: string; flags: readonly string[] }>;
