@@ -18,6 +18,7 @@ import { formatAddress } from '../validate.js';
 import { parseCount } from './arguments.js';
 import { CliError, ExitCode, errorLine } from './program.js';
 import { onSignals } from './signals.js';
+import { buildView, startView, type ViewRequest } from './view-option.js';
 
 /** What both TcpServer and UdpServer offer. */
 export interface RunnableServer {
@@ -32,13 +33,15 @@ export interface RunnableServer {
 export interface RunOptions {
   /** Work still in flight (open connections): a forced stop with some says so and exits 1. */
   inFlight?(): number;
+  /** Serve the live view too (`--view`): it starts once the server listens and closes with it. */
+  view?: ViewRequest;
 }
 
 /** Listens, reports the address, and runs until the server closes. Resolves with the exit code. */
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0 }: RunOptions = {},
+  { inFlight = () => 0, view: viewRequest }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
@@ -54,19 +57,36 @@ export async function runServer(
     process.stderr.write(`${program}: stats ${JSON.stringify(server.snapshot())}\n`);
   });
   const supervisor = isWorker() ? connectToSupervisor(server) : undefined;
+  // Built before listen() so that it sees the server's socket(), bind() and listen().
+  let bound: AddressInfo | undefined;
+  const view =
+    viewRequest === undefined || supervisor !== undefined
+      ? undefined
+      : buildView(program, viewRequest, { target: () => bound, stats: () => server.snapshot() });
   try {
     let address: AddressInfo;
     try {
       address = await server.listen();
     } catch (error) {
+      await view?.close();
       if (supervisor === undefined) throw new CliError(errorLine('bind() error', error));
       supervisor.failed(error);
       return ExitCode.Failure;
     }
+    bound = address;
     if (supervisor !== undefined) supervisor.listening(address);
     else process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+    if (view !== undefined) {
+      try {
+        await startView(program, view);
+      } catch (error) {
+        await server.destroy();
+        throw error;
+      }
+    }
     await server.closed;
   } finally {
+    await view?.close();
     supervisor?.detach();
   }
   if (forced) {
@@ -85,10 +105,13 @@ export async function runWorkers(
   count: number,
   port: number,
   probe: () => RunnableServer,
+  viewRequest?: ViewRequest,
 ): Promise<number> {
   const supervisor = new WorkerSupervisor({
     count,
     port,
+    // The view in the primary draws every worker's connections from their trace events.
+    forwardTrace: viewRequest !== undefined,
     probe: async () => {
       const server = probe();
       try {
@@ -117,9 +140,28 @@ export async function runWorkers(
         process.stderr.write(`${program}: stats ${JSON.stringify({ ...total, workers: all.length })}\n`);
     });
   });
+  let bound: AddressInfo | undefined;
+  const view =
+    viewRequest === undefined
+      ? undefined
+      : buildView(program, viewRequest, {
+          target: () => bound,
+          stats: async () => mergeStats(await supervisor.stats()),
+        });
+  let viewFailed = false;
   try {
     const address = await supervisor.start();
+    bound = address;
     process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+    if (view !== undefined) {
+      try {
+        await startView(program, view);
+      } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        viewFailed = true;
+        await supervisor.destroy();
+      }
+    }
   } catch (error) {
     // A failed bind is printed once, here; a supervisor that gave up has said so already.
     if (error instanceof BindError || error instanceof ResolveError) {
@@ -127,7 +169,8 @@ export async function runWorkers(
     }
   }
   await supervisor.closed;
-  return supervisor.failed ? ExitCode.Failure : ExitCode.Ok;
+  await view?.close();
+  return supervisor.failed || viewFailed ? ExitCode.Failure : ExitCode.Ok;
 }
 
 /**
@@ -154,6 +197,8 @@ export interface ServeOptions<S extends RunnableServer> {
   build(options: { port: number; reusePort: boolean }): S;
   /** Prints the trace while the server runs (`--trace`); returns how to stop. */
   trace?: () => () => void;
+  /** `--view`: the live page, served by the primary (or the lone server). */
+  view?: ViewRequest;
   inFlight?(server: S): number;
 }
 
@@ -165,18 +210,18 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
   const { program, workers, port, build } = options;
   if (workers > 1 && !isWorker()) {
     build({ port, reusePort: false });
-    return runWorkers(program, workers, port, () => build({ port, reusePort: false }));
+    return runWorkers(program, workers, port, () => build({ port, reusePort: false }), options.view);
   }
   const stopTrace = options.trace?.();
   try {
     const reusePort = workers > 1;
     const server = build({ port: reusePort ? workerPort(port) : port, reusePort });
     const inFlight = options.inFlight;
-    return await runServer(
-      program,
-      server,
-      inFlight === undefined ? {} : { inFlight: () => inFlight(server) },
-    );
+    return await runServer(program, server, {
+      ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
+      // Workers never serve the view: their primary does.
+      ...(options.view === undefined || workers > 1 ? {} : { view: options.view }),
+    });
   } finally {
     stopTrace?.();
   }
