@@ -42,6 +42,8 @@ export interface KernelReading {
   /** How long the read took, in ms. */
   duration: number;
   rows: Map<string, ProcNetRow>;
+  /** The 4-tuples looked for (a connection newer than the reading was not). */
+  wanted: ReadonlySet<string>;
 }
 
 /** Both ends of one connection, by the addresses the server sees. */
@@ -171,19 +173,29 @@ export class KernelReader {
         }
       }
     }
-    const reading: KernelReading = { time: this.#now(), available, duration: this.#now() - start, rows };
+    const reading: KernelReading = {
+      time: this.#now(),
+      available,
+      duration: this.#now() - start,
+      rows,
+      wanted,
+    };
     this.#last = reading;
     return reading;
   }
 
-  /** What `reading` says of both ends of a connection. */
+  /**
+   * What `reading` says of both ends of a connection; undefined when the reading did not look for
+   * it (it started before the connection was known): no row then means nothing.
+   */
   states(
     reading: KernelReading,
     { local, remote }: KernelEnds,
-  ): { server: KernelState; client: KernelState } {
+  ): { server: KernelState; client: KernelState } | undefined {
     if (!reading.available) return { server: 'unknown', client: 'unknown' };
     const l = procEndpoint(local.address, local.port, this.#order);
     const r = procEndpoint(remote.address, remote.port, this.#order);
+    if (!reading.wanted.has(`${l[0]}>${r[0]}`)) return undefined;
     const find = (from: string[], to: string[]): ProcNetRow | undefined => {
       for (const a of from) {
         for (const b of to) {

@@ -183,6 +183,7 @@ button { font: inherit; padding: 4px 10px; border: 1px solid #888; border-radius
 button:hover { background: #eef; }
 #stats { font-size: .85rem; color: #444; }
 main { display: grid; grid-template-columns: minmax(520px, 760px) minmax(360px, 1fr); gap: 18px; }
+[hidden] { display: none !important; }
 svg { width: 100%; height: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; }
 .box rect { fill: #f4f4f4; stroke: #999; }
 .box.group rect { fill: none; stroke: #bbb; stroke-dasharray: 4 3; }
@@ -522,8 +523,9 @@ const SCRIPT = String.raw`
     document.body.dataset.transport = view.transport;
     $('tcp-title').dataset.i18n = view.transport === 'udp' ? 'udpFlow' : 'tcpFlow';
     $('tcp-title').textContent = w($('tcp-title').dataset.i18n);
-    $('tcp-diagram').hidden = view.transport !== 'tcp';
-    $('udp-diagram').hidden = view.transport !== 'udp';
+    // SVG elements have no hidden property: the attribute, and the style rule for it.
+    $('tcp-diagram').toggleAttribute('hidden', view.transport !== 'tcp');
+    $('udp-diagram').toggleAttribute('hidden', view.transport !== 'udp');
     $('run').hidden = !view.client;
     $('run').dataset.client = view.client || '';
     $('run-label').textContent = view.client ? ' ' + view.client : '';

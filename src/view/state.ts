@@ -226,6 +226,13 @@ export class ViewState {
       this.#push(c, { time, source: 'kernel', action: 'state', end, state });
       this.#touch(c, time);
     }
+    // The end that sent the first FIN is the one that waits (FIN_WAIT1/2, TIME_WAIT) while the other
+    // does not: the kernel's word on who closed first, over what the trace suggested.
+    const first = activeCloser(c.kernel.server, c.kernel.client);
+    if (first !== undefined && c.closedFirst !== first) {
+      c.closedFirst = first;
+      this.#touch(c, time);
+    }
     // The client's own socket closed (its row is gone or in TIME_WAIT): its step 4, as the kernel saw it.
     if (c.clientSource === 'server' && (states.client === 'gone' || states.client === 'TIME_WAIT')) {
       // Bytes the server wrote to a client that then closed normally were part of its step 3.
@@ -327,7 +334,7 @@ export class ViewState {
         c.closedFirst ??= 'server';
         break;
       case 'close':
-        c.closedFirst ??= 'server';
+        // Which FIN went first is not in this event (hello never reads the client's): the kernel says.
         c.open = false;
         c.reason = event.reason ?? 'done';
         this.counters.closed++;
@@ -497,6 +504,15 @@ export class ViewState {
     this.#changed.delete(c.id);
     this.#changed.add(c.id);
   }
+}
+
+const CLOSING_FIRST: ReadonlySet<KernelState> = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT']);
+const CLOSING_SECOND: ReadonlySet<KernelState> = new Set(['CLOSE_WAIT', 'LAST_ACK', 'gone']);
+
+function activeCloser(server: KernelState, client: KernelState): ViewEnd | undefined {
+  if (CLOSING_FIRST.has(server) && CLOSING_SECOND.has(client)) return 'server';
+  if (CLOSING_FIRST.has(client) && CLOSING_SECOND.has(server)) return 'client';
+  return undefined;
 }
 
 function isLive(state: KernelState): boolean {

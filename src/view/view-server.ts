@@ -28,7 +28,6 @@ import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './cli
 import { isLoopback, KernelReader } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
 import { renderPage } from './page.js';
-import type { KernelState } from './proc-net.js';
 import { type ViewAddress, type ViewConnection, type ViewListener, ViewState } from './state.js';
 
 /** A handler of an extra GET route (`/metrics`, for instance). HEAD requests reach it too. */
@@ -284,8 +283,8 @@ export class ViewServer {
       const reading = await kernel.read(targets, listening, maxAge);
       const time = performance.timeOrigin + performance.now();
       for (const t of targets) {
-        const states: { server: KernelState; client: KernelState } = kernel.states(reading, t);
-        this.state.applyKernel(t.id, states, time);
+        const states = kernel.states(reading, t);
+        if (states !== undefined) this.state.applyKernel(t.id, states, time);
       }
     } catch (error) {
       this.#fail(error);
