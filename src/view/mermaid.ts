@@ -43,8 +43,7 @@ function where(a: ViewAddress): string {
 export function mermaidText(text: string): string {
   return (
     text
-      .replaceAll('#', '#35;')
-      .replaceAll(';', '#59;')
+      .replace(/[#;]/g, (c) => (c === '#' ? '#35;' : '#59;'))
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are what is shown
       .replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\u0000' ? '\\0' : c === '\n' ? '\\n' : ' '))
       .trim()
