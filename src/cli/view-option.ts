@@ -40,6 +40,8 @@ export function parseViewOption(text: string, program: string): ViewAddressOptio
   if (bracketed !== null) {
     host = bracketed[1] ?? '';
     portText = bracketed[2] ?? '';
+  } else if (text.startsWith('[')) {
+    throw bad('a port must follow the bracketed address');
   } else if (text.includes(':')) {
     const parts = text.split(':');
     if (parts.length !== 2) throw bad('an IPv6 address goes in brackets');
