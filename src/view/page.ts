@@ -76,6 +76,8 @@ export const PAGE_WORDS = {
 export interface PageOptions {
   lang: TraceLanguage;
   program: string;
+  /** Which flow to draw before the first snapshot arrives. @default 'tcp' */
+  transport?: 'tcp' | 'udp';
 }
 
 function escapeHtml(text: string): string {
@@ -118,10 +120,10 @@ function arrow(
 <text x="${mx}" y="${my}" text-anchor="middle" data-i18n="${words}">${escapeHtml(PAGE_WORDS[words][lang])}</text></g>`;
 }
 
-function tcpDiagram(lang: TraceLanguage): string {
+function tcpDiagram(lang: TraceLanguage, hidden: boolean): string {
   const sx = 470;
   const cx = 20;
-  return `<svg id="tcp-diagram" viewBox="0 0 760 560" role="img" aria-labelledby="tcp-title">
+  return `<svg id="tcp-diagram" viewBox="0 0 760 560" role="img" aria-labelledby="tcp-title"${hidden ? ' hidden' : ''}>
 <defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs>
 <text x="${cx + 120}" y="18" text-anchor="middle" class="column" data-i18n="client">${PAGE_WORDS.client[lang]}</text>
 <text x="${sx + 120}" y="18" text-anchor="middle" class="column" data-i18n="server">${PAGE_WORDS.server[lang]}</text>
@@ -149,10 +151,10 @@ ${arrow('close', [cx + 240, 418, sx, 418], 'arrowClose', lang)}
 </svg>`;
 }
 
-function udpDiagram(lang: TraceLanguage): string {
+function udpDiagram(lang: TraceLanguage, hidden: boolean): string {
   const sx = 470;
   const cx = 20;
-  return `<svg id="udp-diagram" viewBox="0 0 760 420" role="img">
+  return `<svg id="udp-diagram" viewBox="0 0 760 420" role="img"${hidden ? ' hidden' : ''}>
 <defs><marker id="uhead" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs>
 <text x="${cx + 120}" y="18" text-anchor="middle" class="column" data-i18n="client">${PAGE_WORDS.client[lang]}</text>
 <text x="${sx + 120}" y="18" text-anchor="middle" class="column" data-i18n="server">${PAGE_WORDS.server[lang]}</text>
@@ -543,7 +545,8 @@ const SCRIPT = String.raw`
 `;
 
 /** The page, in `lang` (the toggle switches on the page itself). */
-export function renderPage({ lang, program }: PageOptions): string {
+export function renderPage({ lang, program, transport = 'tcp' }: PageOptions): string {
+  const flow = transport === 'udp' ? 'udpFlow' : 'tcpFlow';
   const words = JSON.stringify(PAGE_WORDS).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="${lang}">
@@ -563,9 +566,9 @@ export function renderPage({ lang, program }: PageOptions): string {
 </header>
 <main>
 <section>
-<h2 data-i18n="tcpFlow" id="tcp-title">${PAGE_WORDS.tcpFlow[lang]}</h2>
-${tcpDiagram(lang)}
-${udpDiagram(lang)}
+<h2 data-i18n="${flow}" id="tcp-title">${PAGE_WORDS[flow][lang]}</h2>
+${tcpDiagram(lang, transport !== 'tcp')}
+${udpDiagram(lang, transport !== 'udp')}
 <p id="note" data-i18n="unknownNote">${PAGE_WORDS.unknownNote[lang]}</p>
 </section>
 <section>

@@ -27,7 +27,7 @@ import { formatAddress, validateHost, validateInteger, validatePort } from '../v
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
 import { isLoopback, KernelReader } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
-import { renderPage } from './page.js';
+import { type PageOptions, renderPage } from './page.js';
 import { type ViewAddress, type ViewConnection, type ViewListener, ViewState } from './state.js';
 
 /** A handler of an extra GET route (`/metrics`, for instance). HEAD requests reach it too. */
@@ -390,10 +390,14 @@ export class ViewServer {
     return name === 'localhost' || isLoopback(name);
   }
 
-  #pageOptions(request: IncomingMessage): { lang: TraceLanguage; program: string } {
+  #pageOptions(request: IncomingMessage): PageOptions {
     const accept = String(request.headers['accept-language'] ?? '').toLowerCase();
     const browser: TraceLanguage = accept.startsWith('ko') ? 'ko' : 'en';
-    return { lang: this.#options.lang ?? browser, program: this.#options.program ?? 'hserver' };
+    return {
+      lang: this.#options.lang ?? browser,
+      program: this.#options.program ?? 'hserver',
+      transport: this.#options.transport,
+    };
   }
 
   #send(

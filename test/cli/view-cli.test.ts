@@ -4,10 +4,12 @@
  * primary serves the page with every worker's connections and stats).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, type TestContext, test } from 'node:test';
 import { fetchHello, fetchUdpHello } from '../../src/index.js';
 import { childPids } from '../helpers/proc-net.js';
-import { runBin, startServer } from '../helpers/process.js';
+import { ROOT, runBin, startServer, testEnv } from '../helpers/process.js';
 import { getState, openEvents, request, startViewedServer, waitForState } from '../helpers/view.js';
 
 async function viewed(t: TestContext, program: string, args: readonly string[], view = '0') {
@@ -122,5 +124,31 @@ describe('hserver and userver --view', () => {
       () => 'closed',
     );
     assert.equal(after, 'closed');
+  });
+
+  test('npm run view (scripts/view.js): the URL and the hclient command, running until Ctrl-C', async (t) => {
+    const child = spawn(process.execPath, ['scripts/view.js'], {
+      cwd: ROOT,
+      env: testEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const deadline = AbortSignal.timeout(10_000);
+    while (!out.includes('Ctrl-C stops the server.')) {
+      const [chunk] = (await once(child.stdout, 'data', { signal: deadline })) as [string];
+      out += chunk;
+    }
+    const url = /Open (http:\/\/127\.0\.0\.1:\d+\/) in a browser/.exec(out)?.[1];
+    const command = /\n {2}bin\/hclient (127\.0\.0\.1) (\d+)\n/.exec(out);
+    assert.ok(url !== undefined && command !== null, out);
+    assert.equal((await request(url)).status, 200);
+    const hello = await runBin('hclient', [command[1] ?? '', command[2] ?? '']);
+    assert.equal(hello.stdout.toString(), 'Message from server: Hello World! \n');
+    await waitForState(url, (s) => s.connections.length === 1);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    assert.deepEqual(await exited, [0, null]);
   });
 });

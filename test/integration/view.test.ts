@@ -104,7 +104,7 @@ describe('the live view server', () => {
       const update = await events.waitFor((e) => {
         if (e.event !== 'update') return false;
         const c = (JSON.parse(e.data) as ViewStateJson).connections[0];
-        return c !== undefined && c.steps.includes('4c');
+        return c?.steps.includes('4c') === true;
       });
       assert.ok(update.id !== undefined && Number(update.id) > 0, 'updates carry an id');
       const state = await waitForState(s.base, (st) => st.connections[0]?.kernel.client !== 'unknown');
