@@ -17,6 +17,8 @@ export const PAGE_WORDS = {
   udpFlow: { en: 'UDP client/server flow', ko: 'UDP 클라이언트/서버 프로그램의 흐름 - 참고' },
   server: { en: 'Server', ko: '서버' },
   client: { en: 'Client', ko: '클라이언트' },
+  serverWord: { en: 'the server', ko: '서버가' },
+  clientWord: { en: 'the client', ko: '클라이언트가' },
   s1: { en: 'create a TCP socket', ko: 'TCP 소켓의 생성' },
   s2: { en: 'assign IP and port', ko: 'IP와 PORT번호의 할당' },
   s3: { en: 'ready for connection requests', ko: '연결요청 가능상태로 변경' },
@@ -249,6 +251,11 @@ const SCRIPT = String.raw`
     while (connections.size > MAX) connections.delete(connections.keys().next().value);
   }
 
+  // The list's order: by the time each connection started, the newest first.
+  function newestFirst() {
+    return [...connections.values()].sort((a, b) => b.started - a.started);
+  }
+
   function listener() {
     return (view.listeners || [])[0];
   }
@@ -295,7 +302,7 @@ const SCRIPT = String.raw`
     detail('tcp-server-4c', c && !c.open ? c.reason || 'done' : '');
     detail('tcp-client-2', c ? addr(c.remote) + ' \u2192 ' + addr(c.local) : '');
     detail('tcp-client-3', c ? c.bytesOut + ' / ' + c.bytesIn + ' B' : '');
-    detail('tcp-client-4', c && c.closedFirst ? w(c.closedFirst === 'client' ? 'client' : 'server') + ' ' + w('closedFirst') : '');
+    detail('tcp-client-4', c && c.closedFirst ? w(c.closedFirst + 'Word') + ' ' + w('closedFirst') : '');
     arrowLit('connect', accepted);
     arrowLit('data', !!c && c.bytesIn + c.bytesOut > 0);
     arrowLit('close', !!c && (c.steps.includes('4c') || c.events.some((e) => e.action === 'eof')));
@@ -327,7 +334,7 @@ const SCRIPT = String.raw`
 
   function renderList() {
     const body = $('rows');
-    const rows = [...connections.values()].reverse();
+    const rows = newestFirst();
     body.textContent = '';
     for (const c of rows) {
       const tr = document.createElement('tr');
@@ -395,7 +402,7 @@ const SCRIPT = String.raw`
         items.push({ kind: 'note', end: 'server', text: 'close()' + (e.reason && e.reason !== 'done' ? ' (' + e.reason + ')' : '') });
       }
     }
-    if (c.closedFirst) items.push({ kind: 'note', end: 'both', text: w(c.closedFirst) + ' ' + w('closedFirst') });
+    if (c.closedFirst) items.push({ kind: 'note', end: 'both', text: w(c.closedFirst + 'Word') + ' ' + w('closedFirst') });
     const height = 50 + items.length * 24 + 10;
     svg.setAttribute('viewBox', '0 0 600 ' + height);
     svg.appendChild(el('text', { x: CX, y: 16, 'text-anchor': 'middle', 'font-weight': 700 }, w('client') + ' ' + addr(c.remote)));
@@ -453,7 +460,7 @@ const SCRIPT = String.raw`
   }
 
   function render() {
-    if (follow && connections.size > 0) selected = [...connections.keys()].pop();
+    if (follow && connections.size > 0) selected = newestFirst()[0].id;
     const c = selected === undefined ? undefined : connections.get(selected);
     if (view.transport === 'udp') renderUdp(c);
     else renderTcp(c);
