@@ -332,22 +332,43 @@ const SCRIPT = String.raw`
     $('client-source').textContent = c ? w(inferred ? 'seenByServer' : 'seenByClient') : '';
   }
 
+  // Rows are kept and updated in place: under load the list changes every update, and rebuilding
+  // hundreds of rows each time would cost the browser (on the same machine, the server) dearly.
+  const rowEls = new Map();
   function renderList() {
     const body = $('rows');
     const rows = newestFirst();
-    body.textContent = '';
+    const keep = new Set();
+    let previous = null;
     for (const c of rows) {
-      const tr = document.createElement('tr');
-      tr.dataset.connection = c.id;
-      if (selected === c.id) tr.dataset.selected = 'true';
+      keep.add(c.id);
+      let tr = rowEls.get(c.id);
+      if (!tr) {
+        tr = document.createElement('tr');
+        tr.dataset.connection = c.id;
+        for (let i = 0; i < 6; i++) {
+          const td = document.createElement('td');
+          if (i >= 4) td.className = 'state';
+          tr.appendChild(td);
+        }
+        rowEls.set(c.id, tr);
+      }
       const cells = [c.id, addr(c.remote), c.steps.join(' '), c.bytesIn + '/' + c.bytesOut, c.kernel.server, c.kernel.client];
       cells.forEach((text, i) => {
-        const td = document.createElement('td');
-        td.textContent = text;
-        if (i >= 4) td.className = 'state';
-        tr.appendChild(td);
+        const td = tr.children[i];
+        if (td.textContent !== text) td.textContent = text;
       });
-      body.appendChild(tr);
+      if (selected === c.id) tr.dataset.selected = 'true';
+      else delete tr.dataset.selected;
+      const expected = previous ? previous.nextSibling : body.firstChild;
+      if (expected !== tr) body.insertBefore(tr, expected);
+      previous = tr;
+    }
+    for (const [id, tr] of rowEls) {
+      if (!keep.has(id)) {
+        tr.remove();
+        rowEls.delete(id);
+      }
     }
     $('empty').hidden = rows.length > 0;
   }
@@ -442,7 +463,10 @@ const SCRIPT = String.raw`
     $('stats').textContent = parts.join(' \u00b7 ');
   }
 
+  // The export is fetched at most once a second (under load the selection changes all the time).
   let exported = '';
+  let exportAt = 0;
+  let exportTimer;
   function renderExport(c) {
     if (!c) {
       $('mermaid').textContent = '';
@@ -450,7 +474,16 @@ const SCRIPT = String.raw`
     }
     const key = c.id + '|' + c.updated + '|' + lang;
     if (key === exported) return;
+    const wait = exportAt + 1000 - Date.now();
+    if (wait > 0) {
+      if (!exportTimer) exportTimer = setTimeout(() => {
+        exportTimer = undefined;
+        render();
+      }, wait);
+      return;
+    }
     exported = key;
+    exportAt = Date.now();
     fetch('mermaid?id=' + encodeURIComponent(c.id) + '&lang=' + lang)
       .then((r) => (r.ok ? r.text() : ''))
       .then((t) => {
@@ -471,15 +504,23 @@ const SCRIPT = String.raw`
     $('follow').checked = follow;
   }
 
+  // At most 4 renders a second, and none while the page is hidden: the data keeps coming in.
   let pending = false;
+  let renderedAt = 0;
   function schedule() {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      render();
-    });
+    setTimeout(() => {
+      requestAnimationFrame(() => {
+        pending = false;
+        renderedAt = Date.now();
+        render();
+      });
+    }, Math.max(0, renderedAt + 250 - Date.now()));
   }
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) schedule();
+  });
 
   $('rows').addEventListener('click', (event) => {
     const tr = event.target.closest('tr[data-connection]');

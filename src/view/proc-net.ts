@@ -179,6 +179,8 @@ function mappedIpv4(address: string): number[] | undefined {
 
 /** An address without its IPv4-mapped prefix: `::ffff:127.0.0.1` → `127.0.0.1`. */
 export function plainAddress(address: string): string {
+  // Called for every connection the view sees: a prefix test before any regular expression.
+  if (address.length < 8 || address.charCodeAt(0) !== 58) return address;
   const match = /^::ffff:([0-9.]+)$/i.exec(address);
   return match?.[1] ?? address;
 }

@@ -169,6 +169,8 @@ export class ViewState {
   readonly #pending = new Map<string, PendingClient>();
   readonly #pendingByTuple = new Map<string, PendingClient>();
   readonly #udpSerial = new Map<string, number>();
+  // Each connection's address-pair key, computed once.
+  readonly #keys = new Map<string, string>();
   readonly #changed = new Set<string>();
   #listenersChanged = false;
   /** Counts since the view started. */
@@ -415,6 +417,7 @@ export class ViewState {
     this.#connections.set(id, c);
     this.counters.connections++;
     const key = tupleKey(c.remote, c.local, transport);
+    this.#keys.set(id, key);
     this.#byTuple.set(key, c);
     const pending = this.#pendingByTuple.get(key);
     if (pending !== undefined) this.#link(pending, c);
@@ -431,8 +434,9 @@ export class ViewState {
     if (c === undefined) return;
     this.#connections.delete(id);
     this.#changed.delete(id);
-    const key = tupleKey(c.remote, c.local, c.transport);
-    if (this.#byTuple.get(key) === c) this.#byTuple.delete(key);
+    const key = this.#keys.get(id);
+    this.#keys.delete(id);
+    if (key !== undefined && this.#byTuple.get(key) === c) this.#byTuple.delete(key);
   }
 
   #applyClient(event: TraceEvent): void {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { lectureStep, type TraceAddress, type TraceEvent } from '../../src/trace/schema.js';
+import {
+  formatTraceEvent,
+  lectureStep,
+  type TraceAddress,
+  type TraceEvent,
+  tracePreview,
+} from '../../src/trace/schema.js';
 import { mermaidText, toMermaid } from '../../src/view/mermaid.js';
 import { ViewState } from '../../src/view/state.js';
 
@@ -233,5 +239,13 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.equal(state.counters.dropped, 1);
     assert.deepEqual(state.kernelTargets(), [], 'UDP has no TCP state to read');
     assert.match(toMermaid(other ?? mine ?? assert.fail()), /Note over S: reply not sent \(rate limit\)/);
+  });
+
+  test("the trace's text preview: at most 200 characters, never half a character, and --trace's lines unchanged", () => {
+    assert.equal(tracePreview(Buffer.from('a'.repeat(300))).length, 200);
+    assert.equal(tracePreview(Buffer.from('안녕'.repeat(150))), '안녕'.repeat(100));
+    assert.equal(tracePreview(Buffer.from("Hi. I'm Bob.\n")), "Hi. I'm Bob.\n");
+    const event = server('read', 1, { bytes: 14, text: "Hi. I'm Bob.\n" });
+    assert.equal(formatTraceEvent(event), '[server] 4b read(): #1 14 bytes received');
   });
 });
