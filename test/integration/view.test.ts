@@ -68,7 +68,12 @@ const SS_NAMES: Record<string, string> = {
 
 /** What `ss -tan` says of the socket with this local and peer end, or 'gone' without a row. */
 function ssState(local: { address: string; port: number }, peer: { address: string; port: number }): string {
-  const out = execFileSync('ss', ['-tan'], { encoding: 'utf8' });
+  // ss filters by the 4-tuple itself: the whole table may hold many thousand rows (TIME_WAIT).
+  const out = execFileSync(
+    'ss',
+    ['-tan', 'src', `${local.address}:${local.port}`, 'dst', `${peer.address}:${peer.port}`],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
   for (const line of out.split('\n').slice(1)) {
     const [state, , , l, p] = line.trim().split(/\s+/);
     if (l === `${local.address}:${local.port}` && p === `${peer.address}:${peer.port}`) return state ?? '';
