@@ -353,7 +353,9 @@ const SCRIPT = String.raw`
         }
         rowEls.set(c.id, tr);
       }
-      const cells = [c.id, addr(c.remote), c.steps.join(' '), c.bytesIn + '/' + c.bytesOut, c.kernel.server, c.kernel.client];
+      // UDP has no connection state for the kernel to report.
+      const udp = c.transport === 'udp';
+      const cells = [c.id, addr(c.remote), c.steps.join(' '), c.bytesIn + '/' + c.bytesOut, udp ? '\u2014' : c.kernel.server, udp ? '\u2014' : c.kernel.client];
       cells.forEach((text, i) => {
         const td = tr.children[i];
         if (td.textContent !== text) td.textContent = text;

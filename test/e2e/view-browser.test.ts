@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { projectHelloPrograms, textbookHelloPrograms } from '../helpers/c-programs.js';
-import { runCommand } from '../helpers/process.js';
+import { binPath, runCommand } from '../helpers/process.js';
 import {
   CHROMIUM_ARGS,
   chromiumPath,
@@ -154,5 +154,34 @@ describe('the live view in chromium', { timeout: 60_000 }, () => {
     assert.equal(await korean.getAttribute('html', 'lang'), 'ko');
     await korean.close();
     copyFileSync(shot, join(shots, 'view-ko.png'));
+  });
+
+  test('userver: the UDP flow lights for a datagram from outside', async () => {
+    const udp = await startViewedServer('userver', ['--host', '127.0.0.1']);
+    try {
+      const context = await browser.newContext({ locale: 'en-US' });
+      const page = await context.newPage();
+      await page.goto(udp.url);
+      await page.waitForSelector('body[data-ready="true"]');
+      assert.equal(await page.isVisible('#udp-diagram'), true);
+      assert.equal(await page.isVisible('#tcp-diagram'), false);
+      const run = await runCommand(binPath('uclient'), ['127.0.0.1', String(udp.servicePort)]);
+      assert.equal(run.stdout.toString(), 'Message from server: Hello World! \n');
+      for (const step of [
+        'udp-server-socket',
+        'udp-server-bind',
+        'udp-server-recvfrom',
+        'udp-server-sendto',
+      ]) {
+        await page.waitForSelector(lit(step));
+      }
+      for (const step of ['udp-client-socket', 'udp-client-sendto'])
+        await page.waitForSelector(`${lit(step)}[data-inferred="true"]`);
+      assert.equal(await page.locator(lit('udp-server-close')).count(), 0);
+      await page.close();
+      await context.close();
+    } finally {
+      await udp.stop();
+    }
   });
 });
