@@ -148,3 +148,12 @@ export const VIEW_MAX_CONNECTIONS = 300;
 
 /** The live view: items kept in one connection's sequence diagram. */
 export const VIEW_MAX_EVENTS = 48;
+
+/** The live view: the page's buttons may run this many clients at once (they are for clicks, not load). */
+export const VIEW_MAX_RUNNING_CLIENTS = 4;
+
+/** The live view: how long a client run from the page may take for each step. */
+export const VIEW_CLIENT_TIMEOUT_MS = 3_000;
+
+/** The live view: how often the service's stats are read while a page is open. */
+export const VIEW_STATS_INTERVAL_MS = 500;

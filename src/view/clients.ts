@@ -5,6 +5,7 @@
  * process's trace.
  */
 import type { AddressInfo } from 'node:net';
+import { VIEW_CLIENT_TIMEOUT_MS } from '../defaults.js';
 import { openEcho } from '../services/echo.js';
 import { greet } from '../services/greet.js';
 import { fetchHello } from '../services/hello.js';
@@ -33,8 +34,6 @@ export function loopbackTarget(address: AddressInfo): { host: string; port: numb
 
 /** The line the echo button sends. */
 export const VIEW_ECHO_LINE = 'Hello, echo!\n';
-// Bounds each button's client: a server that does not answer in time fails the run, nothing more.
-const CLIENT_TIMEOUT_MS = 3_000;
 
 /** Runs one client against `target` and resolves with a one-line summary of what it got. */
 export async function runViewClient(
@@ -42,7 +41,8 @@ export async function runViewClient(
   target: { host: string; port: number },
 ): Promise<string> {
   const { host, port } = target;
-  const timeout = CLIENT_TIMEOUT_MS;
+  // A server that does not answer in time fails the run, nothing more.
+  const timeout = VIEW_CLIENT_TIMEOUT_MS;
   switch (kind) {
     case 'hello':
       return `Message from server: ${(await fetchHello({ host, port, timeout })).text}`;

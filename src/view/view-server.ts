@@ -15,8 +15,10 @@ import {
   DEFAULT_VIEW_HOST,
   VIEW_HEARTBEAT_MS,
   VIEW_KERNEL_MAX_AGE_MS,
+  VIEW_MAX_RUNNING_CLIENTS,
   VIEW_MAX_STREAMS,
   VIEW_MAX_UPDATES_PER_SECOND,
+  VIEW_STATS_INTERVAL_MS,
   VIEW_UPDATE_SAMPLE,
 } from '../defaults.js';
 import { BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
@@ -72,10 +74,8 @@ interface Stream {
   lagging: boolean;
 }
 
-// Bounds on the page's buttons: they are for a learner's clicks, not a load generator.
-const MAX_RUNNING_CLIENTS = 4;
 const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
-const STATS_INTERVAL_MS = 500;
+// A supervisor's workers that do not answer within this are left out of one stats reading.
 const STATS_TIMEOUT_MS = 1000;
 
 /** What `/state` answers (and each stream's first event). */
@@ -294,7 +294,7 @@ export class ViewServer {
   async #refreshStats(now = false): Promise<void> {
     const provider = this.#options.stats;
     if (provider === undefined) return;
-    if (!now && performance.now() - this.#statsAt < STATS_INTERVAL_MS) return;
+    if (!now && performance.now() - this.#statsAt < VIEW_STATS_INTERVAL_MS) return;
     try {
       let timer: NodeJS.Timeout | undefined;
       const stats = await Promise.race([
@@ -438,7 +438,7 @@ export class ViewServer {
       this.#send(request, response, 200, text, '');
       return;
     }
-    if (this.#running >= MAX_RUNNING_CLIENTS) {
+    if (this.#running >= VIEW_MAX_RUNNING_CLIENTS) {
       this.#send(request, response, 429, text, 'clients still running: try again in a moment\n');
       return;
     }
@@ -550,7 +550,7 @@ export class ViewServer {
         this.#scheduleFlush();
         if (this.#streams.size > 0) this.#pollStats();
       });
-    }, STATS_INTERVAL_MS);
+    }, VIEW_STATS_INTERVAL_MS);
     this.#statsTimer.unref();
   }
 

@@ -299,4 +299,39 @@ describe('the live view server', () => {
       await server.destroy();
     }
   });
+
+  test('updates are coalesced: at most 10 a second however many connections come', async () => {
+    const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello');
+    try {
+      const events = await openEvents(s.base);
+      await events.waitFor((e) => e.event === 'snapshot');
+      const started = performance.now();
+      // 300 connections, 20 at a time: bounded in count and time.
+      for (let round = 0; round < 15 && performance.now() - started < 10_000; round++) {
+        await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const socket = await dial(s.port);
+            socket.resume();
+            await once(socket, 'close');
+          }),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const seconds = (performance.now() - started) / 1000;
+      const updates = events.events.filter((e) => e.event === 'update');
+      assert.ok(updates.length > 0);
+      // One more than the rate allows for the update in flight at each end of the window.
+      assert.ok(
+        updates.length <= Math.ceil(seconds * 10) + 1,
+        `${updates.length} updates in ${seconds.toFixed(2)} s`,
+      );
+      const sampled = updates.map(
+        (u) => (JSON.parse(u.data) as { connections: unknown[] }).connections.length,
+      );
+      assert.ok(Math.max(...sampled) <= 24, 'each update samples at most 24 connections');
+      events.close();
+    } finally {
+      await teardown(s);
+    }
+  });
 });
