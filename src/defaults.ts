@@ -135,7 +135,7 @@ export const DEFAULT_PROXY_V2_MAX_LENGTH = 2048;
 export const DEFAULT_PROXY_TIMEOUT_MS = 3_000;
 
 /**
- * Where `--metrics PORT` (and the live view) listen when no host is given: loopback, so that
+ * Where `--metrics PORT` listens when no host is given: loopback, so that
  * nothing is exposed beyond this machine unless asked for with an explicit host.
  */
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
@@ -145,3 +145,42 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
  * less this are refused visibly (EMFILE) instead of being dropped silently by libuv.
  */
 export const DEFAULT_DESCRIPTOR_RESERVE = 32;
+
+/** Most characters of a trace event's text preview (greet's lines, echo's bytes in the live view). */
+export const TRACE_TEXT_MAX = 200;
+
+/** --view: the address the page is served on when only a port is given (loopback: see README). */
+export const DEFAULT_VIEW_HOST = '127.0.0.1';
+
+/** The live view: the most page streams (`/events`) open at once; one more gets 503. */
+export const VIEW_MAX_STREAMS = 32;
+
+/** The live view: the most updates a second sent to each page (they are coalesced). */
+export const VIEW_MAX_UPDATES_PER_SECOND = 10;
+
+/** The live view: connections sent in one update at most (a sample of those that changed). */
+export const VIEW_UPDATE_SAMPLE = 24;
+
+/** The live view: how often an idle page stream gets a `: ping` comment. */
+export const VIEW_HEARTBEAT_MS = 15_000;
+
+/** The live view: the most reads of /proc/net/tcp{,6} a second. */
+export const VIEW_KERNEL_READS_PER_SECOND = 5;
+
+/** The live view: the oldest kernel reading `/state` answers with. */
+export const VIEW_KERNEL_MAX_AGE_MS = 200;
+
+/** The live view: connections kept (the newest). */
+export const VIEW_MAX_CONNECTIONS = 300;
+
+/** The live view: items kept in one connection's sequence diagram. */
+export const VIEW_MAX_EVENTS = 48;
+
+/** The live view: the page's buttons may run this many clients at once (they are for clicks, not load). */
+export const VIEW_MAX_RUNNING_CLIENTS = 4;
+
+/** The live view: how long a client run from the page may take for each step. */
+export const VIEW_CLIENT_TIMEOUT_MS = 3_000;
+
+/** The live view: how often the service's stats are read while a page is open. */
+export const VIEW_STATS_INTERVAL_MS = 500;

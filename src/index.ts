@@ -137,6 +137,7 @@ export {
   type TraceRole,
   type TraceTransport,
   traceEntry,
+  tracePreview,
 } from './trace/schema.js';
 export {
   Connection,
@@ -173,3 +174,45 @@ export {
 } from './transport/udp-server.js';
 export { formatAddress, parsePort } from './validate.js';
 export { VERSION } from './version.js';
+// The live view (issue 13): the lecture's diagrams drawn from the trace and the kernel's states.
+export { clientFor, loopbackTarget, runViewClient, VIEW_CLIENTS, type ViewClient } from './view/clients.js';
+export {
+  isLoopback,
+  type KernelEnds,
+  KernelReader,
+  type KernelReaderOptions,
+  type KernelReading,
+} from './view/kernel-reader.js';
+export { mermaidText, toMermaid } from './view/mermaid.js';
+export { PAGE_WORDS, type PageOptions, renderPage } from './view/page.js';
+export {
+  type ByteOrder,
+  decodeProcAddress,
+  encodeProcAddress,
+  type KernelState,
+  type ProcNetRow,
+  parseProcNetRow,
+  parseProcNetTable,
+  plainAddress,
+  procEndpoint,
+  TCP_STATES,
+  type TcpStateName,
+} from './view/proc-net.js';
+export {
+  type KernelTarget,
+  type ViewAddress,
+  type ViewConnection,
+  type ViewCounters,
+  type ViewEnd,
+  type ViewEvent,
+  type ViewListener,
+  ViewState,
+  type ViewStateOptions,
+} from './view/state.js';
+export {
+  createViewServer,
+  type ViewRoute,
+  ViewServer,
+  type ViewServerOptions,
+  type ViewSnapshot,
+} from './view/view-server.js';

@@ -166,8 +166,9 @@ export function parseMetrics(
 }
 
 /**
- * Parses `[HOST:]PORT` (`9100`, `127.0.0.1:9100`, `[::1]:9100`, `localhost:0`) for options that
- * open an HTTP port; the host defaults to `defaultHost`.
+ * Parses `[HOST:]PORT` for options that open a port of their own (`--metrics`, `--view`): `PORT`,
+ * `HOST:PORT` or `[IPv6]:PORT`; the host defaults to `defaultHost`. A bare IPv6 address without
+ * brackets is refused (its last group would read as the port).
  */
 export function parseHostPort(
   text: string,
@@ -175,13 +176,28 @@ export function parseHostPort(
   program: string,
   defaultHost: string,
 ): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?([0-9]+)$/.exec(text);
   const bad = (why: string) =>
-    new CliError(`${program}: invalid ${option} '${text}': ${why} (expected PORT, HOST:PORT or [IPv6]:PORT)`);
-  if (match === null) throw bad('not a port or host and port');
-  const host = match[1] ?? match[2] ?? defaultHost;
+    new CliError(
+      `${program}: invalid ${option} '${text}': ${why} (expected [HOST:]PORT, e.g. 0, 8080, 127.0.0.1:8080 or [::1]:8080)`,
+    );
+  let host = defaultHost;
+  let portText = text;
+  const bracketed = /^\[([^\]]+)\]:([^:]*)$/.exec(text);
+  if (bracketed !== null) {
+    host = bracketed[1] ?? '';
+    portText = bracketed[2] ?? '';
+  } else if (text.startsWith('[')) {
+    throw bad('a port must follow the bracketed address');
+  } else if (text.includes(':')) {
+    const parts = text.split(':');
+    if (parts.length !== 2) throw bad('an IPv6 address goes in brackets');
+    host = parts[0] ?? '';
+    portText = parts[1] ?? '';
+    if (host === '') throw bad('the host is empty');
+  }
+  if (!/^[0-9]+$/.test(portText)) throw bad('the port is not a number');
   try {
-    return { host: validateHost(host), port: parsePort(match[3] as string) };
+    return { host: validateHost(host), port: parsePort(portText) };
   } catch (error) {
     throw bad(error instanceof Error ? error.message : String(error));
   }

@@ -25,8 +25,9 @@ import { chooseListenSource } from './listen-source.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
-import { createServiceServer, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
+import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
+import { parseViewOption, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -49,8 +50,9 @@ Options:
   --max-connections N     refuse connections past N open at once
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port (SO_REUSEPORT; see README)
-${METRICS_HELP}${TALK_SERVER_HELP}${PROXY_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+                          the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -77,6 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...METRICS_OPTIONS,
     ...PROXY_OPTIONS,
     ...TRACE_OPTIONS,
+    ...VIEW_OPTIONS,
     ...TALK_SERVER_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -107,6 +110,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
   const metrics = parseMetrics(values.metrics, PROGRAM);
+  const view =
+    values.view === undefined
+      ? undefined
+      : {
+          ...parseViewOption(values.view, PROGRAM),
+          transport: 'tcp' as const,
+          service: parseService(values.service, PROGRAM),
+          ...(values.lang === undefined ? {} : { lang }),
+        };
   return serve({
     program: PROGRAM,
     workers,
@@ -131,6 +143,7 @@ async function main(argv: readonly string[]): Promise<number> {
       );
     },
     trace: values.trace ? () => printTrace(lang) : undefined,
+    view,
     inFlight: (server) => server.connections,
   });
 }

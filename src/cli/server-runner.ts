@@ -13,7 +13,7 @@ import {
 } from '../cluster/workers.js';
 import { MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
-import { MetricsServer } from '../metrics/metrics-server.js';
+import { MetricsServer, serveMetrics } from '../metrics/metrics-server.js';
 import { formatMetrics } from '../metrics/prometheus.js';
 import { descriptorLimit } from '../transport/descriptors.js';
 import type { ServerStats } from '../transport/stats.js';
@@ -23,6 +23,7 @@ import { parseCount } from './arguments.js';
 import type { ListenSource } from './listen-source.js';
 import { CliError, ExitCode, errorLine } from './program.js';
 import { onSignals } from './signals.js';
+import { buildView, startView, type ViewRequest } from './view-option.js';
 
 /** What both TcpServer and UdpServer offer. */
 export interface RunnableServer {
@@ -43,12 +44,32 @@ export interface RunOptions {
   expectPort?: number;
   /** Serve `GET /metrics` here while the server runs (`--metrics`). */
   metrics?: HostPort;
+  /** Serve the live view too (`--view`): it starts once the server listens and closes with it. */
+  view?: ViewRequest;
 }
 
 /** A host and port to bind. */
 export interface HostPort {
   host: string;
   port: number;
+}
+
+/** The exposition of a lone server's snapshot, or of a supervisor's workers (their sum, and each). */
+function metricsOf(
+  program: string,
+  figures: () => ServerStats | Promise<{ total: ServerStats; workers: ServerStats[] }>,
+): () => Promise<string> {
+  const startTime = performance.timeOrigin / 1000;
+  return async () => {
+    const got = await figures();
+    const input = 'total' in got ? got : { total: got };
+    return formatMetrics({ program, version: VERSION, startTime, ...input });
+  };
+}
+
+/** The view's extra routes: `/metrics` on the view's port too. */
+function viewRoutes(collect: () => Promise<string>) {
+  return { '/metrics': serveMetrics.bind(undefined, collect) };
 }
 
 /**
@@ -89,18 +110,10 @@ export function watchDescriptorRefusals(
 async function startMetrics(
   program: string,
   where: HostPort,
-  collect: () => ServerStats | Promise<{ total: ServerStats; workers: ServerStats[] }>,
+  collect: () => Promise<string>,
   until: Promise<unknown>,
 ): Promise<MetricsServer> {
-  const startTime = performance.timeOrigin / 1000;
-  const metrics = new MetricsServer({
-    ...where,
-    collect: async () => {
-      const figures = await collect();
-      const input = 'total' in figures ? figures : { total: figures };
-      return formatMetrics({ program, version: VERSION, startTime, ...input });
-    },
-  });
+  const metrics = new MetricsServer({ ...where, collect });
   try {
     const address = await metrics.listen();
     process.stderr.write(
@@ -117,7 +130,7 @@ async function startMetrics(
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0, fd, expectPort, metrics }: RunOptions = {},
+  { inFlight = () => 0, fd, expectPort, metrics, view: viewRequest }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
@@ -133,11 +146,23 @@ export async function runServer(
     process.stderr.write(`${program}: stats ${JSON.stringify(server.snapshot())}\n`);
   });
   const supervisor = isWorker() ? connectToSupervisor(server) : undefined;
+  const collect = metricsOf(program, () => server.snapshot());
+  // Built before listen() so that it sees the server's socket(), bind() and listen().
+  let bound: AddressInfo | undefined;
+  const view =
+    viewRequest === undefined || supervisor !== undefined
+      ? undefined
+      : buildView(program, viewRequest, {
+          target: () => bound,
+          stats: () => server.snapshot(),
+          routes: viewRoutes(collect),
+        });
   try {
     let address: AddressInfo;
     try {
       address = await server.listen();
     } catch (error) {
+      await view?.close();
       if (supervisor === undefined) throw new CliError(errorLine('bind() error', error));
       supervisor.failed(error);
       return ExitCode.Failure;
@@ -151,7 +176,7 @@ export async function runServer(
     }
     if (metrics !== undefined && supervisor === undefined) {
       try {
-        await startMetrics(program, metrics, () => server.snapshot(), server.closed);
+        await startMetrics(program, metrics, collect, server.closed);
       } catch (error) {
         await server.destroy();
         throw error;
@@ -161,8 +186,18 @@ export async function runServer(
     if (supervisor !== undefined) supervisor.listening(address);
     else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
     else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
+    bound = address;
+    if (view !== undefined) {
+      try {
+        await startView(program, view);
+      } catch (error) {
+        await server.destroy();
+        throw error;
+      }
+    }
     await server.closed;
   } finally {
+    await view?.close();
     supervisor?.detach();
   }
   if (forced) {
@@ -181,11 +216,13 @@ export async function runWorkers(
   count: number,
   port: number,
   probe: () => RunnableServer,
-  metrics?: HostPort,
+  { metrics, view: viewRequest }: Pick<RunOptions, 'metrics' | 'view'> = {},
 ): Promise<number> {
   const supervisor = new WorkerSupervisor({
     count,
     port,
+    // The view in the primary draws every worker's connections from their trace events.
+    forwardTrace: viewRequest !== undefined,
     probe: async () => {
       const server = probe();
       try {
@@ -214,33 +251,57 @@ export async function runWorkers(
         process.stderr.write(`${program}: stats ${JSON.stringify({ ...total, workers: all.length })}\n`);
     });
   });
+  // The primary answers for every worker: their sum, and a few figures per worker.
+  const collect = metricsOf(program, async () => {
+    const workers = await supervisor.stats();
+    const total = mergeStats(workers);
+    if (total === undefined) throw new Error('no worker answered');
+    return { total, workers };
+  });
+  let bound: AddressInfo | undefined;
+  const view =
+    viewRequest === undefined
+      ? undefined
+      : buildView(program, viewRequest, {
+          target: () => bound,
+          stats: async () => mergeStats(await supervisor.stats()),
+          routes: viewRoutes(collect),
+        });
+  // A metrics or view port that cannot be bound stops the workers: exit 1.
+  let sideFailed = false;
   try {
     const address = await supervisor.start();
+    bound = address;
     if (metrics !== undefined) {
-      // The primary answers for every worker: their sum, and a few figures per worker.
-      const collect = async () => {
-        const workers = await supervisor.stats();
-        const total = mergeStats(workers);
-        if (total === undefined) throw new Error('no worker answered');
-        return { total, workers };
-      };
       try {
         await startMetrics(program, metrics, collect, supervisor.closed);
       } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        sideFailed = true;
         await supervisor.destroy();
-        throw error;
       }
     }
-    process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+    if (!sideFailed) {
+      process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+    }
+    if (view !== undefined && !sideFailed) {
+      try {
+        await startView(program, view);
+      } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        sideFailed = true;
+        await supervisor.destroy();
+      }
+    }
   } catch (error) {
-    if (error instanceof CliError) throw error;
     // A failed bind is printed once, here; a supervisor that gave up has said so already.
     if (error instanceof BindError || error instanceof ResolveError) {
       process.stderr.write(`${errorLine('bind() error', error)}\n`);
     }
   }
   await supervisor.closed;
-  return supervisor.failed ? ExitCode.Failure : ExitCode.Ok;
+  await view?.close();
+  return supervisor.failed || sideFailed ? ExitCode.Failure : ExitCode.Ok;
 }
 
 /**
@@ -272,6 +333,8 @@ export interface ServeOptions<S extends RunnableServer> {
   trace?: () => () => void;
   /** Serve `GET /metrics` there (`--metrics`); with workers, from the primary. */
   metrics?: HostPort;
+  /** `--view`: the live page, served by the primary (or the lone server). */
+  view?: ViewRequest;
   inFlight?(server: S): number;
 }
 
@@ -284,13 +347,10 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
   if (source.kind === 'port' && workers > 1 && !isWorker()) {
     const { port } = source;
     build({ listen: { port }, reusePort: false });
-    return runWorkers(
-      program,
-      workers,
-      port,
-      () => build({ listen: { port }, reusePort: false }),
-      options.metrics,
-    );
+    return runWorkers(program, workers, port, () => build({ listen: { port }, reusePort: false }), {
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.view === undefined ? {} : { view: options.view }),
+    });
   }
   const stopTrace = options.trace?.();
   try {
@@ -303,6 +363,8 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
       ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
       ...(source.kind === 'fd' ? { fd: source.fd, expectPort: source.port } : {}),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      // Workers never serve the view: their primary does.
+      ...(options.view === undefined || workers > 1 ? {} : { view: options.view }),
     });
   } finally {
     stopTrace?.();

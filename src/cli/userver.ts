@@ -26,6 +26,7 @@ import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
+import { parseViewOption, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
 const USAGE = 'Usage : userver <port>';
@@ -49,8 +50,9 @@ Options:
   --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port (SO_REUSEPORT; see README)
-${METRICS_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
+  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+                          the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -88,6 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
     workers: { type: 'string' },
     ...METRICS_OPTIONS,
     ...TRACE_OPTIONS,
+    ...VIEW_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
@@ -116,6 +119,15 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
   const metrics = parseMetrics(values.metrics, PROGRAM);
+  const view =
+    values.view === undefined
+      ? undefined
+      : {
+          ...parseViewOption(values.view, PROGRAM),
+          transport: 'udp' as const,
+          service,
+          ...(values.lang === undefined ? {} : { lang }),
+        };
   return serve({
     program: PROGRAM,
     workers,
@@ -128,5 +140,6 @@ async function main(argv: readonly string[]): Promise<number> {
         : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
     },
     trace: values.trace ? () => printTrace(lang) : undefined,
+    view,
   });
 }

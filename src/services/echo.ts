@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   ReadTimeoutError,
 } from '../errors.js';
+import { tracePreview } from '../trace/schema.js';
 import type { ServerStats } from '../transport/stats.js';
 import { connectTcp, readUntil, type TcpClientConnection } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
@@ -103,9 +104,10 @@ function runEchoSession(
   const resume = () => socket.resume();
   socket.setTimeout(idleTimeout, () => socket.destroy(new IdleTimeoutError('idle timeout')));
   socket.on('data', (chunk: Buffer) => {
-    if (server.tracing) server.trace('read', id, { bytes: chunk.length });
+    const text = server.tracing ? tracePreview(chunk) : undefined;
+    if (text !== undefined) server.trace('read', id, { bytes: chunk.length, text });
     const flushed = socket.write(chunk);
-    if (server.tracing) server.trace('write', id, { bytes: chunk.length });
+    if (text !== undefined) server.trace('write', id, { bytes: chunk.length, text });
     stats.bytesEchoed += chunk.length;
     if (socket.writableLength > stats.peakBufferedBytes) stats.peakBufferedBytes = socket.writableLength;
     if (!flushed) {

@@ -20,6 +20,7 @@ import {
   stepGreetServer,
 } from '../protocol/greet.js';
 import { LineFramer } from '../protocol/line-framer.js';
+import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
@@ -115,7 +116,7 @@ function runGreetSession(
     for (const reply of step.replies) {
       const bytes = encodeLine(reply);
       socket.write(bytes);
-      if (server.tracing) server.trace('write', id, { bytes: bytes.length });
+      if (server.tracing) server.trace('write', id, { bytes: bytes.length, text: tracePreview(bytes) });
     }
     if (step.close) finish();
     return step.close;
@@ -145,7 +146,7 @@ function runGreetSession(
   );
   socket.once('close', () => clearTimeout(deadline));
   socket.on('data', (chunk: Buffer) => {
-    if (server.tracing) server.trace('read', id, { bytes: chunk.length });
+    if (server.tracing) server.trace('read', id, { bytes: chunk.length, text: tracePreview(chunk) });
     if (finished) return;
     for (const line of framer.push(chunk)) {
       if (apply({ type: 'line', line })) return;

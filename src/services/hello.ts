@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
 import { traceChannels } from '../trace/events.js';
+import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
@@ -46,6 +47,7 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
   if (typeof message !== 'string') throw new InvalidArgumentError(`invalid message '${String(message)}'`);
   const payload = encodeHello(message, { nul: options.nul ?? true });
   const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
+  const text = tracePreview(payload);
   return new TcpServer({
     service: 'hello',
     ...options,
@@ -53,7 +55,7 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
     onConnection: (connection, server) => {
       // Traced as the write is made, before the bytes can reach the client: a trace of both ends
       // (npm run demo --trace) then shows this write before the client's read.
-      if (server.tracing) server.trace('write', connection.id, { bytes: payload.length });
+      if (server.tracing) server.trace('write', connection.id, { bytes: payload.length, text });
       sendHello(connection.socket, payload, idleTimeout);
     },
   });

@@ -7,6 +7,8 @@
  * without its step or either text, and a publisher that reports an action its table lacks.
  */
 
+import { TRACE_TEXT_MAX } from '../defaults.js';
+
 /** The transport an event comes from. */
 export type TraceTransport = 'tcp' | 'udp';
 /** The side of the lecture's diagram an event belongs to. */
@@ -21,6 +23,14 @@ export interface TraceAddress {
   address: string;
   port: number;
   family: 'IPv4' | 'IPv6';
+}
+
+/** The first {@link TRACE_TEXT_MAX} characters of `bytes` as UTF-8 text, for {@link TraceEvent.text}. */
+export function tracePreview(bytes: Uint8Array): string {
+  const head = bytes.subarray(0, TRACE_TEXT_MAX * 4);
+  const text = new TextDecoder().decode(head);
+  const chars = Array.from(text);
+  return chars.length > TRACE_TEXT_MAX ? chars.slice(0, TRACE_TEXT_MAX).join('') : text;
 }
 
 /** One step on a live socket. */
@@ -46,6 +56,11 @@ export interface TraceEvent {
   backlog?: number;
   /** Bytes read or written (read, write, recvfrom, sendto). */
   bytes?: number;
+  /**
+   * The first bytes read or written, as text (at most `TRACE_TEXT_MAX` characters), where a service
+   * gives them: greet's lines, echo's bytes, hello's message. Built only while someone subscribes.
+   */
+  text?: string;
   /**
    * Set when Node performs this step together with others inside one call, so that the step is
    * reported when that call completes rather than at its own system call: e.g. `server.listen()`

@@ -106,6 +106,16 @@ export class UdpClient {
     socket.on('error', (error) => this.#onError(error));
   }
 
+  // Our side's address once the socket is bound, for the trace (a live view pairs it with the server's).
+  #localAddress(): TraceAddress | undefined {
+    try {
+      const a = this.#socket.address();
+      return toTraceAddress(a.address, a.port, a.family);
+    } catch {
+      return undefined; // closed already
+    }
+  }
+
   /** Publishes a trace event for this client, if anyone listens. */
   trace(action: TraceActionOf<'udp', 'client'>, fields: Partial<TraceEventInit> = {}): void {
     if (traceChannels.udpClient.hasSubscribers) {
@@ -190,7 +200,9 @@ export class UdpClient {
           reject(mapSocketError(error, 'sendto', this.target));
           return;
         }
-        this.trace('sendto', { remote: this.#remote, bytes: payload.length });
+        if (traceChannels.udpClient.hasSubscribers) {
+          this.trace('sendto', { local: this.#localAddress(), remote: this.#remote, bytes: payload.length });
+        }
         resolve();
       };
       try {

@@ -214,6 +214,22 @@ describe('hserver and userver --metrics', () => {
     assert.equal((await server.stop()).code, 0);
   });
 
+  test('with --view, /metrics is on the view’s port too', async () => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '--view', '0', '0'], {
+      readyPattern: /view on http:\/\/127\.0\.0\.1:(\d+)\//,
+    });
+    await fetchHello({
+      host: '127.0.0.1',
+      port: Number(/listening on 127\.0\.0\.1:(\d+)/.exec(server.stderr())?.[1]),
+    });
+    const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    assert.equal(lint(text), '');
+    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 1);
+    assert.equal((await server.stop()).code, 0);
+  });
+
   test('a bad --metrics value, and a port in use, exit 1 with a message', async () => {
     const bad = await runBin('hserver', ['--metrics', 'localhost:x', '0']);
     assert.equal(bad.code, 1);

@@ -1,0 +1,528 @@
+/**
+ * The view's model: trace events in, the lecture's diagrams out. A reducer of the event stream into
+ * listeners (the server's socket/bind/listen), connections (TCP: one per accept; UDP: one per
+ * client address and port) with the steps each end has shown, their bytes and lines, and the
+ * kernel's state of both ends. Bounded: it keeps the newest {@link ViewStateOptions.maxConnections}
+ * connections and the first events of each. Pure: no Node imports, no clock of its own.
+ */
+import { VIEW_MAX_CONNECTIONS, VIEW_MAX_EVENTS } from '../defaults.js';
+import type { TraceAddress, TraceEvent } from '../trace/schema.js';
+import { type KernelState, plainAddress } from './proc-net.js';
+
+/** An address and port, as `/state` gives them. */
+export interface ViewAddress {
+  address: string;
+  port: number;
+}
+
+/** Which end of a connection. */
+export type ViewEnd = 'server' | 'client';
+
+/** One item of a connection's sequence diagram. */
+export interface ViewEvent {
+  /** ms since the epoch (the trace's clock). */
+  time: number;
+  /** `kernel` for a state change the kernel reported. */
+  source: ViewEnd | 'kernel';
+  /** The trace action (`accept`, `read`, `write`, `eof`, `shutdown`, `close`, ...) or `state`. */
+  action: string;
+  /** The lecture's step of the action. */
+  step?: string;
+  bytes?: number;
+  /** The bytes as text (a preview), where the service gave it. */
+  text?: string;
+  reason?: string;
+  /** For kernel events: which end changed, and its new state. */
+  end?: ViewEnd;
+  state?: KernelState;
+}
+
+/** One connection (TCP) or one client address of a UDP server, as the page and `/state` show it. */
+export interface ViewConnection {
+  /** Stable and unique in the view: `<endpoint>-<n>`, with the worker's pid in front under `--workers`. */
+  id: string;
+  transport: 'tcp' | 'udp';
+  /** The worker process that served it (`--workers`). */
+  worker?: number;
+  /** The server's side. */
+  local: ViewAddress;
+  /** The client's side. */
+  remote: ViewAddress;
+  /** The proxy the client came through, when a PROXY header named the client. */
+  proxy?: ViewAddress;
+  /** The server's steps seen so far, in order, without repeats: `["4a","4b","4c"]`; UDP: calls. */
+  steps: string[];
+  /** The client's steps: as its own events gave them (`clientSource: 'client'`) or as the server saw them. */
+  clientSteps: string[];
+  /** Where the client column comes from: the client's own trace (run in this process) or the server's view of it. */
+  clientSource: 'client' | 'server';
+  /** The kernel's state of each end (TCP), from /proc/net/tcp{,6}. */
+  kernel: { server: KernelState; client: KernelState };
+  bytesIn: number;
+  bytesOut: number;
+  /** Which side sent its FIN first, once known. */
+  closedFirst?: ViewEnd;
+  /** False once the server closed its socket. */
+  open: boolean;
+  /** Why it closed (`done`, `ECONNRESET`, `idle timeout`, ...). */
+  reason?: string;
+  /** UDP: replies not sent because of the rate limit. */
+  dropped?: number;
+  /** First and last event, ms since the epoch. */
+  started: number;
+  updated: number;
+  /** The sequence diagram's items, oldest first (at most {@link ViewStateOptions.maxEvents}). */
+  events: ViewEvent[];
+  /** Events left out past the bound. */
+  eventsLeftOut: number;
+}
+
+/** A listening (TCP) or bound (UDP) server socket. */
+export interface ViewListener {
+  id: string;
+  transport: 'tcp' | 'udp';
+  worker?: number;
+  local?: ViewAddress;
+  /** The listen() backlog asked for. */
+  backlog?: number;
+  /** Set when Node did several steps in one call (`server.listen()`). */
+  combinedIn?: string;
+  /** The inherited descriptor, under socket activation. */
+  fd?: number;
+  /** `1`, `2`, `3`, `5` (TCP) or `socket`, `bind`, `close` (UDP) seen so far. */
+  steps: string[];
+  /** Connections waiting in the kernel's accept queue (LISTEN rows' rx), `unknown` where the kernel cannot say. */
+  acceptQueue?: number | 'unknown';
+}
+
+/** Counts since the view started. */
+export interface ViewCounters {
+  events: number;
+  connections: number;
+  closed: number;
+  refused: number;
+  datagrams: number;
+  dropped: number;
+}
+
+/** Options of {@link ViewState}. */
+export interface ViewStateOptions {
+  /** @default 300 */
+  maxConnections?: number;
+  /** Items kept in each connection's sequence diagram. @default 48 */
+  maxEvents?: number;
+}
+
+// Clients of this process seen connecting, waiting for the server's side of the same connection.
+const MAX_PENDING_CLIENTS = 64;
+
+/** What the kernel reader needs to find one connection's rows. */
+export interface KernelTarget {
+  id: string;
+  transport: 'tcp' | 'udp';
+  local: ViewAddress;
+  remote: ViewAddress;
+}
+
+interface PendingClient {
+  key?: string;
+  steps: string[];
+  events: ViewEvent[];
+  linked?: ViewConnection;
+}
+
+function address(a: TraceAddress | undefined): ViewAddress {
+  return a === undefined ? { address: '', port: 0 } : { address: a.address, port: a.port };
+}
+
+function tupleKey(client: ViewAddress, server: ViewAddress, transport: 'tcp' | 'udp'): string {
+  // A UDP server bound to 0.0.0.0 sees its own side only as the wildcard: match on the port.
+  const serverSide =
+    transport === 'udp' ? `${server.port}` : `${plainAddress(server.address)}:${server.port}`;
+  return `${transport}|${plainAddress(client.address)}:${client.port}>${serverSide}`;
+}
+
+function addOnce(list: string[], item: string | undefined): boolean {
+  if (item === undefined || item === '' || list.includes(item)) return false;
+  list.push(item);
+  return true;
+}
+
+// Client steps the server's own events prove (the lecture's client column, seen from the server).
+const TCP_CLIENT_IMPLIED: Readonly<Record<string, readonly string[]>> = {
+  accept: ['1', '2'],
+  read: ['3'],
+  eof: ['4'],
+};
+
+/**
+ * The reducer. Feed it every trace event with {@link apply} and the kernel's states with
+ * {@link applyKernel}; read it with {@link connections}, {@link listeners} and {@link takeChanged}.
+ */
+export class ViewState {
+  readonly #maxConnections: number;
+  readonly #maxEvents: number;
+  // Insertion order is age order: the oldest connection is the first key.
+  readonly #connections = new Map<string, ViewConnection>();
+  readonly #byTuple = new Map<string, ViewConnection>();
+  readonly #listeners = new Map<string, ViewListener>();
+  readonly #pending = new Map<string, PendingClient>();
+  readonly #pendingByTuple = new Map<string, PendingClient>();
+  readonly #udpSerial = new Map<string, number>();
+  // Each connection's address-pair key, computed once.
+  readonly #keys = new Map<string, string>();
+  readonly #changed = new Set<string>();
+  #listenersChanged = false;
+  /** Counts since the view started. */
+  readonly counters: ViewCounters = {
+    events: 0,
+    connections: 0,
+    closed: 0,
+    refused: 0,
+    datagrams: 0,
+    dropped: 0,
+  };
+
+  constructor(options: ViewStateOptions = {}) {
+    this.#maxConnections = options.maxConnections ?? VIEW_MAX_CONNECTIONS;
+    this.#maxEvents = options.maxEvents ?? VIEW_MAX_EVENTS;
+  }
+
+  /** Connections, newest first. */
+  connections(): ViewConnection[] {
+    return [...this.#connections.values()].reverse();
+  }
+
+  /** One connection by id. */
+  connection(id: string): ViewConnection | undefined {
+    return this.#connections.get(id);
+  }
+
+  /** The server sockets seen. */
+  listeners(): ViewListener[] {
+    return [...this.#listeners.values()];
+  }
+
+  /** Connections whose kernel rows are still worth looking for (not both ends gone). */
+  kernelTargets(): KernelTarget[] {
+    const targets: KernelTarget[] = [];
+    for (const c of this.#connections.values()) {
+      if (c.transport !== 'tcp') continue;
+      if (c.kernel.server === 'gone' && !isLive(c.kernel.client)) continue;
+      targets.push({ id: c.id, transport: c.transport, local: c.local, remote: c.remote });
+    }
+    return targets;
+  }
+
+  /**
+   * Records what the kernel says of one connection's ends at `time`; each change is added to the
+   * sequence diagram.
+   */
+  applyKernel(id: string, states: { server: KernelState; client: KernelState }, time: number): void {
+    const c = this.#connections.get(id);
+    if (c === undefined) return;
+    for (const end of ['server', 'client'] as const) {
+      const state = states[end];
+      if (c.kernel[end] === state) continue;
+      c.kernel[end] = state;
+      this.#push(c, { time, source: 'kernel', action: 'state', end, state });
+      this.#touch(c, time);
+    }
+    // The end that sent the first FIN is the one that waits (FIN_WAIT1/2, TIME_WAIT) while the other
+    // does not: the kernel's word on who closed first, over what the trace suggested.
+    const first = activeCloser(c.kernel.server, c.kernel.client);
+    if (first !== undefined && c.closedFirst !== first) {
+      c.closedFirst = first;
+      this.#touch(c, time);
+    }
+    // The client's own socket closed (its row is gone or in TIME_WAIT): its step 4, as the kernel saw it.
+    if (c.clientSource === 'server' && (states.client === 'gone' || states.client === 'TIME_WAIT')) {
+      // Bytes the server wrote to a client that then closed normally were part of its step 3.
+      if (c.bytesOut > 0 && !c.clientSteps.includes('3')) c.clientSteps.splice(2, 0, '3');
+      if (c.steps.includes('4a') && addOnce(c.clientSteps, '4')) this.#touch(c, time);
+    }
+  }
+
+  /** Sets a listener's accept-queue depth (from the kernel's LISTEN rows). */
+  setAcceptQueue(id: string, depth: number | 'unknown'): void {
+    const l = this.#listeners.get(id);
+    if (l === undefined || l.acceptQueue === depth) return;
+    l.acceptQueue = depth;
+    this.#listenersChanged = true;
+  }
+
+  /** The connections changed since the last call, newest first, at most `limit`; clears the record. */
+  takeChanged(limit: number): { connections: ViewConnection[]; listeners: boolean; leftOut: number } {
+    const ids = [...this.#changed];
+    this.#changed.clear();
+    const listeners = this.#listenersChanged;
+    this.#listenersChanged = false;
+    const picked: ViewConnection[] = [];
+    for (let i = ids.length - 1; i >= 0 && picked.length < limit; i--) {
+      const c = this.#connections.get(ids[i] ?? '');
+      if (c !== undefined) picked.push(c);
+    }
+    return { connections: picked, listeners, leftOut: ids.length - picked.length };
+  }
+
+  /** True when something changed since the last {@link takeChanged}. */
+  get dirty(): boolean {
+    return this.#changed.size > 0 || this.#listenersChanged;
+  }
+
+  /** Feeds one trace event. Events of unknown actions or connections never seen are counted and ignored. */
+  apply(event: TraceEvent): void {
+    this.counters.events++;
+    if (event.role === 'client') this.#applyClient(event);
+    else if (event.transport === 'tcp') this.#applyTcpServer(event);
+    else this.#applyUdpServer(event);
+  }
+
+  #listener(event: TraceEvent): ViewListener {
+    const id = `${event.worker === undefined ? '' : `${event.worker}-`}${event.endpoint}`;
+    let l = this.#listeners.get(id);
+    if (l === undefined) {
+      l = { id, transport: event.transport, steps: [] };
+      if (event.worker !== undefined) l.worker = event.worker;
+      this.#listeners.set(id, l);
+    }
+    this.#listenersChanged = true;
+    return l;
+  }
+
+  #listenerStep(event: TraceEvent, step: string): void {
+    const l = this.#listener(event);
+    addOnce(l.steps, step);
+    if (event.local !== undefined) l.local = address(event.local);
+    if (event.backlog !== undefined) l.backlog = event.backlog;
+    if (event.combinedIn !== undefined) l.combinedIn = event.combinedIn;
+    if (event.fd !== undefined) l.fd = event.fd;
+  }
+
+  #applyTcpServer(event: TraceEvent): void {
+    switch (event.action) {
+      case 'socket':
+      case 'bind':
+      case 'listen':
+      case 'stop':
+        this.#listenerStep(event, event.step);
+        return;
+    }
+    if (event.connection === undefined) {
+      if (event.action === 'close') this.counters.refused++;
+      return;
+    }
+    const id = `${event.worker === undefined ? '' : `${event.worker}-`}${event.endpoint}-${event.connection}`;
+    let c = this.#connections.get(id);
+    if (c === undefined) {
+      if (event.action !== 'accept') return;
+      c = this.#add(id, 'tcp', event);
+    }
+    this.#serverEvent(c, event);
+    if (TCP_CLIENT_IMPLIED[event.action] !== undefined && c.clientSource === 'server') {
+      for (const step of TCP_CLIENT_IMPLIED[event.action] ?? []) addOnce(c.clientSteps, step);
+    }
+    switch (event.action) {
+      case 'read':
+        c.bytesIn += event.bytes ?? 0;
+        break;
+      case 'write':
+        c.bytesOut += event.bytes ?? 0;
+        break;
+      case 'eof':
+        c.closedFirst ??= 'client';
+        break;
+      case 'shutdown':
+        c.closedFirst ??= 'server';
+        break;
+      case 'close':
+        // Which FIN went first is not in this event (hello never reads the client's): the kernel says.
+        c.open = false;
+        c.reason = event.reason ?? 'done';
+        this.counters.closed++;
+        break;
+    }
+  }
+
+  #applyUdpServer(event: TraceEvent): void {
+    switch (event.action) {
+      case 'socket':
+      case 'bind':
+      case 'close':
+        this.#listenerStep(event, event.action);
+        return;
+    }
+    if (event.remote === undefined) return;
+    const listener = `${event.worker === undefined ? '' : `${event.worker}-`}${event.endpoint}`;
+    const local = this.#listeners.get(listener)?.local ?? { address: '', port: 0 };
+    const key = tupleKey(address(event.remote), local, 'udp');
+    let c = this.#byTuple.get(key);
+    if (c === undefined) {
+      if (event.action !== 'recvfrom') return;
+      const n = (this.#udpSerial.get(listener) ?? 0) + 1;
+      this.#udpSerial.set(listener, n);
+      c = this.#add(`${listener}-${n}`, 'udp', { ...event, local: event.local ?? toTrace(local) });
+      c.open = true;
+    }
+    this.#serverEvent(c, event, event.action);
+    switch (event.action) {
+      case 'recvfrom':
+        this.counters.datagrams++;
+        c.bytesIn += event.bytes ?? 0;
+        if (c.clientSource === 'server') {
+          addOnce(c.clientSteps, 'socket');
+          addOnce(c.clientSteps, 'sendto');
+        }
+        break;
+      case 'sendto':
+        c.bytesOut += event.bytes ?? 0;
+        break;
+      case 'drop':
+        this.counters.dropped++;
+        c.dropped = (c.dropped ?? 0) + 1;
+        break;
+    }
+  }
+
+  #serverEvent(c: ViewConnection, event: TraceEvent, step = event.step): void {
+    addOnce(c.steps, step);
+    const item: ViewEvent = { time: event.time, source: 'server', action: event.action, step: event.step };
+    if (event.bytes !== undefined) item.bytes = event.bytes;
+    if (event.text !== undefined) item.text = event.text;
+    if (event.reason !== undefined) item.reason = event.reason;
+    this.#push(c, item);
+    this.#touch(c, event.time);
+  }
+
+  #add(id: string, transport: 'tcp' | 'udp', event: TraceEvent): ViewConnection {
+    const c: ViewConnection = {
+      id,
+      transport,
+      local: address(event.local),
+      remote: address(event.remote),
+      steps: [],
+      clientSteps: [],
+      clientSource: 'server',
+      kernel: { server: 'unknown', client: 'unknown' },
+      bytesIn: 0,
+      bytesOut: 0,
+      open: true,
+      started: event.time,
+      updated: event.time,
+      events: [],
+      eventsLeftOut: 0,
+    };
+    if (event.worker !== undefined) c.worker = event.worker;
+    if (event.proxy !== undefined) c.proxy = address(event.proxy);
+    this.#connections.set(id, c);
+    this.counters.connections++;
+    const key = tupleKey(c.remote, c.local, transport);
+    this.#keys.set(id, key);
+    this.#byTuple.set(key, c);
+    const pending = this.#pendingByTuple.get(key);
+    if (pending !== undefined) this.#link(pending, c);
+    while (this.#connections.size > this.#maxConnections) {
+      const oldest = this.#connections.keys().next().value;
+      if (oldest === undefined) break;
+      this.#remove(oldest);
+    }
+    return c;
+  }
+
+  #remove(id: string): void {
+    const c = this.#connections.get(id);
+    if (c === undefined) return;
+    this.#connections.delete(id);
+    this.#changed.delete(id);
+    const key = this.#keys.get(id);
+    this.#keys.delete(id);
+    if (key !== undefined && this.#byTuple.get(key) === c) this.#byTuple.delete(key);
+  }
+
+  #applyClient(event: TraceEvent): void {
+    const pid = `${event.transport}|${event.worker ?? ''}|${event.endpoint}`;
+    let p = this.#pending.get(pid);
+    if (p === undefined) {
+      p = { steps: [], events: [] };
+      this.#pending.set(pid, p);
+      while (this.#pending.size > MAX_PENDING_CLIENTS) {
+        const oldest = this.#pending.keys().next().value;
+        if (oldest === undefined) break;
+        this.#dropPending(oldest);
+      }
+    }
+    const step = event.transport === 'udp' ? event.action : event.step;
+    const item: ViewEvent = { time: event.time, source: 'client', action: event.action, step: event.step };
+    if (event.bytes !== undefined) item.bytes = event.bytes;
+    if (event.text !== undefined) item.text = event.text;
+    if (event.reason !== undefined) item.reason = event.reason;
+    const linked = p.linked;
+    if (linked !== undefined) {
+      addOnce(linked.clientSteps, step);
+      this.#push(linked, item);
+      this.#touch(linked, event.time);
+    } else {
+      addOnce(p.steps, step);
+      p.events.push(item);
+      if (p.events.length > this.#maxEvents) p.events.shift();
+    }
+    // The client's address pair names the connection: connect() (TCP), the first sendto() (UDP).
+    if (p.key === undefined && event.local !== undefined && event.remote !== undefined) {
+      p.key = tupleKey(address(event.local), address(event.remote), event.transport);
+      const c = this.#byTuple.get(p.key);
+      if (c !== undefined) this.#link(p, c);
+      else this.#pendingByTuple.set(p.key, p);
+    }
+    if (event.action === 'close') this.#dropPending(pid);
+  }
+
+  #dropPending(pid: string): void {
+    const p = this.#pending.get(pid);
+    this.#pending.delete(pid);
+    if (p?.key !== undefined && this.#pendingByTuple.get(p.key) === p) this.#pendingByTuple.delete(p.key);
+  }
+
+  // A client of this process and the server's side of its connection: one record, both columns.
+  #link(p: PendingClient, c: ViewConnection): void {
+    if (p.key !== undefined) this.#pendingByTuple.delete(p.key);
+    p.linked = c;
+    c.clientSource = 'client';
+    c.clientSteps = [...p.steps];
+    for (const item of p.events) this.#push(c, item);
+    c.events.sort((a, b) => a.time - b.time);
+    p.events = [];
+    this.#touch(c, c.updated);
+  }
+
+  #push(c: ViewConnection, item: ViewEvent): void {
+    if (c.events.length >= this.#maxEvents) {
+      c.eventsLeftOut++;
+      return;
+    }
+    c.events.push(item);
+  }
+
+  #touch(c: ViewConnection, time: number): void {
+    if (time > c.updated) c.updated = time;
+    // Re-inserting keeps the set in order of the latest change.
+    this.#changed.delete(c.id);
+    this.#changed.add(c.id);
+  }
+}
+
+const CLOSING_FIRST: ReadonlySet<KernelState> = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT']);
+const CLOSING_SECOND: ReadonlySet<KernelState> = new Set(['CLOSE_WAIT', 'LAST_ACK', 'gone']);
+
+function activeCloser(server: KernelState, client: KernelState): ViewEnd | undefined {
+  if (CLOSING_FIRST.has(server) && CLOSING_SECOND.has(client)) return 'server';
+  if (CLOSING_FIRST.has(client) && CLOSING_SECOND.has(server)) return 'client';
+  return undefined;
+}
+
+function isLive(state: KernelState): boolean {
+  return state !== 'gone' && state !== 'unknown';
+}
+
+function toTrace(a: ViewAddress): TraceAddress {
+  return { address: a.address, port: a.port, family: a.address.includes(':') ? 'IPv6' : 'IPv4' };
+}

@@ -1,0 +1,594 @@
+/**
+ * The live view's HTTP server (node:http only): the page at `/`, a JSON snapshot at `/state`, a
+ * Server-Sent Events stream at `/events`, one connection's Mermaid text at `/mermaid`, and the
+ * page's buttons at `/run`. It subscribes to the trace, reduces it ({@link ViewState}), reads the
+ * kernel's states while a page is open or `/state` is asked ({@link KernelReader}) and sends the
+ * pages coalesced updates, at most {@link VIEW_MAX_UPDATES_PER_SECOND} a second.
+ *
+ * It keeps to itself: its errors are caught and counted, never thrown into the service's trace
+ * calls; a page that reads slowly misses updates (it gets a fresh snapshot once it catches up)
+ * rather than buffering without bound.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  DEFAULT_VIEW_HOST,
+  VIEW_HEARTBEAT_MS,
+  VIEW_KERNEL_MAX_AGE_MS,
+  VIEW_MAX_RUNNING_CLIENTS,
+  VIEW_MAX_STREAMS,
+  VIEW_MAX_UPDATES_PER_SECOND,
+  VIEW_STATS_INTERVAL_MS,
+  VIEW_UPDATE_SAMPLE,
+} from '../defaults.js';
+import { BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
+import { subscribeTrace } from '../trace/events.js';
+import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
+import type { ServerStats } from '../transport/stats.js';
+import { formatAddress, validateHost, validateInteger, validatePort } from '../validate.js';
+import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
+import { isLoopback, KernelReader } from './kernel-reader.js';
+import { toMermaid } from './mermaid.js';
+import { type PageOptions, renderPage } from './page.js';
+import { type ViewAddress, type ViewConnection, type ViewListener, ViewState } from './state.js';
+
+/** A handler of an extra GET route (`/metrics`, for instance). HEAD requests reach it too. */
+export type ViewRoute = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** Options of a {@link ViewServer}. */
+export interface ViewServerOptions {
+  /** Port of the page; 0 picks a free one. */
+  port: number;
+  /**
+   * Address to serve the page on. Anything beyond loopback shows every client's address and the
+   * lines they send to whoever can reach it (see README).
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /** The program's name, in the page's title (`hserver`). */
+  program?: string;
+  /** The service's transport: which diagram the page draws. */
+  transport: 'tcp' | 'udp';
+  /** The service (`hello`, `greet`, `echo`): which client the page's button runs. */
+  service: string;
+  /** The service's own bound address once it listens: the only target of the page's buttons. */
+  target?: () => AddressInfo | undefined;
+  /** The service's counters (all workers' added up under `--workers`). */
+  stats?: () => ServerStats | undefined | Promise<ServerStats | undefined>;
+  /** The page's language, over the browser's. @default the browser's (Accept-Language), else English */
+  lang?: TraceLanguage;
+  /** More GET routes by path, served beside the view's own (a metrics endpoint). */
+  routes?: Readonly<Record<string, ViewRoute>>;
+  /** Most page streams at once; one more gets 503. @default 32 */
+  maxStreams?: number;
+  /** ms between heartbeats (`: ping`) on a stream. @default 15000 */
+  heartbeat?: number;
+  /** Reads the kernel's states; `false` for none (every state `unknown`). @default a KernelReader of /proc/net/tcp{,6} */
+  kernel?: KernelReader | false;
+  /** Called with an error of the view (never of the service); the view goes on. */
+  onError?: (error: unknown) => void;
+}
+
+interface Stream {
+  response: ServerResponse;
+  lagging: boolean;
+}
+
+const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
+// A supervisor's workers that do not answer within this are left out of one stats reading.
+const STATS_TIMEOUT_MS = 1000;
+
+/** What `/state` answers (and each stream's first event). */
+export interface ViewSnapshot {
+  program: string;
+  transport: 'tcp' | 'udp';
+  service: string;
+  lang?: TraceLanguage;
+  /** The client the page's button runs, if the service has one. */
+  client?: ViewClient;
+  /** The service's bound address. */
+  listen?: ViewAddress & { acceptQueue: number | 'unknown' };
+  listeners: ViewListener[];
+  /** Newest first, at most the view's bound. */
+  connections: ViewConnection[];
+  stats?: ServerStats;
+  /** Per second, from the last two stats snapshots. */
+  rates?: { accepted: number; bytesIn: number; bytesOut: number };
+  counters: ViewState['counters'];
+  kernel: { available: boolean; ageMs?: number };
+  /** Errors the view caught (its own). */
+  viewErrors: number;
+}
+
+/** The live view's HTTP server. */
+export class ViewServer {
+  /** The reducer of the trace: what the page shows. */
+  readonly state = new ViewState();
+  readonly #options: ViewServerOptions;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxStreams: number;
+  readonly #heartbeat: number;
+  readonly #kernel: KernelReader | undefined;
+  readonly #server: Server;
+  readonly #streams = new Set<Stream>();
+  readonly #sockets = new Set<Socket>();
+  readonly #unsubscribe: () => void;
+  #seq = 0;
+  #running = 0;
+  #errors = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #kernelTimer: NodeJS.Timeout | undefined;
+  #statsTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #stats: ServerStats | undefined;
+  #rates: ViewSnapshot['rates'];
+  #statsAt = 0;
+  #closing: Promise<void> | undefined;
+  #listening: Promise<AddressInfo> | undefined;
+
+  constructor(options: ViewServerOptions) {
+    this.#options = options;
+    this.#port = validatePort(options.port);
+    this.#host = validateHost(options.host ?? DEFAULT_VIEW_HOST);
+    this.#maxStreams = validateInteger(options.maxStreams ?? VIEW_MAX_STREAMS, 'max streams', 1, 10_000);
+    this.#heartbeat = validateInteger(options.heartbeat ?? VIEW_HEARTBEAT_MS, 'heartbeat', 1, 2 ** 31 - 1);
+    this.#kernel = options.kernel === false ? undefined : (options.kernel ?? new KernelReader());
+    if (options.lang !== undefined && !TRACE_LANGUAGES.includes(options.lang)) {
+      throw new InvalidArgumentError(`invalid view language '${String(options.lang)}': expected en or ko`);
+    }
+    // Subscribed from the start, so that the server's socket(), bind() and listen() are seen.
+    this.#unsubscribe = subscribeTrace((event) => {
+      try {
+        this.state.apply(event);
+      } catch (error) {
+        this.#fail(error);
+      }
+      if (this.#streams.size > 0) this.#scheduleFlush();
+    });
+    this.#server = createServer((request, response) => {
+      try {
+        this.#handle(request, response);
+      } catch (error) {
+        this.#fail(error);
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+        response.end('internal error\n');
+      }
+    });
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.#server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /** Page streams open now. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
+  /** The view's bound address, once listening. */
+  address(): AddressInfo | undefined {
+    const a = this.#server.address();
+    return typeof a === 'object' && a !== null ? a : undefined;
+  }
+
+  /** Binds the page's address. Rejects with a {@link BindError}. Calling it again returns the same promise. */
+  listen(): Promise<AddressInfo> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new ServerClosedError('the view was closed before listen()', { call: 'listen' }));
+    }
+    this.#listening ??= new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.#unsubscribe();
+        reject(
+          new BindError(`${formatAddress(this.#host, this.#port)}: ${describeSystemError(error)}`, {
+            cause: error,
+            call: 'bind',
+          }),
+        );
+      };
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.#host, port: this.#port }, () => {
+        this.#server.off('error', onError);
+        this.#server.on('error', (error) => this.#fail(error));
+        resolve(this.address() as AddressInfo);
+      });
+    });
+    return this.#listening;
+  }
+
+  /** Ends every stream and connection at once and stops listening. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#unsubscribe();
+      for (const timer of [this.#flushTimer, this.#kernelTimer, this.#statsTimer, this.#heartbeatTimer]) {
+        clearTimeout(timer);
+      }
+      clearInterval(this.#heartbeatTimer);
+      for (const stream of this.#streams) stream.response.end();
+      this.#streams.clear();
+      if (!this.#server.listening) {
+        resolve();
+        return;
+      }
+      this.#server.close(() => resolve());
+      // A stream would hold close() open for ever: end every connection now.
+      this.#server.closeAllConnections();
+      for (const socket of this.#sockets) socket.destroy();
+    });
+    return this.#closing;
+  }
+
+  /** Closes the view (`await using view = ...`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The snapshot `/state` answers, with the kernel's states at most `maxAge` ms old. */
+  async snapshot(maxAge = VIEW_KERNEL_MAX_AGE_MS): Promise<ViewSnapshot> {
+    await Promise.all([this.#readKernel(maxAge), this.#refreshStats(true)]);
+    return this.#snapshotNow();
+  }
+
+  #snapshotNow(): ViewSnapshot {
+    const target = this.#options.target?.();
+    const last = this.#kernel?.last;
+    const snapshot: ViewSnapshot = {
+      program: this.#options.program ?? 'hserver',
+      transport: this.#options.transport,
+      service: this.#options.service,
+      listeners: this.state.listeners(),
+      connections: this.state.connections(),
+      counters: this.state.counters,
+      kernel: {
+        available: last?.available ?? false,
+        ...(last === undefined ? {} : { ageMs: Math.round(performance.now() - last.time) }),
+      },
+      viewErrors: this.#errors,
+    };
+    if (this.#options.lang !== undefined) snapshot.lang = this.#options.lang;
+    const client = clientFor(this.#options.transport, this.#options.service);
+    if (client !== undefined) snapshot.client = client;
+    if (target !== undefined) {
+      const listen = { address: target.address, port: target.port };
+      const acceptQueue: number | 'unknown' =
+        this.#options.transport === 'tcp' && last !== undefined && this.#kernel !== undefined
+          ? this.#kernel.acceptQueue(last, listen)
+          : 'unknown';
+      snapshot.listen = { ...listen, acceptQueue };
+    }
+    if (this.#stats !== undefined) snapshot.stats = this.#stats;
+    if (this.#rates !== undefined) snapshot.rates = this.#rates;
+    return snapshot;
+  }
+
+  #fail(error: unknown): void {
+    this.#errors++;
+    try {
+      this.#options.onError?.(error);
+    } catch {
+      // the error handler's own error is not the service's either
+    }
+  }
+
+  // Reads the kernel (within its rate) and records what it says of every connection still worth it.
+  async #readKernel(maxAge: number): Promise<void> {
+    const kernel = this.#kernel;
+    if (kernel === undefined) return;
+    try {
+      const targets = this.state.kernelTargets();
+      const target = this.#options.target?.();
+      const listening = target === undefined ? [] : [{ address: target.address, port: target.port }];
+      const reading = await kernel.read(targets, listening, maxAge);
+      const time = performance.timeOrigin + performance.now();
+      for (const t of targets) {
+        const states = kernel.states(reading, t);
+        if (states !== undefined) this.state.applyKernel(t.id, states, time);
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async #refreshStats(now = false): Promise<void> {
+    const provider = this.#options.stats;
+    if (provider === undefined) return;
+    if (!now && performance.now() - this.#statsAt < VIEW_STATS_INTERVAL_MS) return;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const stats = await Promise.race([
+        Promise.resolve(provider()),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), STATS_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (stats === undefined) return;
+      const at = performance.now();
+      const previous = this.#stats;
+      const seconds = (at - this.#statsAt) / 1000;
+      if (previous !== undefined && seconds > 0) {
+        this.#rates = {
+          accepted: Math.round((stats.accepted - previous.accepted) / seconds),
+          bytesIn: Math.round((stats.bytesIn - previous.bytesIn) / seconds),
+          bytesOut: Math.round((stats.bytesOut - previous.bytesOut) / seconds),
+        };
+      }
+      this.#stats = stats;
+      this.#statsAt = at;
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #handle(request: IncomingMessage, response: ServerResponse): void {
+    const method = request.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      response.end('only GET and HEAD\n');
+      return;
+    }
+    if (!this.#hostAllowed(request)) {
+      this.#send(request, response, 403, 'text/plain; charset=utf-8', 'unexpected Host header\n');
+      return;
+    }
+    const url = new URL(request.url ?? '/', 'http://view.invalid');
+    const extra = this.#options.routes;
+    if (extra !== undefined && Object.hasOwn(extra, url.pathname)) {
+      extra[url.pathname]?.(request, response);
+      return;
+    }
+    switch (url.pathname) {
+      case '/':
+        this.#send(
+          request,
+          response,
+          200,
+          'text/html; charset=utf-8',
+          renderPage(this.#pageOptions(request)),
+        );
+        return;
+      case '/state':
+        void this.snapshot().then(
+          (snapshot) =>
+            this.#send(request, response, 200, 'application/json', `${JSON.stringify(snapshot)}\n`),
+          (error) => {
+            this.#fail(error);
+            this.#send(request, response, 500, 'text/plain; charset=utf-8', 'internal error\n');
+          },
+        );
+        return;
+      case '/events':
+        this.#openStream(request, response);
+        return;
+      case '/mermaid': {
+        const connection = this.state.connection(url.searchParams.get('id') ?? '');
+        const lang = url.searchParams.get('lang') === 'ko' ? 'ko' : 'en';
+        if (connection === undefined) {
+          this.#send(request, response, 404, 'text/plain; charset=utf-8', 'no such connection\n');
+        } else {
+          this.#send(request, response, 200, 'text/plain; charset=utf-8', toMermaid(connection, lang));
+        }
+        return;
+      }
+      case '/run':
+        this.#run(request, response);
+        return;
+      default:
+        this.#send(request, response, 404, 'text/plain; charset=utf-8', 'not found\n');
+    }
+  }
+
+  // A view on loopback answers only requests addressed to loopback (or localhost): a page of another
+  // site whose name resolves to 127.0.0.1 (DNS rebinding) cannot read it.
+  #hostAllowed(request: IncomingMessage): boolean {
+    if (!isLoopback(this.#host) && this.#host !== 'localhost') return true;
+    const host = request.headers.host;
+    if (host === undefined) return true;
+    const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+    return name === 'localhost' || isLoopback(name);
+  }
+
+  #pageOptions(request: IncomingMessage): PageOptions {
+    const accept = String(request.headers['accept-language'] ?? '').toLowerCase();
+    const browser: TraceLanguage = accept.startsWith('ko') ? 'ko' : 'en';
+    return {
+      lang: this.#options.lang ?? browser,
+      program: this.#options.program ?? 'hserver',
+      transport: this.#options.transport,
+    };
+  }
+
+  #send(
+    request: IncomingMessage,
+    response: ServerResponse,
+    status: number,
+    type: string,
+    body: string,
+  ): void {
+    const bytes = Buffer.from(body);
+    response.writeHead(status, {
+      'content-type': type,
+      'content-length': bytes.length,
+      'cache-control': 'no-store',
+      // The page loads nothing from elsewhere; say so to the browser too.
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+      'x-content-type-options': 'nosniff',
+    });
+    response.end(request.method === 'HEAD' ? undefined : bytes);
+  }
+
+  // The page's buttons. A custom header makes a cross-site page's request need a CORS preflight,
+  // which gets 405: only the view's own page can run them.
+  #run(request: IncomingMessage, response: ServerResponse): void {
+    const text = 'text/plain; charset=utf-8';
+    const kind = clientFor(this.#options.transport, this.#options.service);
+    const target = this.#options.target?.();
+    if (request.headers['x-socket-steps'] !== 'run') {
+      this.#send(request, response, 403, text, 'the page runs clients with the X-Socket-Steps: run header\n');
+      return;
+    }
+    if (kind === undefined || target === undefined) {
+      this.#send(request, response, 409, text, 'no client for this service, or it is not listening\n');
+      return;
+    }
+    if (request.method === 'HEAD') {
+      this.#send(request, response, 200, text, '');
+      return;
+    }
+    if (this.#running >= VIEW_MAX_RUNNING_CLIENTS) {
+      this.#send(request, response, 429, text, 'clients still running: try again in a moment\n');
+      return;
+    }
+    this.#running++;
+    runViewClient(kind, loopbackTarget(target))
+      .then(
+        (summary) => this.#send(request, response, 200, text, `${summary}\n`),
+        (error) => this.#send(request, response, 502, text, `${describeSystemError(error)}\n`),
+      )
+      .finally(() => {
+        this.#running--;
+      })
+      .catch((error) => this.#fail(error));
+  }
+
+  #openStream(request: IncomingMessage, response: ServerResponse): void {
+    if (this.#streams.size >= this.#maxStreams) {
+      this.#send(
+        request,
+        response,
+        503,
+        'text/plain; charset=utf-8',
+        `at most ${this.#maxStreams} pages at once\n`,
+      );
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    response.socket?.setNoDelay(true);
+    const stream: Stream = { response, lagging: false };
+    this.#streams.add(stream);
+    response.once('close', () => {
+      this.#streams.delete(stream);
+      if (this.#streams.size === 0) this.#stopPolling();
+    });
+    response.on('drain', () => {
+      if (!stream.lagging) return;
+      stream.lagging = false;
+      this.#sendSnapshot(stream);
+    });
+    response.write('retry: 2000\n\n');
+    this.#startPolling();
+    void this.snapshot().then(
+      () => this.#sendSnapshot(stream),
+      (error) => this.#fail(error),
+    );
+  }
+
+  #sendSnapshot(stream: Stream): void {
+    if (!this.#streams.has(stream)) return;
+    this.#write(stream, 'snapshot', JSON.stringify(this.#snapshotNow()));
+  }
+
+  #write(stream: Stream, event: string, data: string): void {
+    if (stream.lagging) return;
+    const ok = stream.response.write(`id: ${++this.#seq}\nevent: ${event}\ndata: ${data}\n\n`);
+    // A page that does not keep up misses updates, and gets a fresh snapshot once it drains.
+    if (!ok) stream.lagging = true;
+  }
+
+  #startPolling(): void {
+    if (this.#kernelTimer === undefined && this.#kernel !== undefined) this.#pollKernel();
+    if (this.#statsTimer === undefined) this.#pollStats();
+    if (this.#heartbeatTimer === undefined) {
+      this.#heartbeatTimer = setInterval(() => {
+        for (const stream of this.#streams) if (!stream.lagging) stream.response.write(': ping\n\n');
+      }, this.#heartbeat);
+      this.#heartbeatTimer.unref();
+    }
+  }
+
+  #stopPolling(): void {
+    clearTimeout(this.#kernelTimer);
+    clearTimeout(this.#statsTimer);
+    clearInterval(this.#heartbeatTimer);
+    this.#kernelTimer = undefined;
+    this.#statsTimer = undefined;
+    this.#heartbeatTimer = undefined;
+  }
+
+  #pollKernel(): void {
+    const kernel = this.#kernel;
+    if (kernel === undefined || this.#closing !== undefined) return;
+    this.#kernelTimer = setTimeout(
+      () => {
+        void this.#readKernel(0).then(() => {
+          if (this.state.dirty) this.#scheduleFlush();
+          if (this.#streams.size > 0) this.#pollKernel();
+        });
+        // A slow read (a huge table under load) slows the polling, to at most 5% of the time reading.
+      },
+      Math.max(kernel.interval, (kernel.last?.duration ?? 0) * 20),
+    );
+    this.#kernelTimer.unref();
+  }
+
+  #pollStats(): void {
+    if (this.#closing !== undefined) return;
+    this.#statsTimer = setTimeout(() => {
+      void this.#refreshStats(true).then(() => {
+        this.#scheduleFlush();
+        if (this.#streams.size > 0) this.#pollStats();
+      });
+    }, VIEW_STATS_INTERVAL_MS);
+    this.#statsTimer.unref();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined || this.#closing !== undefined) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      try {
+        this.#flush();
+      } catch (error) {
+        this.#fail(error);
+      }
+    }, FLUSH_INTERVAL_MS);
+    this.#flushTimer.unref();
+  }
+
+  // One update for every page: the counters, and a sample of the connections that changed.
+  #flush(): void {
+    if (this.#streams.size === 0) return;
+    const changed = this.state.takeChanged(VIEW_UPDATE_SAMPLE);
+    const snapshot = this.#snapshotNow();
+    const update = {
+      counters: snapshot.counters,
+      stats: snapshot.stats,
+      rates: snapshot.rates,
+      listen: snapshot.listen,
+      kernel: snapshot.kernel,
+      viewErrors: snapshot.viewErrors,
+      connections: changed.connections,
+      leftOut: changed.leftOut,
+      ...(changed.listeners ? { listeners: snapshot.listeners } : {}),
+    };
+    const data = JSON.stringify(update);
+    for (const stream of this.#streams) this.#write(stream, 'update', data);
+  }
+}
+
+/** Builds a {@link ViewServer}; call `listen()` on it. */
+export function createViewServer(options: ViewServerOptions): ViewServer {
+  return new ViewServer(options);
+}

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  formatTraceEvent,
+  lectureStep,
+  type TraceAddress,
+  type TraceEvent,
+  tracePreview,
+} from '../../src/trace/schema.js';
+import { mermaidText, toMermaid } from '../../src/view/mermaid.js';
+import { ViewState } from '../../src/view/state.js';
+
+const SERVER: TraceAddress = { address: '127.0.0.1', port: 9000, family: 'IPv4' };
+const client = (port: number): TraceAddress => ({ address: '127.0.0.1', port, family: 'IPv4' });
+const mapped = (a: TraceAddress): TraceAddress => ({
+  address: `::ffff:${a.address}`,
+  port: a.port,
+  family: 'IPv6',
+});
+
+let clock = 1_000;
+function ev(init: Omit<TraceEvent, 'step' | 'time'>): TraceEvent {
+  return { ...init, step: lectureStep(init.transport, init.role, init.action), time: clock++ };
+}
+const server = (
+  action: TraceEvent['action'],
+  connection: number | undefined,
+  more: Partial<TraceEvent> = {},
+) => ev({ transport: 'tcp', role: 'server', action, endpoint: 1, connection, ...more });
+
+function listen(state: ViewState): void {
+  state.apply(server('socket', undefined, { combinedIn: 'server.listen()' }));
+  state.apply(server('bind', undefined, { local: SERVER, combinedIn: 'server.listen()' }));
+  state.apply(server('listen', undefined, { local: SERVER, backlog: 5, combinedIn: 'server.listen()' }));
+}
+
+describe('the view state: trace events in, the diagrams out', () => {
+  test("the listener's steps 1-3 (in one Node call) and 5", () => {
+    const state = new ViewState();
+    listen(state);
+    const [l] = state.listeners();
+    assert.deepEqual(l?.steps, ['1', '2', '3']);
+    assert.equal(l?.backlog, 5);
+    assert.equal(l?.combinedIn, 'server.listen()');
+    assert.deepEqual(l?.local, { address: '127.0.0.1', port: 9000 });
+    state.apply(server('stop', undefined));
+    assert.deepEqual(state.listeners()[0]?.steps, ['1', '2', '3', '5']);
+    assert.equal(state.connections().length, 0);
+  });
+
+  test('a hello client from elsewhere: the server steps, and the client column from what the server and kernel see', () => {
+    const state = new ViewState();
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5000) }));
+    state.apply(server('write', 1, { bytes: 13, text: 'Hello World!\u0000' }));
+    state.apply(server('close', 1, { reason: 'done' }));
+    const [c] = state.connections();
+    assert.ok(c);
+    assert.equal(c.id, '1-1');
+    assert.deepEqual(c.local, { address: '127.0.0.1', port: 9000 });
+    assert.deepEqual(c.remote, { address: '127.0.0.1', port: 5000 });
+    assert.deepEqual(c.steps, ['4a', '4b', '4c']);
+    assert.deepEqual(c.clientSteps, ['1', '2']);
+    assert.equal(c.clientSource, 'server');
+    assert.deepEqual(c.kernel, { server: 'unknown', client: 'unknown' });
+    assert.equal(c.open, false);
+    assert.equal(c.bytesOut, 13);
+    assert.equal(c.closedFirst, undefined, 'the trace alone does not say whose FIN went first');
+    assert.deepEqual(
+      state.kernelTargets().map((t) => t.id),
+      ['1-1'],
+    );
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    const after = state.connection('1-1');
+    assert.equal(after?.closedFirst, 'client');
+    assert.deepEqual(after?.clientSteps, ['1', '2', '3', '4']);
+    assert.deepEqual(
+      after?.events.filter((e) => e.source === 'kernel').map((e) => `${e.end}:${e.state}`),
+      ['server:gone', 'client:TIME_WAIT'],
+    );
+    // The same states again add nothing.
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    assert.equal(state.connection('1-1')?.events.length, 5);
+    state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
+    assert.deepEqual(state.kernelTargets(), [], 'both ends gone: nothing left to read');
+  });
+
+  test('a client of this process and the server side of its connection are one record (dual stack too)', () => {
+    const state = new ViewState();
+    listen(state);
+    const c = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'tcp', role: 'client', action, endpoint: 7, ...more });
+    state.apply(c('socket', { combinedIn: 'net.connect()' }));
+    // The server on `::` sees the IPv4 client as IPv4-mapped.
+    state.apply(server('accept', 1, { local: mapped(SERVER), remote: mapped(client(5001)) }));
+    state.apply(server('write', 1, { bytes: 13 }));
+    state.apply(c('connect', { local: client(5001), remote: SERVER }));
+    state.apply(server('close', 1));
+    state.apply(c('read', { bytes: 13 }));
+    state.apply(c('close', { reason: 'done' }));
+    const [record] = state.connections();
+    assert.equal(state.connections().length, 1);
+    assert.equal(record?.clientSource, 'client');
+    assert.deepEqual(record?.clientSteps, ['1', '2', '3', '4']);
+    assert.deepEqual(
+      record?.events.map((e) => `${e.source}:${e.action}`),
+      [
+        'client:socket',
+        'server:accept',
+        'server:write',
+        'client:connect',
+        'server:close',
+        'client:read',
+        'client:close',
+      ],
+    );
+    // The client connecting first (its connect traced before the accept) links the same way.
+    const later = new ViewState();
+    listen(later);
+    later.apply(ev({ transport: 'tcp', role: 'client', action: 'socket', endpoint: 8 }));
+    later.apply(
+      ev({
+        transport: 'tcp',
+        role: 'client',
+        action: 'connect',
+        endpoint: 8,
+        local: client(5002),
+        remote: SERVER,
+      }),
+    );
+    later.apply(server('accept', 2, { local: SERVER, remote: client(5002) }));
+    assert.equal(later.connections()[0]?.clientSource, 'client');
+    assert.deepEqual(later.connections()[0]?.clientSteps, ['1', '2']);
+  });
+
+  test('greet: the lines themselves, and the FIN that came first', () => {
+    const state = new ViewState();
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5003) }));
+    state.apply(server('read', 1, { bytes: 14, text: "Hi. I'm Bob.\n" }));
+    state.apply(server('write', 1, { bytes: 19, text: "Hi, Bob. I'm Jane.\n" }));
+    state.apply(server('read', 1, { bytes: 25, text: 'Nice to meet you, Jane.\n' }));
+    state.apply(server('eof', 1));
+    state.apply(server('shutdown', 1));
+    state.apply(server('close', 1));
+    const c = state.connection('1-1');
+    assert.ok(c);
+    assert.equal(c.closedFirst, 'client');
+    assert.equal(c.bytesIn, 39);
+    assert.deepEqual(c.clientSteps, ['1', '2', '3', '4']);
+    const text = toMermaid(c);
+    assert.match(
+      text,
+      /^sequenceDiagram\n {2}participant C as client 127\.0\.0\.1:5003\n {2}participant S as server 127\.0\.0\.1:9000\n/,
+    );
+    assert.match(text, /C->>S: write\(\) → read\(\) 14 bytes: "Hi\. I'm Bob\.\\n"/);
+    assert.match(text, /S->>C: write\(\) 19 bytes: "Hi, Bob\. I'm Jane\.\\n"/);
+    assert.match(text, /C->>S: FIN \(read\(\) returns 0\)/);
+    assert.match(text, /S->>C: shutdown\(\): FIN/);
+    assert.match(text, /Note over C,S: client closed first/);
+    assert.doesNotMatch(text, /close\(\): FIN/, 'shutdown() sent the FIN already');
+    const ko = toMermaid(c, 'ko');
+    assert.match(ko, /participant C as 클라이언트 127\.0\.0\.1:5003/);
+    assert.match(ko, /연결요청에 대한 수락 accept\(\)/);
+    assert.match(ko, /클라이언트가 먼저 닫음/);
+  });
+
+  test('Mermaid text is escaped: no line breaks, no ; or # of its own', () => {
+    assert.equal(mermaidText('a;b#c\nd\u0000'), 'a#59;b#35;c\\nd\\0');
+  });
+
+  test('bounded to the newest connections; the changes come newest first, sampled', () => {
+    const state = new ViewState({ maxConnections: 300, maxEvents: 4 });
+    listen(state);
+    for (let i = 1; i <= 305; i++) {
+      state.apply(server('accept', i, { local: SERVER, remote: client(10_000 + i) }));
+      state.apply(server('close', i));
+    }
+    const all = state.connections();
+    assert.equal(all.length, 300);
+    assert.equal(all[0]?.id, '1-305');
+    assert.equal(all.at(-1)?.id, '1-6');
+    assert.equal(state.connection('1-1'), undefined);
+    const changed = state.takeChanged(24);
+    assert.equal(changed.connections.length, 24);
+    assert.equal(changed.connections[0]?.id, '1-305');
+    assert.equal(changed.leftOut, 276);
+    assert.equal(state.takeChanged(24).connections.length, 0);
+    for (let i = 0; i < 10; i++) state.apply(server('read', 305, { bytes: 1 }));
+    const c = state.connection('1-305');
+    assert.equal(c?.events.length, 4);
+    assert.equal(c?.eventsLeftOut, 8);
+    assert.equal(c?.bytesIn, 10);
+    assert.equal(state.counters.connections, 305);
+  });
+
+  test('refusals and events of connections never seen are counted, not drawn', () => {
+    const state = new ViewState();
+    state.apply(server('close', undefined, { reason: 'refused: too many connections' }));
+    state.apply(server('read', 42, { bytes: 3 }));
+    assert.equal(state.counters.refused, 1);
+    assert.equal(state.connections().length, 0);
+  });
+
+  test('UDP: one record per client address, its datagrams, replies dropped by the rate limit, the client linked', () => {
+    const state = new ViewState();
+    const u = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'server', action, endpoint: 3, ...more });
+    state.apply(u('socket', { combinedIn: 'socket.bind()' }));
+    state.apply(
+      u('bind', { local: { address: '0.0.0.0', port: 9100, family: 'IPv4' }, combinedIn: 'socket.bind()' }),
+    );
+    const uc = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'client', action, endpoint: 9, ...more });
+    state.apply(uc('socket'));
+    state.apply(
+      uc('sendto', {
+        local: client(6000),
+        remote: { address: '127.0.0.1', port: 9100, family: 'IPv4' },
+        bytes: 0,
+      }),
+    );
+    state.apply(u('recvfrom', { remote: client(6000), bytes: 0 }));
+    state.apply(u('sendto', { remote: client(6000), bytes: 13 }));
+    state.apply(uc('recvfrom', { bytes: 13 }));
+    state.apply(uc('close'));
+    state.apply(u('recvfrom', { remote: client(6001), bytes: 1 }));
+    state.apply(u('drop', { remote: client(6001), bytes: 13, reason: 'rate limit' }));
+    const [other, mine] = state.connections();
+    assert.deepEqual(state.listeners()[0]?.steps, ['socket', 'bind']);
+    assert.equal(mine?.clientSource, 'client');
+    assert.deepEqual(mine?.steps, ['recvfrom', 'sendto']);
+    assert.deepEqual(mine?.clientSteps, ['socket', 'sendto', 'recvfrom', 'close']);
+    assert.equal(mine?.bytesOut, 13);
+    assert.equal(other?.clientSource, 'server');
+    assert.deepEqual(other?.clientSteps, ['socket', 'sendto']);
+    assert.deepEqual(other?.steps, ['recvfrom', 'drop']);
+    assert.equal(other?.dropped, 1);
+    assert.equal(state.counters.dropped, 1);
+    assert.deepEqual(state.kernelTargets(), [], 'UDP has no TCP state to read');
+    assert.match(toMermaid(other ?? mine ?? assert.fail()), /Note over S: reply not sent \(rate limit\)/);
+  });
+
+  test("the trace's text preview: at most 200 characters, never half a character, and --trace's lines unchanged", () => {
+    assert.equal(tracePreview(Buffer.from('a'.repeat(300))).length, 200);
+    assert.equal(tracePreview(Buffer.from('안녕'.repeat(150))), '안녕'.repeat(100));
+    assert.equal(tracePreview(Buffer.from("Hi. I'm Bob.\n")), "Hi. I'm Bob.\n");
+    const event = server('read', 1, { bytes: 14, text: "Hi. I'm Bob.\n" });
+    assert.equal(formatTraceEvent(event), '[server] 4b read(): #1 14 bytes received');
+  });
+});
