@@ -24,10 +24,11 @@ import {
 const lit = (step: string) => `[data-step="${step}"][data-lit="true"]`;
 
 // After a hello exchange, the end that sent the first FIN waits in TIME_WAIT and the other is gone
-// (which one depends on a race: the server closes right after writing, the client right after reading).
+// (which one depends on a race: the server closes right after writing, the client right after
+// reading). When both FINs cross on the wire (a simultaneous close), both ends wait in TIME_WAIT.
 function settled(kernel: { server: string; client: string }): boolean {
   const states = [kernel.server, kernel.client].sort().join(',');
-  return states === 'TIME_WAIT,gone';
+  return states === 'TIME_WAIT,gone' || states === 'TIME_WAIT,TIME_WAIT';
 }
 
 /** Waits until the page shows the kernel's states that /state gives for connection `id`, once settled. */
