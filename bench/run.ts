@@ -100,16 +100,7 @@ async function stopServer(server: Server): Promise<void> {
 async function loadgen(port: number, concurrency: number): Promise<Record<string, number>> {
   const args = ['-h', HOST, '-p', String(port), '-c', String(concurrency), '-n', '100000000'];
   args.push('-d', String(duration), '-t', String(duration + 10));
-  const { stdout } = await run(buildProgram('loadgen'), args, { timeout: (duration + 20) * 1000 }).catch(
-    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
-  );
-  return Object.fromEntries(
-    stdout
-      .trim()
-      .split(/\s+/)
-      .map((pair) => pair.split('='))
-      .map(([k, v]) => [k ?? '', Number(v)]),
-  );
+  return keyValues(buildProgram('loadgen'), args, duration + 20);
 }
 
 const median = (values: number[]): number => {

@@ -7,8 +7,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_METRICS_HOST } from '../defaults.js';
-import { BindError, describeSystemError } from '../errors.js';
-import { formatAddress, validateHost, validatePort } from '../validate.js';
+import { describeSystemError } from '../errors.js';
+import { listenHttp } from '../transport/listen-http.js';
+import { validateHost, validatePort } from '../validate.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 
 /** Produces the exposition text (see formatMetrics). */
@@ -81,21 +82,7 @@ export class MetricsServer {
 
   /** Binds; resolves with the address, rejects with a {@link BindError}. */
   listen(): Promise<AddressInfo> {
-    this.#listening ??= new Promise((resolve, reject) => {
-      const onError = (error: Error) =>
-        reject(
-          new BindError(`${formatAddress(this.#host, this.#port)}: ${describeSystemError(error)}`, {
-            cause: error,
-            call: 'bind',
-          }),
-        );
-      this.#server.once('error', onError);
-      this.#server.listen({ host: this.#host, port: this.#port }, () => {
-        this.#server.off('error', onError);
-        this.#server.on('error', () => {});
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+    this.#listening ??= listenHttp(this.#server, this.#host, this.#port, () => {});
     return this.#listening;
   }
 

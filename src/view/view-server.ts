@@ -21,11 +21,12 @@ import {
   VIEW_STATS_INTERVAL_MS,
   VIEW_UPDATE_SAMPLE,
 } from '../defaults.js';
-import { BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
+import { type BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
 import { subscribeTrace } from '../trace/events.js';
 import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
+import { listenHttp } from '../transport/listen-http.js';
 import type { ServerStats } from '../transport/stats.js';
-import { formatAddress, validateHost, validateInteger, validatePort } from '../validate.js';
+import { validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
 import { isLoopback, KernelReader } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
@@ -178,23 +179,12 @@ export class ViewServer {
     if (this.#closing !== undefined) {
       return Promise.reject(new ServerClosedError('the view was closed before listen()', { call: 'listen' }));
     }
-    this.#listening ??= new Promise<AddressInfo>((resolve, reject) => {
-      const onError = (error: Error) => {
+    this.#listening ??= listenHttp(this.#server, this.#host, this.#port, (error) => this.#fail(error)).catch(
+      (error: unknown) => {
         this.#unsubscribe();
-        reject(
-          new BindError(`${formatAddress(this.#host, this.#port)}: ${describeSystemError(error)}`, {
-            cause: error,
-            call: 'bind',
-          }),
-        );
-      };
-      this.#server.once('error', onError);
-      this.#server.listen({ host: this.#host, port: this.#port }, () => {
-        this.#server.off('error', onError);
-        this.#server.on('error', (error) => this.#fail(error));
-        resolve(this.address() as AddressInfo);
-      });
-    });
+        throw error;
+      },
+    );
     return this.#listening;
   }
 
