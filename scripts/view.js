@@ -25,7 +25,11 @@ server.stderr.setEncoding('utf8').on('data', (chunk) => {
     told = true;
     const target = service[1] === '0.0.0.0' ? '127.0.0.1' : service[1].replace(/^\[(.*)\]$/, '$1');
     console.log(`\nOpen ${page[1]} in a browser, then in another terminal run a client:`);
-    console.log(`  bin/hclient ${target} ${service[2]}`);
+    // The client speaks the service the server runs (hclient's --service is the same option).
+    const at = extra.findIndex((a) => a === '--service' || a.startsWith('--service='));
+    const name = at === -1 ? undefined : extra[at].includes('=') ? extra[at].split('=')[1] : extra[at + 1];
+    const option = name === undefined || name === 'hello' ? '' : `--service ${name} `;
+    console.log(`  bin/hclient ${option}${target} ${service[2]}`);
     console.log('Ctrl-C stops the server.');
   }
 });

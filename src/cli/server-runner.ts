@@ -182,11 +182,9 @@ export async function runServer(
         throw error;
       }
     }
-    watchDescriptorRefusals(program, server, server.closed);
-    if (supervisor !== undefined) supervisor.listening(address);
-    else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
-    else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
     bound = address;
+    // The metrics and the view are up before the "listening" line: a script that waits for it
+    // finds them up too, and never sees that line from a server that then fails to start them.
     if (view !== undefined) {
       try {
         await startView(program, view);
@@ -195,6 +193,10 @@ export async function runServer(
         throw error;
       }
     }
+    watchDescriptorRefusals(program, server, server.closed);
+    if (supervisor !== undefined) supervisor.listening(address);
+    else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
+    else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
     await server.closed;
   } finally {
     await view?.close();
@@ -281,9 +283,6 @@ export async function runWorkers(
         await supervisor.destroy();
       }
     }
-    if (!sideFailed) {
-      process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
-    }
     if (view !== undefined && !sideFailed) {
       try {
         await startView(program, view);
@@ -292,6 +291,9 @@ export async function runWorkers(
         sideFailed = true;
         await supervisor.destroy();
       }
+    }
+    if (!sideFailed) {
+      process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
     }
   } catch (error) {
     // A failed bind is printed once, here; a supervisor that gave up has said so already.

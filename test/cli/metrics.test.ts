@@ -10,6 +10,7 @@ import { formatMetrics } from '../../src/metrics/prometheus.js';
 import type { ServerStats } from '../../src/transport/stats.js';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { rawConnect, readToEnd } from '../helpers/raw.js';
+import { VIEW_READY } from '../helpers/view.js';
 
 /** Finds promtool, or fails loudly. */
 function promtool(): string {
@@ -216,7 +217,7 @@ describe('hserver and userver --metrics', () => {
 
   test('with --view, /metrics is on the view’s port too', async () => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '--view', '0', '0'], {
-      readyPattern: /view on http:\/\/127\.0\.0\.1:(\d+)\//,
+      readyPattern: VIEW_READY,
     });
     await fetchHello({
       host: '127.0.0.1',

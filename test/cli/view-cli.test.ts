@@ -10,7 +10,14 @@ import { describe, type TestContext, test } from 'node:test';
 import { fetchHello, fetchUdpHello } from '../../src/index.js';
 import { childPids } from '../helpers/proc-net.js';
 import { ROOT, runBin, startServer, testEnv } from '../helpers/process.js';
-import { getState, openEvents, request, startViewedServer, waitForState } from '../helpers/view.js';
+import {
+  getState,
+  openEvents,
+  request,
+  startViewedServer,
+  VIEW_READY,
+  waitForState,
+} from '../helpers/view.js';
 
 async function viewed(t: TestContext, program: string, args: readonly string[], view = '0') {
   const server = await startViewedServer(program, args, view);
@@ -23,7 +30,7 @@ describe('hserver and userver --view', () => {
     const server = await viewed(t, 'hserver', ['--host', '127.0.0.1']);
     assert.match(
       server.stderr(),
-      /^hserver: listening on 127\.0\.0\.1:\d+\nhserver: view on http:\/\/127\.0\.0\.1:\d+\/\n$/,
+      /^hserver: view on http:\/\/127\.0\.0\.1:\d+\/\nhserver: listening on 127\.0\.0\.1:\d+\n$/,
     );
     const stream = await openEvents(server.url);
     await stream.waitFor((e) => e.event === 'snapshot');
@@ -33,7 +40,7 @@ describe('hserver and userver --view', () => {
 
   test('[::1]:0 serves the page on IPv6, the address in brackets', async (t) => {
     const server = await viewed(t, 'hserver', ['--host', '::1'], '[::1]:0');
-    assert.match(server.stderr(), /\nhserver: view on http:\/\/\[::1\]:\d+\/\n$/);
+    assert.match(server.stderr(), /^hserver: view on http:\/\/\[::1\]:\d+\/\n/);
     assert.equal((await request(server.url)).status, 200);
   });
 
@@ -65,8 +72,10 @@ describe('hserver and userver --view', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr.toString(),
-      /\nhserver: --view: bind\(\) error: 127\.0\.0\.1:\d+: address already in use \(EADDRINUSE\)\n$/,
+      /^hserver: --view: bind\(\) error: 127\.0\.0\.1:\d+: address already in use \(EADDRINUSE\)\n$/,
     );
+    // No "listening on" line first: a script waiting for it never sees a server that then failed.
+    assert.doesNotMatch(result.stderr.toString(), /listening on/);
   });
 
   test('greet: the Bob/Jane lines in the selected connection, from the page button', async (t) => {
@@ -105,7 +114,7 @@ describe('hserver and userver --view', () => {
       'hserver',
       ['--workers', '2', '--host', '127.0.0.1', '--view', '0', '0'],
       {
-        readyPattern: /view on http:\/\/.*:(\d+)\/\n/,
+        readyPattern: VIEW_READY,
       },
     );
     t.after(() => server.stop('SIGKILL'));

@@ -15,14 +15,17 @@ export interface ViewedServer extends StartedServer {
   url: string;
 }
 
-/** Starts `program ... --view VIEW 0` and waits for its "view on" line. */
+/** The view's line, then the server's listening line (which comes once the view is up): group 1 is the view's port. */
+export const VIEW_READY = /view on http:\/\/.*:(\d+)\/\n(?:.*\n)*.*listening on .*:\d+\n/;
+
+/** Starts `program ... --view VIEW 0` and waits for its "view on" line, then its "listening on" line. */
 export async function startViewedServer(
   program: string,
   args: readonly string[],
   view = '0',
 ): Promise<ViewedServer> {
   const server = await startServer(program, ['--view', view, ...args, '0'], {
-    readyPattern: /view on http:\/\/.*:(\d+)\/\n/,
+    readyPattern: VIEW_READY,
   });
   const listening = /listening on .*:(\d+)\n/.exec(server.stderr());
   const url = /view on (http:\/\/\S+\/)\n/.exec(server.stderr())?.[1];
