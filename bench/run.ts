@@ -187,22 +187,13 @@ async function cpuPerConnection(): Promise<void> {
   print();
   const c = await startServer(buildProgram('hello_server_loop'), ['{PORT}', '4096']);
   const o = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
-  const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
-  for (let i = 0; i < rounds; i++) {
-    for (const [key, server] of [
-      ['c', c],
-      ['ours', o],
-    ] as const) {
-      const pid = server.child.pid as number;
-      const before = cpuMicros(pid);
-      const args = ['-h', HOST, '-p', String(server.port), '-c', '16', '-n', String(count), '-t', '60'];
-      const { stdout } = await run(buildProgram('loadgen'), args, { timeout: 70_000 }).catch(
-        (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
-      );
-      const ok = Number(/ok=(\d+)/.exec(stdout)?.[1] ?? 0);
-      if (ok > 0) runs[key].push((cpuMicros(pid) - before) / ok);
-    }
-  }
+  const runs = await alternate(c, o, async (server) => {
+    const pid = server.child.pid as number;
+    const before = cpuMicros(pid);
+    const args = ['-h', HOST, '-p', String(server.port), '-c', '16', '-n', String(count), '-t', '60'];
+    const r = await keyValues(buildProgram('loadgen'), args, 70);
+    return (r.ok ?? 0) > 0 ? (cpuMicros(pid) - before) / (r.ok as number) : undefined;
+  });
   await stopServer(c);
   await stopServer(o);
   const cUs = median(runs.c);
@@ -311,6 +302,28 @@ async function keyValues(
 }
 
 /**
+ * Runs `measure` on the C server and on ours, alternating, `rounds` times; the values it returns
+ * (undefined for a failed run) by side.
+ */
+async function alternate(
+  c: Server,
+  ours: Server,
+  measure: (server: Server, side: 'c' | 'ours') => Promise<number | undefined>,
+): Promise<Record<'c' | 'ours', number[]>> {
+  const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const [side, server] of [
+      ['c', c],
+      ['ours', ours],
+    ] as const) {
+      const value = await measure(server, side);
+      if (value !== undefined) runs[side].push(value);
+    }
+  }
+  return runs;
+}
+
+/**
  * Echo throughput: the C client (c/echo_load.c, a sending and a receiving thread per connection,
  * every byte checked) against the threaded C echo server and hserver --service echo, alternating.
  */
@@ -326,22 +339,17 @@ async function echoThroughput(): Promise<void> {
   print('| connections × MiB | C MB/s | ours MB/s | ours / C | ours failed |');
   print('|---|---:|---:|---:|---:|');
   for (const { connections, mib } of cases) {
-    const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
     let failed = 0;
-    for (let i = 0; i < rounds; i++) {
-      for (const [key, server] of [
-        ['c', c],
-        ['ours', o],
-      ] as const) {
-        const r = await keyValues(
-          buildProgram('echo_load'),
-          [HOST, String(server.port), String(connections), String(mib)],
-          120,
-        );
-        if (r.ok === connections) runs[key].push(r.mbps ?? Number.NaN);
-        else if (key === 'ours') failed++;
-      }
-    }
+    const runs = await alternate(c, o, async (server, side) => {
+      const r = await keyValues(
+        buildProgram('echo_load'),
+        [HOST, String(server.port), String(connections), String(mib)],
+        120,
+      );
+      if (r.ok === connections) return r.mbps;
+      if (side === 'ours') failed++;
+      return undefined;
+    });
     const cm = median(runs.c);
     const om = median(runs.ours);
     print(`| ${connections} × ${mib} | ${fmt(cm)} | ${fmt(om)} | ${fmt(ratio(om, cm), 2)} | ${failed} |`);
@@ -367,20 +375,14 @@ async function udpRate(): Promise<void> {
   print();
   const c = await startPrinting(buildProgram('udp_server'), [HOST, '0', 'hello', '2000000000']);
   const o = await startPrinting(node, [bin('userver'), '--no-rate-limit', '--host', HOST, '0']);
-  const runs: Record<'c' | 'ours', number[]> = { c: [], ours: [] };
-  for (let i = 0; i < rounds; i++) {
-    for (const [key, server] of [
-      ['c', c],
-      ['ours', o],
-    ] as const) {
-      const r = await keyValues(
-        buildProgram('udp_load'),
-        [HOST, String(server.port), '32', String(duration)],
-        duration + 20,
-      );
-      runs[key].push(r.rps ?? Number.NaN);
-    }
-  }
+  const runs = await alternate(c, o, async (server) => {
+    const r = await keyValues(
+      buildProgram('udp_load'),
+      [HOST, String(server.port), '32', String(duration)],
+      duration + 20,
+    );
+    return r.rps;
+  });
   await stopServer(c);
   await stopServer(o);
   const cm = median(runs.c);

@@ -27,7 +27,7 @@ import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
-import { parseViewOption, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
+import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
@@ -110,15 +110,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
   const metrics = parseMetrics(values.metrics, PROGRAM);
-  const view =
-    values.view === undefined
-      ? undefined
-      : {
-          ...parseViewOption(values.view, PROGRAM),
-          transport: 'tcp' as const,
-          service: parseService(values.service, PROGRAM),
-          ...(values.lang === undefined ? {} : { lang }),
-        };
+  const view = parseViewRequest(values.view, PROGRAM, {
+    transport: 'tcp',
+    service: parseService(values.service, PROGRAM),
+    lang: values.lang === undefined ? undefined : lang,
+  });
   return serve({
     program: PROGRAM,
     workers,

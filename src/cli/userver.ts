@@ -26,7 +26,7 @@ import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { chooseLanguage, printTrace } from './trace-output.js';
-import { parseViewOption, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
+import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
 const USAGE = 'Usage : userver <port>';
@@ -119,15 +119,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
   const metrics = parseMetrics(values.metrics, PROGRAM);
-  const view =
-    values.view === undefined
-      ? undefined
-      : {
-          ...parseViewOption(values.view, PROGRAM),
-          transport: 'udp' as const,
-          service,
-          ...(values.lang === undefined ? {} : { lang }),
-        };
+  const view = parseViewRequest(values.view, PROGRAM, {
+    transport: 'udp',
+    service: service,
+    lang: values.lang === undefined ? undefined : lang,
+  });
   return serve({
     program: PROGRAM,
     workers,

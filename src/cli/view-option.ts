@@ -50,6 +50,17 @@ export interface ViewRequest extends ViewAddressOption {
   lang?: TraceLanguage;
 }
 
+/** `--view`'s value as the request a server program hands serve(), or undefined without the option. */
+export function parseViewRequest(
+  text: string | undefined,
+  program: string,
+  server: { transport: 'tcp' | 'udp'; service: string; lang: TraceLanguage | undefined },
+): ViewRequest | undefined {
+  if (text === undefined) return undefined;
+  const { transport, service, lang } = server;
+  return { ...parseViewOption(text, program), transport, service, ...(lang === undefined ? {} : { lang }) };
+}
+
 /** Builds (not yet listening) the view a program asked for, with the server's own callbacks. */
 export function buildView(
   program: string,
