@@ -42,14 +42,16 @@ With --service greet it holds the lecture's Bob/Jane dialogue with each client i
 --service echo it sends back every byte a client sends (RFC 862).
 
 Options:
-  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
+  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)   [default: ${DEFAULT_SERVER_HOST}]
   --backlog N             listen() backlog (the seed uses 5)               [default: ${DEFAULT_BACKLOG}]
   --message TEXT          the text to send                                 [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                do not send the NUL byte after the text
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once
-  --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may take [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
-  --workers N             N processes, each listening on the port (SO_REUSEPORT; see README)
+  --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may
+                          take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
+  --workers N             N processes, each listening on the port
+                          (SO_REUSEPORT; see README)                       [default: 1]
 ${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)

@@ -30,7 +30,7 @@ export const TALK_SERVER_OPTIONS = {
 export const TALK_SERVER_HELP = `  --service NAME          hello, greet (the Bob/Jane dialogue) or echo     [default: hello]
   --name NAME             greet: the server's name                         [default: ${DEFAULT_SERVER_NAME}]
   --idle-timeout SECS     greet, echo: drop a client silent this long      [default: ${DEFAULT_IDLE_TIMEOUT_MS / 1000}]
-  --dialogue-timeout SECS greet: the most the whole dialogue may take       [default: ${DEFAULT_DIALOGUE_TIMEOUT_MS / 1000}]
+  --dialogue-timeout SECS greet: the most the whole dialogue may take      [default: ${DEFAULT_DIALOGUE_TIMEOUT_MS / 1000}]
   --max-line-bytes N      greet: longest line accepted, in bytes           [default: ${DEFAULT_MAX_LINE_BYTES}]
 `;
 

@@ -40,16 +40,17 @@ the one socket, interleaved. Port 0 picks a free port; the bound address is prin
 the socket systemd passed instead, and <port> may be left out.
 
 Options:
-  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)  [default: ${DEFAULT_SERVER_HOST}]
+  --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)   [default: ${DEFAULT_SERVER_HOST}]
   --service hello|echo    hello: reply with the message and a NUL byte;
                           echo: send each datagram back byte for byte      [default: hello]
   --message TEXT          the hello text                                   [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                do not send the NUL byte after the hello text
   --count N               exit after sending N replies
-  --rate N                replies per second each source address may get  [default: ${DEFAULT_UDP_REPLY_RATE}]
+  --rate N                replies per second each source address may get   [default: ${DEFAULT_UDP_REPLY_RATE}]
   --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
   --no-rate-limit         answer every datagram (only where every sender is trusted)
-  --workers N             N processes, each bound to the port (SO_REUSEPORT; see README)
+  --workers N             N processes, each bound to the port
+                          (SO_REUSEPORT; see README)                       [default: 1]
 ${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
   --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
