@@ -12,6 +12,7 @@ import { buildProgram } from '../../c/build.js';
 import { fetchHello, greet } from '../../src/index.js';
 import { parseLoadgen } from '../helpers/c-programs.js';
 import { binPath, runCommand, startServer } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 let loadgen: string;
 before(() => {
@@ -76,24 +77,23 @@ describe('hserver at its descriptor limit', () => {
         socket.on('error', () => {});
         let text = '';
         socket.on('data', (chunk: Buffer) => (text += chunk));
-        await once(socket, 'connect');
-        // Held (the server waits for a greeting), or refused: a line, or at worst a bare close.
-        await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 1500))]);
-        if (socket.destroyed) {
+        // Refused: the line, or at worst a bare close. Held: the server waits for a greeting.
+        socket.once('close', () => {
           if (text.startsWith('ERROR too-many-connections')) refusals++;
           else bareCloses++;
-        }
+        });
+        await once(socket, 'connect');
       }),
     );
+    // The recovery line comes once a second has passed without a refusal: every refusal has been
+    // reported by then, and the refused clients have seen their close.
+    await until(() => /accepting connections again/.test(server.stderr()), 'the recovery line');
     const held = sockets.filter((s) => !s.destroyed).length;
     assert.ok(held > 0, 'no client was held');
     assert.equal(held + refusals + bareCloses, 100);
-    await until(() =>
-      /accept\(\) error: too many open files \(EMFILE\); \d+ connections? refused/.test(server.stderr()),
-    );
     // All 100 came within a second or two: one line a second at most, their counts adding up.
     const counts = [...server.stderr().matchAll(/EMFILE\); (\d+) connection/g)].map((m) => Number(m[1]));
-    assert.ok(counts.length <= 2, server.stderr());
+    assert.ok(counts.length >= 1 && counts.length <= 2, server.stderr());
     assert.equal(
       counts.reduce((a, b) => a + b, 0),
       refusals + bareCloses,
@@ -101,19 +101,9 @@ describe('hserver at its descriptor limit', () => {
     );
     assert.match(server.stderr(), /\(descriptor limit 64: raise it with ulimit -n/);
     for (const socket of sockets) socket.destroy();
-    await until(() => /accepting connections again/.test(server.stderr()));
     assert.equal(server.stderr().match(/accepting connections again/g)?.length, 1, server.stderr());
     const { lines } = await greet({ host: '127.0.0.1', port: server.port });
     assert.ok(lines.length > 0);
     assert.equal((await server.stop()).code, 0);
   });
 });
-
-/** Polls `check` every 50 ms for at most 5 s. */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -10,15 +10,8 @@ import { formatMetrics } from '../../src/metrics/prometheus.js';
 import type { ServerStats } from '../../src/transport/stats.js';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { rawConnect, readToEnd } from '../helpers/raw.js';
+import { promtool } from '../helpers/tools.js';
 import { VIEW_READY } from '../helpers/view.js';
-
-/** Finds promtool, or fails loudly. */
-function promtool(): string {
-  for (const path of ['/usr/bin/promtool', '/usr/local/bin/promtool']) {
-    if (spawnSync(path, ['--version']).status === 0) return path;
-  }
-  throw new Error('promtool not found: install Debian package prometheus (.ci/run does)');
-}
 
 /** `promtool check metrics` on `text`: its complaints, '' when there are none. */
 function lint(text: string): string {

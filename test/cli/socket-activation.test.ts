@@ -14,18 +14,11 @@ import { connectTcp, fetchHello, fetchUdpHello } from '../../src/index.js';
 import { activatedSockets, clearActivationEnv } from '../../src/transport/socket-activation.js';
 import { binPath, ROOT, runCommand, startServer, testEnv } from '../helpers/process.js';
 import { freePort } from '../helpers/raw.js';
-
-/** Finds systemd-socket-activate, or fails loudly: .ci/run installs it (package systemd). */
-function activator(): string {
-  for (const path of ['/usr/bin/systemd-socket-activate', '/bin/systemd-socket-activate']) {
-    if (spawnSync(path, ['--version']).status === 0) return path;
-  }
-  throw new Error('systemd-socket-activate not found: install Debian package systemd (.ci/run does)');
-}
+import { socketActivator, systemdAnalyze } from '../helpers/tools.js';
 
 /** Starts `systemd-socket-activate ARGS... bin/PROGRAM PROGRAM_ARGS...`; resolves once it listens. */
 async function activate(socketArgs: string[], program: string, args: string[]) {
-  const child = spawn(activator(), [...socketArgs, binPath(program), ...args], {
+  const child = spawn(socketActivator(), [...socketArgs, binPath(program), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: testEnv(),
   });
@@ -182,7 +175,7 @@ describe('deploy/systemd units', () => {
   test('systemd-analyze verify finds nothing wrong with them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'socket-steps-units-'));
     try {
-      const result = spawnSync('systemd-analyze', ['verify', ...units(dir)], { encoding: 'utf8' });
+      const result = spawnSync(systemdAnalyze(), ['verify', ...units(dir)], { encoding: 'utf8' });
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stderr.trim(), '');
     } finally {

@@ -9,19 +9,11 @@ import { fetchHello, fetchUdpHello } from '../../src/index.js';
 import { childPids, socketsOf } from '../helpers/proc-net.js';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { closeSocket, rawConnect, readLine } from '../helpers/raw.js';
+import { until } from '../helpers/wait.js';
 
 const LISTEN = '0A';
 const ESTABLISHED = '01';
 const UDP_BOUND = '07';
-
-/** Polls `check` every 10 ms until it holds, for at most `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** How many sockets in `state` on the server's port each worker holds. */
 function perWorker(server: StartedServer, protocol: 'tcp' | 'udp', state: string): number[] {

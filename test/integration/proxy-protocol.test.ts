@@ -16,6 +16,7 @@ import {
 import { subscribeTrace, type TraceEvent } from '../../src/trace/events.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
 import { readToEnd } from '../helpers/raw.js';
+import { until } from '../helpers/wait.js';
 
 const V2_SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
 
@@ -88,6 +89,7 @@ describe('PROXY protocol stage', () => {
       let early = 0;
       socket.on('data', (chunk: Buffer) => (early += chunk.length));
       socket.write(V1.slice(0, cut));
+      // Nothing is to arrive, so there is no event to wait for: give the server a moment to err.
       await new Promise((r) => setTimeout(r, 60));
       assert.equal(early, 0, `bytes arrived with only ${cut} bytes of the header sent`);
       socket.removeAllListeners('data');
@@ -126,7 +128,7 @@ describe('PROXY protocol stage', () => {
       const reply = readToEnd(socket).catch(() => Buffer.from('(reset)'));
       socket.write('PROXY TCP4 6.6.6.6 127.0.0.1 6666 9190\r\n');
       const bytes = await reply;
-      await new Promise((r) => setTimeout(r, 20));
+      await until(() => server.snapshot().errors.ERR_UNTRUSTED_PROXY === 1, 'the refusal to be counted');
       return bytes;
     });
     assert.ok(!value.toString().includes('Hello'), `served: ${value}`);
@@ -161,7 +163,7 @@ describe('PROXY protocol stage', () => {
       assert.equal((await reply).length, 0, `${reason}: the service answered`);
       socket.destroy();
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => server.connections === 0, 'every refused connection to close');
     const stats = server.snapshot();
     assert.equal(stats.accepted, cases.length);
     assert.deepEqual(
@@ -186,7 +188,7 @@ describe('PROXY protocol stage', () => {
     const probe = await connectFrom(port);
     probe.end();
     await once(probe, 'close');
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => server.snapshot().healthChecks === 2, 'the probe to be counted');
     const stats = server.snapshot();
     assert.equal(stats.accepted, 0);
     assert.equal(stats.healthChecks, 2);

@@ -5,7 +5,7 @@
  * stopped by PID. .ci/run installs haproxy, nginx and libnginx-mod-stream.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -14,17 +14,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT, type StartedServer, startServer } from '../helpers/process.js';
 import { freePort, readToEnd } from '../helpers/raw.js';
-
-/** The first of `paths` that runs with `versionFlag`, or a loud failure naming the package. */
-function findProgram(paths: string[], versionFlag: string, pkg: string): string {
-  for (const path of paths) {
-    if (spawnSync(path, [versionFlag]).status === 0) return path;
-  }
-  throw new Error(`${paths[0]} not found: install Debian package ${pkg} (.ci/run does)`);
-}
-
-const haproxy = () => findProgram(['/usr/sbin/haproxy', '/usr/bin/haproxy'], '-v', 'haproxy');
-const nginx = () => findProgram(['/usr/sbin/nginx', '/usr/bin/nginx'], '-v', 'nginx and libnginx-mod-stream');
+import { haproxy, nginx } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 /** A deploy/ example with its ports replaced: 9190 the frontend, 9191 and 9192 the backends. */
 function deployConfig(
@@ -65,15 +56,6 @@ async function metric(server: StartedServer, series: string): Promise<number> {
   const text = await (await fetch(url)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-/** Polls until `check` holds, bounded. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Starts an engine; returns how to stop it (by its PID) and its output. */
