@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { arch, cpus } from 'node:os';
 import { promisify } from 'node:util';
 import { buildProgram, ROOT } from '../c/build.js';
+import { startServer as startListening } from '../test/helpers/process.js';
 import { freePort } from '../test/helpers/raw.js';
 
 const run = promisify(execFile);
@@ -71,21 +72,9 @@ async function startServer(command: string, args: string[]): Promise<Server> {
 
 /** Starts a server that binds port 0 and prints "listening on ADDRESS:PORT" on stderr (UDP has no connect probe). */
 async function startPrinting(command: string, args: string[]): Promise<Server> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  started.push(child);
-  let err = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} did not listen: ${err}`)), 10_000);
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-      const match = /listening on .*:(\d+)/.exec(err);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-  });
-  return { port, child };
+  const server = await startListening(command, args);
+  started.push(server.child);
+  return server;
 }
 
 async function stopServer(server: Server): Promise<void> {

@@ -135,10 +135,10 @@ export const DEFAULT_PROXY_V2_MAX_LENGTH = 2048;
 export const DEFAULT_PROXY_TIMEOUT_MS = 3_000;
 
 /**
- * Where `--metrics PORT` listens when no host is given: loopback, so that
- * nothing is exposed beyond this machine unless asked for with an explicit host.
+ * Where the HTTP ports of `--metrics PORT` and `--view PORT` listen when no host is given:
+ * loopback, so that nothing is exposed beyond this machine unless asked for with a host.
  */
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 /**
  * Descriptors a TCP server leaves free for the rest of the process: connections past the limit
@@ -148,9 +148,6 @@ export const DEFAULT_DESCRIPTOR_RESERVE = 32;
 
 /** Most characters of a trace event's text preview (greet's lines, echo's bytes in the live view). */
 export const TRACE_TEXT_MAX = 200;
-
-/** --view: the address the page is served on when only a port is given (loopback: see README). */
-export const DEFAULT_VIEW_HOST = '127.0.0.1';
 
 /** The live view: the most page streams (`/events`) open at once; one more gets 503. */
 export const VIEW_MAX_STREAMS = 32;

@@ -3,7 +3,7 @@
  * parsers for ports, counts and durations that report bad values in the seed's words.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { DEFAULT_METRICS_HOST } from '../defaults.js';
+import { DEFAULT_HTTP_HOST } from '../defaults.js';
 import { parsePort, validateHost } from '../validate.js';
 import { CliError, errorLine } from './program.js';
 
@@ -154,7 +154,7 @@ export const METRICS_OPTIONS = { metrics: { type: 'string' } } as const;
 
 /** The help line of `--metrics`. */
 export const METRICS_HELP = `  --metrics [HOST:]PORT   serve Prometheus metrics on http://HOST:PORT/metrics
-                          (HOST defaults to ${DEFAULT_METRICS_HOST}; 0 picks a free port)
+                          (HOST defaults to ${DEFAULT_HTTP_HOST}; 0 picks a free port)
 `;
 
 /** `--metrics`' value: where to serve the metrics, or undefined without the option. */
@@ -162,7 +162,7 @@ export function parseMetrics(
   text: string | undefined,
   program: string,
 ): { host: string; port: number } | undefined {
-  return text === undefined ? undefined : parseHostPort(text, '--metrics', program, DEFAULT_METRICS_HOST);
+  return text === undefined ? undefined : parseHostPort(text, '--metrics', program, DEFAULT_HTTP_HOST);
 }
 
 /**

@@ -81,7 +81,10 @@ export function watchDescriptorRefusals(
   server: RunnableServer,
   until: Promise<unknown>,
 ): void {
-  let last = server.snapshot().errors.EMFILE ?? 0;
+  const first = server.snapshot();
+  // Only a TCP server holds a descriptor per client.
+  if (first.transport !== 'tcp') return;
+  let last = first.errors.EMFILE ?? 0;
   let refusing = false;
   const timer = setInterval(() => {
     const now = server.snapshot().errors.EMFILE ?? 0;

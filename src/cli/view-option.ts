@@ -2,7 +2,7 @@
  * `--view [HOST:]PORT` for hserver and userver: the option's parsing, its help line, and starting
  * the live view beside the server (src/view/).
  */
-import { DEFAULT_VIEW_HOST } from '../defaults.js';
+import { DEFAULT_HTTP_HOST } from '../defaults.js';
 import type { TraceLanguage } from '../trace/schema.js';
 import { formatAddress } from '../validate.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../view/view-server.js';
@@ -16,7 +16,7 @@ export const VIEW_OPTIONS = {
 
 /** The help's lines on `--view`. */
 export const VIEW_HELP = `  --view [HOST:]PORT      serve the live page of the lecture's diagrams on PORT (0: a free one)
-                          HOST defaults to ${DEFAULT_VIEW_HOST}; [::1]:PORT for IPv6 (see README before
+                          HOST defaults to ${DEFAULT_HTTP_HOST}; [::1]:PORT for IPv6 (see README before
                           binding beyond loopback: the page shows clients' addresses and lines)
 `;
 
@@ -28,7 +28,7 @@ export interface ViewAddressOption {
 
 /** Parses `--view`: `PORT`, `HOST:PORT` or `[IPv6]:PORT` (see parseHostPort). */
 export function parseViewOption(text: string, program: string): ViewAddressOption {
-  return parseHostPort(text, '--view', program, DEFAULT_VIEW_HOST);
+  return parseHostPort(text, '--view', program, DEFAULT_HTTP_HOST);
 }
 
 /** Starts the view; prints `<program>: view on http://HOST:PORT/` on stderr. Rejects with a {@link CliError}. */

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_METRICS_HOST } from '../defaults.js';
+import { DEFAULT_HTTP_HOST } from '../defaults.js';
 import { describeSystemError } from '../errors.js';
 import { listenHttp } from '../transport/listen-http.js';
 import { validateHost, validatePort } from '../validate.js';
@@ -63,7 +63,7 @@ export class MetricsServer {
   #closing: Promise<void> | undefined;
 
   constructor(options: MetricsServerOptions) {
-    this.#host = validateHost(options.host ?? DEFAULT_METRICS_HOST);
+    this.#host = validateHost(options.host ?? DEFAULT_HTTP_HOST);
     this.#port = validatePort(options.port);
     const { collect } = options;
     this.#server = createServer((request, response) => {

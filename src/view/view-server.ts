@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  DEFAULT_VIEW_HOST,
+  DEFAULT_HTTP_HOST,
   VIEW_HEARTBEAT_MS,
   VIEW_KERNEL_MAX_AGE_MS,
   VIEW_MAX_RUNNING_CLIENTS,
@@ -131,7 +131,7 @@ export class ViewServer {
   constructor(options: ViewServerOptions) {
     this.#options = options;
     this.#port = validatePort(options.port);
-    this.#host = validateHost(options.host ?? DEFAULT_VIEW_HOST);
+    this.#host = validateHost(options.host ?? DEFAULT_HTTP_HOST);
     this.#maxStreams = validateInteger(options.maxStreams ?? VIEW_MAX_STREAMS, 'max streams', 1, 10_000);
     this.#heartbeat = validateInteger(options.heartbeat ?? VIEW_HEARTBEAT_MS, 'heartbeat', 1, 2 ** 31 - 1);
     this.#kernel = options.kernel === false ? undefined : (options.kernel ?? new KernelReader());
