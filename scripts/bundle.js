@@ -14,5 +14,7 @@ await build({
   format: 'cjs',
   target: 'node22',
   sourcemap: 'linked',
+  define: { 'import.meta.url': 'importMetaUrl' },
+  inject: ['scripts/import-meta-url.js'],
   logLevel: 'warning',
 });

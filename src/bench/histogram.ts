@@ -7,6 +7,18 @@ const LINEAR = 2048; // values below this are exact
 const SUB = 1024; // buckets per power of two above it
 const MAX_SHIFT = 22; // up to 2^32 µs (over an hour), far beyond any timeout
 
+/**
+ * A histogram as plain data, for `postMessage` and JSON: the non-empty buckets as
+ * `[index, count]` pairs, plus the exact totals.
+ */
+export interface LatencyHistogramData {
+  buckets: Array<[number, number]>;
+  total: number;
+  sum: number;
+  max: number;
+  min: number;
+}
+
 /** Records values and answers percentiles. */
 export class LatencyHistogram {
   readonly #counts = new Float64Array(LINEAR + MAX_SHIFT * SUB);
@@ -56,6 +68,34 @@ export class LatencyHistogram {
       this.#max = Math.max(this.#max, other.#max);
       this.#min = Math.min(this.#min, other.#min);
     }
+  }
+
+  /** This histogram as plain data (see {@link LatencyHistogram.fromData}). */
+  toData(): LatencyHistogramData {
+    const buckets: Array<[number, number]> = [];
+    this.#counts.forEach((count, index) => {
+      if (count > 0) buckets.push([index, count]);
+    });
+    return { buckets, total: this.#total, sum: this.#sum, max: this.#max, min: this.#min };
+  }
+
+  /** A histogram from {@link LatencyHistogram.toData}'s output; throws on data that is not one. */
+  static fromData(data: LatencyHistogramData): LatencyHistogram {
+    const histogram = new LatencyHistogram();
+    let total = 0;
+    for (const [index, count] of data.buckets) {
+      if (!Number.isInteger(index) || index < 0 || index >= histogram.#counts.length || !(count > 0)) {
+        throw new RangeError(`not a latency histogram bucket: [${index}, ${count}]`);
+      }
+      histogram.#counts[index] = count;
+      total += count;
+    }
+    if (total !== data.total) throw new RangeError('latency histogram: bucket counts do not add up to total');
+    histogram.#total = data.total;
+    histogram.#sum = data.sum;
+    histogram.#max = data.max;
+    histogram.#min = data.min;
+    return histogram;
   }
 
   /**

@@ -2,19 +2,21 @@
  * A bounded load generator for the project's services: keeps `concurrency` connections in flight,
  * each running a scripted exchange (connect, send, expect, ..., then EOF from the server), checks
  * every byte, and measures connect-to-EOF latency. It always stops by itself: after `requests`
- * connections, or `duration` ms plus a hard deadline for the last ones.
+ * connections, or `duration` ms plus a hard deadline for the last ones. One event loop runs the
+ * connections (load-loop.ts), or several on worker threads (load-threads.ts).
  */
-import { connect, type Socket } from 'node:net';
 import {
   DEFAULT_CLIENT_NAME,
   DEFAULT_LOAD_TIMEOUT_MS,
   DEFAULT_PROGRESS_INTERVAL_MS,
   DEFAULT_SERVER_NAME,
 } from '../defaults.js';
-import { InvalidArgumentError, systemCodeOf } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../protocol/greet.js';
-import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
-import { LatencyHistogram } from './histogram.js';
+import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import type { LatencyHistogram } from './histogram.js';
+import { runLoop } from './load-loop.js';
+import { runOnThreads } from './load-threads.js';
 
 /** One step of an exchange: bytes to send, bytes to expect, or a half-close of our side. */
 export type ExchangeStep = { send: Buffer } | { expect: Buffer } | { shutdown: true };
@@ -42,6 +44,14 @@ export interface LoadOptions {
   progressInterval?: number;
   /** Stops the run early (connections in flight are dropped and not counted). */
   signal?: AbortSignal;
+  /**
+   * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
+   * threads, each with its share of `concurrency` and `requests` (never more threads than
+   * connections). A Node.js client costs several times a C client's CPU per connection, so one
+   * loop cannot load a fast server; on a machine with cores to spare, more can.
+   * @default 1
+   */
+  threads?: number;
 }
 
 /** Failure kinds, counted separately. */
@@ -66,6 +76,8 @@ export interface LoadProgress {
 export interface LoadResult {
   target: string;
   concurrency: number;
+  /** Event loops that ran the connections. */
+  threads: number;
   /** Connections started. */
   started: number;
   /** Exchanges completed with every byte as expected. */
@@ -82,18 +94,41 @@ export interface LoadResult {
   latency: LatencyHistogram;
 }
 
-interface Flight {
-  socket: Socket;
-  started: number;
-  step: number;
-  /** Bytes received for the current expect step. */
-  received: Buffer[];
-  receivedLength: number;
-  done: boolean;
+/** The options of a run once checked: what one event loop needs. */
+export interface LoadPlan {
+  host: string;
+  port: number;
+  concurrency: number;
+  /** `Infinity` when only the duration bounds the run. */
+  requests: number;
+  duration: number | undefined;
+  timeout: number;
+  progressInterval: number;
+  script: readonly ExchangeStep[];
 }
 
-/** Runs the load and resolves with the results. */
+/** What a run reports to while it runs. */
+export interface LoadHooks {
+  onProgress?: ((progress: LoadProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Most event loops a run may ask for. */
+export const MAX_LOAD_THREADS = 64;
+
+/** Runs the load and resolves with the results. Throws at once on invalid options. */
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const plan = planLoad(options);
+  const threads = Math.min(
+    validateInteger(options.threads ?? 1, 'threads', 1, MAX_LOAD_THREADS),
+    plan.concurrency,
+    plan.requests,
+  );
+  const hooks: LoadHooks = { onProgress: options.onProgress, signal: options.signal };
+  return threads === 1 ? runLoop(plan, hooks) : runOnThreads(plan, threads, hooks);
+}
+
+function planLoad(options: LoadOptions): LoadPlan {
   const host = validateHost(options.host);
   const port = validatePort(options.port, { allowZero: false });
   const concurrency = validateInteger(options.concurrency, 'concurrency', 1, 100_000);
@@ -111,163 +146,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     options.progressInterval ?? DEFAULT_PROGRESS_INTERVAL_MS,
     'progress interval',
   );
-  const script = options.script;
-  const target = formatAddress(host, port);
-
-  return new Promise((resolve) => {
-    const latency = new LatencyHistogram();
-    const errors: Partial<Record<LoadErrorKind, number>> = {};
-    const flights = new Set<Flight>();
-    const begin = performance.now();
-    let lastCompletion = begin;
-    let started = 0;
-    let ok = 0;
-    let failed = 0;
-    let stopping = false;
-
-    const canStart = () =>
-      !stopping && started < requests && (duration === undefined || performance.now() - begin < duration);
-
-    const finishFlight = (flight: Flight, kind: LoadErrorKind | undefined) => {
-      if (flight.done) return;
-      flight.done = true;
-      flights.delete(flight);
-      flight.socket.destroy();
-      const now = performance.now();
-      if (kind === undefined) {
-        ok++;
-        latency.record((now - flight.started) * 1000);
-      } else {
-        failed++;
-        errors[kind] = (errors[kind] ?? 0) + 1;
-      }
-      lastCompletion = now;
-      if (canStart()) start();
-      else if (flights.size === 0) end();
-    };
-
-    // Runs the steps that need no input (send, shutdown) up to the next expect.
-    const advance = (flight: Flight) => {
-      for (;;) {
-        const step = script[flight.step];
-        if (step === undefined || 'expect' in step) return;
-        if ('send' in step) flight.socket.write(step.send);
-        else flight.socket.end();
-        flight.step++;
-      }
-    };
-
-    const onData = (flight: Flight, chunk: Buffer) => {
-      let data = chunk;
-      while (data.length > 0) {
-        const step = script[flight.step];
-        if (step === undefined || !('expect' in step)) {
-          finishFlight(flight, 'bad-payload'); // bytes the script does not expect
-          return;
-        }
-        const need = step.expect.length - flight.receivedLength;
-        const part = data.subarray(0, need);
-        flight.received.push(part);
-        flight.receivedLength += part.length;
-        data = data.subarray(part.length);
-        if (flight.receivedLength === step.expect.length) {
-          const got =
-            flight.received.length === 1 ? (flight.received[0] as Buffer) : Buffer.concat(flight.received);
-          if (!got.equals(step.expect)) {
-            finishFlight(flight, 'bad-payload');
-            return;
-          }
-          flight.received = [];
-          flight.receivedLength = 0;
-          flight.step++;
-          advance(flight);
-        }
-      }
-    };
-
-    const start = () => {
-      started++;
-      const socket = connect({ host, port });
-      const flight: Flight = {
-        socket,
-        started: performance.now(),
-        step: 0,
-        received: [],
-        receivedLength: 0,
-        done: false,
-      };
-      flights.add(flight);
-      socket.on('connect', () => advance(flight));
-      socket.on('data', (chunk: Buffer) => onData(flight, chunk));
-      socket.on('end', () => finishFlight(flight, flight.step >= script.length ? undefined : 'closed-early'));
-      socket.on('error', (error: Error) => finishFlight(flight, kindOf(error)));
-    };
-
-    // One sweep for all timeouts instead of a timer per connection.
-    const sweep = setInterval(
-      () => {
-        const now = performance.now();
-        for (const flight of flights) if (now - flight.started > timeout) finishFlight(flight, 'timeout');
-        options.onProgress?.({ started, ok, failed, elapsedMs: now - begin });
-        if (!canStart() && flights.size === 0) end();
-      },
-      Math.min(progressInterval, timeout),
-    );
-
-    const onAbort = () => {
-      stopping = true;
-      for (const flight of [...flights]) {
-        flight.done = true;
-        flight.socket.destroy();
-        flights.delete(flight);
-        started--;
-      }
-      end();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    let ended = false;
-    function end() {
-      if (ended) return;
-      ended = true;
-      clearInterval(sweep);
-      options.signal?.removeEventListener('abort', onAbort);
-      const elapsedMs = Math.max(lastCompletion - begin, 0.001);
-      resolve({
-        target,
-        concurrency,
-        started,
-        ok,
-        failed,
-        errors,
-        elapsedMs,
-        perSecond: (ok / elapsedMs) * 1000,
-        latency,
-      });
-    }
-
-    if (options.signal?.aborted) {
-      onAbort();
-      return;
-    }
-    for (let i = 0; i < concurrency && canStart(); i++) start();
-  });
-}
-
-function kindOf(error: Error): LoadErrorKind {
-  switch (systemCodeOf(error)) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'EADDRNOTAVAIL':
-      return 'address-unavailable';
-    default:
-      return 'other';
-  }
+  return { host, port, concurrency, requests, duration, timeout, progressInterval, script: options.script };
 }
 
 /** The exchange scripts of the project's services. */

@@ -3,7 +3,7 @@
  */
 
 import { lookup } from 'node:dns/promises';
-import { type LoadErrorKind, type LoadResult, runLoad, scripts } from '../bench/load.js';
+import { type LoadErrorKind, type LoadResult, MAX_LOAD_THREADS, runLoad, scripts } from '../bench/load.js';
 import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_DURATION_MS, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
 import { describeSystemError } from '../errors.js';
 import { encodeHello } from '../protocol/hello.js';
@@ -34,6 +34,7 @@ kind and connect-to-close latency percentiles. It always stops by itself.
 
 Options:
   -c, --concurrency N     connections kept in flight                        [default: 16]
+  -j, --threads N         event loops (worker threads) sharing them         [default: 1]
   -n, --requests N        stop after N connections
   -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_LOAD_DURATION_MS / 1000} if -n is not given)
   --timeout SECS          bound on each whole exchange                      [default: 5]
@@ -58,6 +59,7 @@ export function run(argv: readonly string[]): Promise<void> {
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(PROGRAM, argv, {
     concurrency: { type: 'string', short: 'c' },
+    threads: { type: 'string', short: 'j' },
     requests: { type: 'string', short: 'n' },
     duration: { type: 'string', short: 'd' },
     timeout: { type: 'string' },
@@ -74,6 +76,8 @@ async function main(argv: readonly string[]): Promise<number> {
     values.concurrency === undefined
       ? 16
       : parseCount(values.concurrency, '--concurrency', PROGRAM, 1, 100_000);
+  const threads =
+    values.threads === undefined ? 1 : parseCount(values.threads, '--threads', PROGRAM, 1, MAX_LOAD_THREADS);
   const requests =
     values.requests === undefined ? undefined : parseCount(values.requests, '--requests', PROGRAM);
   const duration =
@@ -114,6 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
       host: address,
       port,
       concurrency,
+      threads,
       requests,
       duration,
       timeout,
@@ -141,6 +146,7 @@ function toJson(result: LoadResult, service: string, target: string) {
     target,
     service,
     concurrency: result.concurrency,
+    threads: result.threads,
     started: result.started,
     ok: result.ok,
     failed: result.failed,
@@ -164,7 +170,7 @@ function report(result: LoadResult, service: string, target: string): string {
   const kinds = Object.entries(result.errors) as Array<[LoadErrorKind, number]>;
   const errors = kinds.length === 0 ? 'none' : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ');
   return [
-    `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}, ${(result.elapsedMs / 1000).toFixed(2)} s`,
+    `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}${result.threads > 1 ? `, ${result.threads} threads` : ''}, ${(result.elapsedMs / 1000).toFixed(2)} s`,
     `  connections  ${result.ok} ok, ${result.failed} failed (${result.started} started)`,
     `  rate         ${Math.round(result.perSecond)} connections/s`,
     latency.count === 0

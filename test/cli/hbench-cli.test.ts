@@ -20,6 +20,34 @@ describe('hbench', () => {
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
   });
 
+  test('-j 2: two event loops share the connections, one report', async (t) => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => server.stop());
+    const port = String(server.port);
+    const text = await runBin('hbench', ['-j', '2', '-c', '8', '-n', '401', '127.0.0.1', port]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout.toString(),
+      /^hbench: 127\.0\.0\.1:\d+ hello, concurrency 8, 2 threads, [\d.]+ s\n/,
+    );
+    assert.match(text.stdout.toString(), /connections {2}401 ok, 0 failed \(401 started\)/);
+    const json = await runBin('hbench', [
+      '--json',
+      '--threads',
+      '3',
+      '-c',
+      '6',
+      '-n',
+      '90',
+      '127.0.0.1',
+      port,
+    ]);
+    const parsed = JSON.parse(json.stdout.toString()) as Record<string, unknown>;
+    assert.equal(parsed.threads, 3);
+    assert.equal(parsed.ok, 90);
+    assert.equal(json.code, 0);
+  });
+
   test('--json against the C hello server', async (t) => {
     const child = spawn(buildProgram('hello_server'), ['0'], { stdio: 'ignore' });
     const exited = once(child, 'exit');
@@ -72,6 +100,8 @@ describe('hbench', () => {
     assert.equal(service.stderr, "hbench: invalid --service 'ftp': expected hello, echo, greet\n");
     const concurrency = await runBin('hbench', ['-c', '0', '127.0.0.1', '1']);
     assert.match(concurrency.stderr, /^hbench: invalid --concurrency '0'/);
-    for (const r of [port, service, concurrency]) assert.equal(r.code, 1);
+    const threads = await runBin('hbench', ['-j', '65', '127.0.0.1', '1']);
+    assert.match(threads.stderr, /^hbench: invalid --threads '65'/);
+    for (const r of [port, service, concurrency, threads]) assert.equal(r.code, 1);
   });
 });

@@ -115,3 +115,119 @@ describe('runLoad', () => {
     assert.equal(result.ok, 0);
   });
 });
+
+describe('runLoad on several event loops (worker threads)', () => {
+  test('the requests are shared out exactly, and the results merged', async (t) => {
+    const server = createHelloServer({ host: '127.0.0.1', port: 0 });
+    t.after(() => server.close());
+    const { port } = await server.listen();
+    const progress: number[] = [];
+    const result = await runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 5,
+      threads: 3,
+      requests: 1000,
+      progressInterval: 10,
+      onProgress: (p) => progress.push(p.started),
+      script: HELLO,
+    });
+    assert.equal(result.threads, 3);
+    assert.equal(result.concurrency, 5);
+    assert.equal(result.started, 1000);
+    assert.equal(result.ok, 1000);
+    assert.equal(result.failed, 0);
+    assert.equal(result.latency.count, 1000);
+    assert.ok(result.latency.percentile(99) >= result.latency.percentile(50));
+    assert.ok(result.perSecond > 0);
+    assert.equal(server.accepted, 1000);
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+      'the summed progress never goes back',
+    );
+    assert.ok(progress.every((n) => n <= 1000));
+  });
+
+  test('never more threads than connections', async (t) => {
+    const server = createHelloServer({ host: '127.0.0.1', port: 0 });
+    t.after(() => server.close());
+    const { port } = await server.listen();
+    const a = await runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 2,
+      threads: 8,
+      requests: 50,
+      script: HELLO,
+    });
+    const b = await runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 8,
+      threads: 4,
+      requests: 1,
+      script: HELLO,
+    });
+    assert.equal(a.threads, 2);
+    assert.equal(a.ok, 50);
+    assert.equal(b.threads, 1);
+    assert.equal(b.ok, 1);
+  });
+
+  test('failures are counted by kind across threads; scripts with bytes to send cross intact', async (t) => {
+    const wrong = await peerServer(t, (s) => s.end('Hello World?\0'));
+    const echo = await peerServer(t, (s) => s.pipe(s));
+    const refusedPort = await freePort();
+    const host = '127.0.0.1';
+    const bad = await runLoad({ host, port: wrong, concurrency: 4, threads: 2, requests: 10, script: HELLO });
+    const refused = await runLoad({
+      host,
+      port: refusedPort,
+      concurrency: 4,
+      threads: 2,
+      requests: 6,
+      script: HELLO,
+    });
+    const echoed = await runLoad({
+      host,
+      port: echo,
+      concurrency: 4,
+      threads: 2,
+      requests: 20,
+      script: scripts.echo(Buffer.alloc(100_000, 7)),
+    });
+    assert.deepEqual(bad.errors, { 'bad-payload': 10 });
+    assert.deepEqual(refused.errors, { refused: 6 });
+    assert.equal(echoed.ok, 20, JSON.stringify(echoed.errors));
+  });
+
+  test('an AbortSignal ends every thread', async (t) => {
+    const port = await peerServer(t, () => {});
+    const controller = new AbortController();
+    const running = runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 4,
+      threads: 2,
+      duration: 60_000,
+      timeout: 60_000,
+      progressInterval: 10,
+      onProgress: () => controller.abort(),
+      script: HELLO,
+      signal: controller.signal,
+    });
+    const result = await running;
+    assert.equal(result.ok, 0);
+    assert.equal(result.threads, 2);
+  });
+
+  test('a thread count out of range is refused before any thread starts', () => {
+    for (const threads of [0, 1.5, 65]) {
+      assert.throws(
+        () => runLoad({ host: '127.0.0.1', port: 1, concurrency: 1, threads, requests: 1, script: HELLO }),
+        /threads/,
+      );
+    }
+  });
+});

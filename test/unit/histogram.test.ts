@@ -64,4 +64,25 @@ describe('LatencyHistogram', () => {
     assert.equal(h.min, 0);
     assert.equal(h.max, 3);
   });
+
+  test('toData and fromData keep every percentile, through structured clone', () => {
+    const h = new LatencyHistogram();
+    for (let i = 1; i <= 5000; i++) h.record((i * 7919) % 200_000);
+    const copy = LatencyHistogram.fromData(structuredClone(h.toData()));
+    assert.equal(copy.count, h.count);
+    assert.equal(copy.mean, h.mean);
+    assert.equal(copy.min, h.min);
+    assert.equal(copy.max, h.max);
+    for (const p of [0, 1, 50, 90, 99, 99.9, 100]) assert.equal(copy.percentile(p), h.percentile(p));
+    assert.ok(h.toData().buckets.length < 5000, 'only non-empty buckets are sent');
+  });
+
+  test('fromData refuses data that is not a histogram', () => {
+    const data = { buckets: [[3, 2]] as Array<[number, number]>, total: 2, sum: 6, max: 3, min: 3 };
+    assert.equal(LatencyHistogram.fromData(data).percentile(50), 3);
+    assert.throws(() => LatencyHistogram.fromData({ ...data, total: 3 }), /do not add up/);
+    assert.throws(() => LatencyHistogram.fromData({ ...data, buckets: [[-1, 2]] }), /bucket/);
+    assert.throws(() => LatencyHistogram.fromData({ ...data, buckets: [[1e9, 2]] }), /bucket/);
+    assert.throws(() => LatencyHistogram.fromData({ ...data, buckets: [[3, 0]] }), /bucket/);
+  });
 });

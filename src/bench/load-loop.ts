@@ -1,0 +1,179 @@
+/**
+ * One event loop of a load run: keeps `plan.concurrency` connections in flight on this thread,
+ * each running the script, and resolves with what they did.
+ */
+import { connect, type Socket } from 'node:net';
+import { systemCodeOf } from '../errors.js';
+import { formatAddress } from '../validate.js';
+import { LatencyHistogram } from './histogram.js';
+import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
+
+interface Flight {
+  socket: Socket;
+  started: number;
+  step: number;
+  /** Bytes received for the current expect step. */
+  received: Buffer[];
+  receivedLength: number;
+  done: boolean;
+}
+
+/** Runs `plan` on this thread's event loop. */
+export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Promise<LoadResult> {
+  const { host, port, concurrency, requests, duration, timeout, progressInterval, script } = plan;
+  return new Promise((resolve) => {
+    const latency = new LatencyHistogram();
+    const errors: Partial<Record<LoadErrorKind, number>> = {};
+    const flights = new Set<Flight>();
+    const begin = performance.now();
+    let lastCompletion = begin;
+    let started = 0;
+    let ok = 0;
+    let failed = 0;
+    let stopping = false;
+
+    const canStart = () =>
+      !stopping && started < requests && (duration === undefined || performance.now() - begin < duration);
+
+    const finishFlight = (flight: Flight, kind: LoadErrorKind | undefined) => {
+      if (flight.done) return;
+      flight.done = true;
+      flights.delete(flight);
+      flight.socket.destroy();
+      const now = performance.now();
+      if (kind === undefined) {
+        ok++;
+        latency.record((now - flight.started) * 1000);
+      } else {
+        failed++;
+        errors[kind] = (errors[kind] ?? 0) + 1;
+      }
+      lastCompletion = now;
+      if (canStart()) start();
+      else if (flights.size === 0) end();
+    };
+
+    // Runs the steps that need no input (send, shutdown) up to the next expect.
+    const advance = (flight: Flight) => {
+      for (;;) {
+        const step = script[flight.step];
+        if (step === undefined || 'expect' in step) return;
+        if ('send' in step) flight.socket.write(step.send);
+        else flight.socket.end();
+        flight.step++;
+      }
+    };
+
+    const onData = (flight: Flight, chunk: Buffer) => {
+      let data = chunk;
+      while (data.length > 0) {
+        const step = script[flight.step];
+        if (step === undefined || !('expect' in step)) {
+          finishFlight(flight, 'bad-payload'); // bytes the script does not expect
+          return;
+        }
+        const need = step.expect.length - flight.receivedLength;
+        const part = data.subarray(0, need);
+        flight.received.push(part);
+        flight.receivedLength += part.length;
+        data = data.subarray(part.length);
+        if (flight.receivedLength === step.expect.length) {
+          const got =
+            flight.received.length === 1 ? (flight.received[0] as Buffer) : Buffer.concat(flight.received);
+          if (!got.equals(step.expect)) {
+            finishFlight(flight, 'bad-payload');
+            return;
+          }
+          flight.received = [];
+          flight.receivedLength = 0;
+          flight.step++;
+          advance(flight);
+        }
+      }
+    };
+
+    const start = () => {
+      started++;
+      const socket = connect({ host, port });
+      const flight: Flight = {
+        socket,
+        started: performance.now(),
+        step: 0,
+        received: [],
+        receivedLength: 0,
+        done: false,
+      };
+      flights.add(flight);
+      socket.on('connect', () => advance(flight));
+      socket.on('data', (chunk: Buffer) => onData(flight, chunk));
+      socket.on('end', () => finishFlight(flight, flight.step >= script.length ? undefined : 'closed-early'));
+      socket.on('error', (error: Error) => finishFlight(flight, kindOf(error)));
+    };
+
+    // One sweep for all timeouts instead of a timer per connection.
+    const sweep = setInterval(
+      () => {
+        const now = performance.now();
+        for (const flight of flights) if (now - flight.started > timeout) finishFlight(flight, 'timeout');
+        onProgress?.({ started, ok, failed, elapsedMs: now - begin });
+        if (!canStart() && flights.size === 0) end();
+      },
+      Math.min(progressInterval, timeout),
+    );
+
+    const onAbort = () => {
+      stopping = true;
+      for (const flight of [...flights]) {
+        flight.done = true;
+        flight.socket.destroy();
+        flights.delete(flight);
+        started--;
+      }
+      end();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    let ended = false;
+    function end() {
+      if (ended) return;
+      ended = true;
+      clearInterval(sweep);
+      signal?.removeEventListener('abort', onAbort);
+      const elapsedMs = Math.max(lastCompletion - begin, 0.001);
+      resolve({
+        target: formatAddress(host, port),
+        concurrency,
+        threads: 1,
+        started,
+        ok,
+        failed,
+        errors,
+        elapsedMs,
+        perSecond: (ok / elapsedMs) * 1000,
+        latency,
+      });
+    }
+
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    for (let i = 0; i < concurrency && canStart(); i++) start();
+  });
+}
+
+function kindOf(error: Error): LoadErrorKind {
+  switch (systemCodeOf(error)) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'EADDRNOTAVAIL':
+      return 'address-unavailable';
+    default:
+      return 'other';
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * A load run on several event loops: one worker thread per loop, each running its share of the
+ * connections with {@link runLoop}, started together and merged into one result. The worker
+ * threads load this same module (its own file, or the CLI bundle that holds it), which serves
+ * them when it sees their mark in `workerData`.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { formatAddress } from '../validate.js';
+import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
+import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
+import { runLoop } from './load-loop.js';
+
+const WORKER_MARK = 'socket-steps load thread';
+
+/** From a thread to the main thread. */
+type FromThread =
+  | { type: 'ready' }
+  | { type: 'progress'; started: number; ok: number; failed: number }
+  | { type: 'result'; result: ThreadResult };
+
+/** From the main thread to a thread. */
+type ToThread = { type: 'go' } | { type: 'abort' };
+
+/** A thread's result as it crosses `postMessage`. */
+type ThreadResult = Omit<LoadResult, 'latency'> & { latency: LatencyHistogramData };
+
+interface ThreadData {
+  mark: typeof WORKER_MARK;
+  plan: LoadPlan;
+}
+
+/** Each of `parts` shares of `total`, as equal as whole numbers allow (Infinity stays Infinity). */
+export function share(total: number, parts: number): number[] {
+  if (total === Number.POSITIVE_INFINITY) return Array.from({ length: parts }, () => total);
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+}
+
+/**
+ * Runs `plan` on `threads` worker threads (at most `plan.concurrency`). They start loading only
+ * once every thread is up, so that start-up is not counted; the run's elapsed time is the
+ * longest of theirs. Rejects if a thread fails; the others are then stopped.
+ */
+export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks): Promise<LoadResult> {
+  const concurrencies = share(plan.concurrency, threads);
+  const requests = share(plan.requests, threads);
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    const progress = Array.from({ length: threads }, () => ({ started: 0, ok: 0, failed: 0 }));
+    const results: ThreadResult[] = [];
+    const reported = Array.from({ length: threads }, () => false);
+    let ready = 0;
+    let begin = 0;
+    let settled = false;
+    let ticker: NodeJS.Timeout | undefined;
+
+    const post = (message: ToThread) => {
+      for (const worker of workers) worker.postMessage(message);
+    };
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      for (const worker of workers) void worker.terminate();
+      reject(error);
+    };
+    const onAbort = () => post({ type: 'abort' });
+    const cleanup = () => {
+      clearInterval(ticker);
+      hooks.signal?.removeEventListener('abort', onAbort);
+    };
+
+    for (let i = 0; i < threads; i++) {
+      const data: ThreadData = {
+        mark: WORKER_MARK,
+        plan: { ...plan, concurrency: concurrencies[i] as number, requests: requests[i] as number },
+      };
+      const worker = new Worker(new URL(import.meta.url), { workerData: data, execArgv: threadExecArgv() });
+      workers.push(worker);
+      worker.on('message', (message: FromThread) => {
+        if (message.type === 'ready') {
+          if (++ready < threads) return;
+          begin = performance.now();
+          post({ type: 'go' });
+          if (hooks.signal?.aborted) onAbort();
+          hooks.signal?.addEventListener('abort', onAbort, { once: true });
+          if (hooks.onProgress !== undefined) {
+            const report = hooks.onProgress;
+            ticker = setInterval(
+              () => report(sum(progress, performance.now() - begin)),
+              plan.progressInterval,
+            );
+          }
+        } else if (message.type === 'progress') {
+          progress[i] = message;
+        } else {
+          reported[i] = true;
+          results.push(message.result);
+          if (results.length < threads || settled) return;
+          settled = true;
+          cleanup();
+          resolve(merge(plan, results));
+        }
+      });
+      worker.on('error', (error: Error) => fail(error));
+      worker.on('exit', (code) => {
+        if (!reported[i]) {
+          fail(new Error(`load thread ${i + 1} of ${threads} exited (code ${code}) before its result`));
+        }
+      });
+    }
+  });
+}
+
+/**
+ * Threads inherit the parent's Node.js options, except when the parent runs code given on its
+ * command line (`-e CODE`, `--input-type`): those would stop a thread that loads a file, so the
+ * thread gets the others. (Given explicitly, options are checked again, and some that the
+ * process itself takes, like `--stack-trace-limit`, are then refused: so only when needed.)
+ */
+function threadExecArgv(): string[] | undefined {
+  const given = process.execArgv;
+  const ownInput = (arg: string) => /^(-e|-p|--eval|--print|--input-type)(=|$)/.test(arg);
+  if (!given.some(ownInput)) return undefined;
+  const args: string[] = [];
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i] as string;
+    if (['-e', '--eval', '-p', '--print'].includes(arg)) i++;
+    else if (!ownInput(arg)) args.push(arg);
+  }
+  return args;
+}
+
+function sum(progress: Array<{ started: number; ok: number; failed: number }>, elapsedMs: number) {
+  let started = 0;
+  let ok = 0;
+  let failed = 0;
+  for (const p of progress) {
+    started += p.started;
+    ok += p.ok;
+    failed += p.failed;
+  }
+  return { started, ok, failed, elapsedMs };
+}
+
+function merge(plan: LoadPlan, results: readonly ThreadResult[]): LoadResult {
+  const latency = new LatencyHistogram();
+  const errors: Partial<Record<LoadErrorKind, number>> = {};
+  let started = 0;
+  let ok = 0;
+  let failed = 0;
+  let elapsedMs = 0.001;
+  for (const result of results) {
+    latency.merge(LatencyHistogram.fromData(result.latency));
+    started += result.started;
+    ok += result.ok;
+    failed += result.failed;
+    elapsedMs = Math.max(elapsedMs, result.elapsedMs);
+    for (const [kind, n] of Object.entries(result.errors) as Array<[LoadErrorKind, number]>) {
+      errors[kind] = (errors[kind] ?? 0) + n;
+    }
+  }
+  return {
+    target: formatAddress(plan.host, plan.port),
+    concurrency: plan.concurrency,
+    threads: results.length,
+    started,
+    ok,
+    failed,
+    errors,
+    elapsedMs,
+    perSecond: (ok / elapsedMs) * 1000,
+    latency,
+  };
+}
+
+/** In a load thread: wait for `go`, run this thread's share, post the result. */
+function serveThread(data: ThreadData): void {
+  const port = parentPort;
+  if (port === null) return;
+  // Buffers arrive as plain Uint8Arrays.
+  const bytes = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  const script: ExchangeStep[] = data.plan.script.map((step) =>
+    'send' in step ? { send: bytes(step.send) } : 'expect' in step ? { expect: bytes(step.expect) } : step,
+  );
+  const plan: LoadPlan = { ...data.plan, script };
+  const abort = new AbortController();
+  const send = (message: FromThread) => port.postMessage(message);
+  port.on('message', (message: ToThread) => {
+    if (message.type === 'abort') {
+      abort.abort();
+      return;
+    }
+    void runLoop(plan, {
+      signal: abort.signal,
+      onProgress: ({ started, ok, failed }) => send({ type: 'progress', started, ok, failed }),
+    }).then((result) => {
+      send({ type: 'result', result: { ...result, latency: result.latency.toData() } });
+      port.close();
+    });
+  });
+  send({ type: 'ready' });
+}
+
+if (!isMainThread && (workerData as Partial<ThreadData> | null)?.mark === WORKER_MARK) {
+  serveThread(workerData as ThreadData);
+}
