@@ -1,0 +1,76 @@
+/**
+ * The programs' compile cache (bin/preflight.cjs): on in a directory of the user's own, never in
+ * one that others could write to, and never in the way of the program when it cannot be had.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT, runBin, testEnv } from '../helpers/process.js';
+
+const preflight = createRequire(import.meta.url)(`${ROOT}bin/preflight.cjs`) as {
+  privateCacheDirectory(env: NodeJS.ProcessEnv): string | undefined;
+};
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'socket-steps-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('compile cache directory', () => {
+  test('made under $XDG_CACHE_HOME, else ~/.cache, closed to others', (t) => {
+    const base = tempDir(t);
+    const xdg = preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'xdg') });
+    assert.equal(xdg, join(base, 'xdg', 'socket-steps', 'compile-cache'));
+    assert.equal(statSync(xdg).mode & 0o777, 0o700);
+    const home = preflight.privateCacheDirectory({ HOME: join(base, 'home') });
+    assert.equal(home, join(base, 'home', '.cache', 'socket-steps', 'compile-cache'));
+    // A relative XDG_CACHE_HOME is ignored, as the XDG specification says.
+    assert.equal(
+      preflight.privateCacheDirectory({ XDG_CACHE_HOME: 'relative', HOME: join(base, 'home') }),
+      home,
+    );
+  });
+
+  test('none when others could write to it, when it is a symlink, or when there is no home', (t) => {
+    const base = tempDir(t);
+    const open = join(base, 'open', 'socket-steps', 'compile-cache');
+    mkdirSync(open, { recursive: true });
+    chmodSync(open, 0o777);
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'open') }), undefined);
+    const real = join(base, 'real');
+    mkdirSync(real, { mode: 0o700 });
+    mkdirSync(join(base, 'link', 'socket-steps'), { recursive: true });
+    symlinkSync(real, join(base, 'link', 'socket-steps', 'compile-cache'));
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'link') }), undefined);
+    assert.equal(preflight.privateCacheDirectory({}), undefined);
+    assert.equal(preflight.privateCacheDirectory({ HOME: 'relative' }), undefined);
+    // A file where the directory would be: no cache, no exception.
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: '/dev/null' }), undefined);
+  });
+
+  test('a program fills it, and runs the same without it', async (t) => {
+    const base = tempDir(t);
+    const cached = await runBin('hclient', ['--version'], { env: testEnv({ XDG_CACHE_HOME: base }) });
+    assert.equal(cached.code, 0, cached.stderr);
+    const directory = join(base, 'socket-steps', 'compile-cache');
+    // Node.js keeps one subdirectory per version and V8 flags, with one entry per compiled file.
+    const entries = readdirSync(directory).flatMap((sub) => readdirSync(join(directory, sub)));
+    assert.ok(entries.length > 0, 'the bundle was cached');
+    const without = await runBin('hclient', ['--version'], {
+      env: testEnv({ XDG_CACHE_HOME: '/dev/null', HOME: '/nonexistent' }),
+    });
+    const disabled = await runBin('hclient', ['--version'], {
+      env: testEnv({ XDG_CACHE_HOME: join(base, 'off'), NODE_DISABLE_COMPILE_CACHE: '1' }),
+    });
+    for (const r of [without, disabled]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.deepEqual(r.stdout, cached.stdout);
+    }
+    assert.throws(() => statSync(join(base, 'off')), /ENOENT/, 'NODE_DISABLE_COMPILE_CACHE makes nothing');
+  });
+});
