@@ -9,7 +9,7 @@
  * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
  * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -17,74 +17,22 @@ import { arch, availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildProgram, ROOT } from '../c/build.js';
-import { startServer as startListening } from '../test/helpers/process.js';
-import { freePort } from '../test/helpers/raw.js';
+import {
+  cpuMicros,
+  HOST,
+  keyValues,
+  type Server,
+  startPrinting,
+  startServer,
+  stopServer,
+} from './servers.js';
 
 const run = promisify(execFile);
 const short = process.env.BENCH_SHORT === '1';
 const duration = Number(process.env.BENCH_DURATION ?? (short ? 1 : 3));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (short ? 1 : 3));
-const HOST = '127.0.0.1';
 const node = process.execPath;
 const bin = (name: string) => `${ROOT}bin/${name}`;
-
-/** A server process started by the benchmark, ended by its PID. */
-interface Server {
-  port: number;
-  child: ChildProcess;
-}
-const started: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-/** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
-async function reachable(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, HOST);
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${HOST}:${port} after 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Starts `command` with `{PORT}` in `args` replaced by a free port; resolves once it accepts. */
-async function startServer(command: string, args: string[]): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(
-    command,
-    args.map((a) => a.replace('{PORT}', String(port))),
-    { stdio: 'ignore' },
-  );
-  started.push(child);
-  await reachable(port);
-  // A connection of the probe may still be in the accept queue: let the server settle.
-  await new Promise((r) => setTimeout(r, 300));
-  return { port, child };
-}
-
-/** Starts a server that binds port 0 and prints "listening on ADDRESS:PORT" on stderr (UDP has no connect probe). */
-async function startPrinting(command: string, args: string[]): Promise<Server> {
-  const server = await startListening(command, args);
-  started.push(server.child);
-  return server;
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await once(server.child, 'exit');
-  clearTimeout(timer);
-}
 
 /** One run of the C load generator: its key=value line as numbers. */
 async function loadgen(port: number, concurrency: number): Promise<Record<string, number>> {
@@ -155,43 +103,46 @@ async function helloRate(title: string, key: string, ours: string[], concurrenci
   await stopServer(o);
 }
 
-/** A process's CPU time so far (user + system), in µs, from /proc/PID/stat. */
-function cpuMicros(pid: number): number {
-  // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / CLOCK_TICKS;
-}
-// Linux reports CPU time in clock ticks of 1/100 s (USER_HZ).
-const CLOCK_TICKS = 100;
-
 /**
  * Server CPU per hello connection, the figure a load generator cannot cap: the server's user +
- * system time over a fixed number of connections, C and ours alternating.
+ * system time over a fixed number of connections, C and ours alternating. User and system time
+ * are shown apart: the system time is the kernel's work for the connection's system calls, the
+ * user time what the program itself spends on it.
  */
 async function cpuPerConnection(): Promise<void> {
   const count = short ? 20_000 : 60_000;
-  print(
-    `## Server CPU per hello connection (user + system, /proc/PID/stat), c=16, ${count} connections a round`,
-  );
+  print(`## Server CPU per hello connection (/proc/PID/stat), c=16, ${count} connections a round`);
   print();
   const c = await startServer(buildProgram('hello_server_loop'), ['{PORT}', '4096']);
   const o = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
-  const runs = await alternate(c, o, async (server) => {
+  const split: Record<'c' | 'ours', { user: number[]; system: number[] }> = {
+    c: { user: [], system: [] },
+    ours: { user: [], system: [] },
+  };
+  const runs = await alternate(c, o, async (server, side) => {
     const pid = server.child.pid as number;
     const before = cpuMicros(pid);
     const args = ['-h', HOST, '-p', String(server.port), '-c', '16', '-n', String(count), '-t', '60'];
     const r = await keyValues(buildProgram('loadgen'), args, 70);
-    return (r.ok ?? 0) > 0 ? (cpuMicros(pid) - before) / (r.ok as number) : undefined;
+    const ok = r.ok ?? 0;
+    if (ok === 0) return undefined;
+    const after = cpuMicros(pid);
+    split[side].user.push((after.user - before.user) / ok);
+    split[side].system.push((after.system - before.system) / ok);
+    return (after.user - before.user + after.system - before.system) / ok;
   });
   await stopServer(c);
   await stopServer(o);
   const cUs = median(runs.c);
   const oUs = median(runs.ours);
-  print('| server | µs per connection (median) | ours / C |');
-  print('|---|---:|---:|');
-  print(`| C hello server | ${fmt(cUs, 1)} | |`);
-  print(`| hserver | ${fmt(oUs, 1)} | ${fmt(ratio(oUs, cUs), 2)} |`);
+  print('| server | µs per connection (median) | user µs | system µs | ours / C |');
+  print('|---|---:|---:|---:|---:|');
+  const row = (name: string, side: 'c' | 'ours', total: number, r: string) =>
+    print(
+      `| ${name} | ${fmt(total, 1)} | ${fmt(median(split[side].user), 1)} | ${fmt(median(split[side].system), 1)} | ${r} |`,
+    );
+  row('C hello server', 'c', cUs, '');
+  row('hserver', 'ours', oUs, fmt(ratio(oUs, cUs), 2));
   print();
   ratios.push(`cpu/conn=${fmt(ratio(oUs, cUs), 2)}`);
   targets.push({
@@ -337,24 +288,6 @@ async function loadTools(): Promise<void> {
   }
   print();
   await stopServer(server);
-}
-
-/** A C client's `key=value ...` line as numbers. */
-async function keyValues(
-  program: string,
-  args: string[],
-  timeoutSeconds: number,
-): Promise<Record<string, number>> {
-  const { stdout } = await run(program, args, { timeout: timeoutSeconds * 1000 }).catch(
-    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
-  );
-  return Object.fromEntries(
-    stdout
-      .trim()
-      .split(/\s+/)
-      .map((pair) => pair.split('='))
-      .map(([k, v]) => [k ?? '', Number(v)]),
-  );
 }
 
 /**

@@ -1,0 +1,100 @@
+/**
+ * What the benchmark and the profile share: the servers they start (ended by PID when the run
+ * ends, however it ends), the C clients' `key=value` output, a process's CPU time.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { startServer as startListening } from '../test/helpers/process.js';
+import { freePort } from '../test/helpers/raw.js';
+
+export const HOST = '127.0.0.1';
+const run = promisify(execFile);
+
+/** A server process started by the benchmark, ended by its PID. */
+export interface Server {
+  port: number;
+  child: ChildProcess;
+}
+const started: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
+async function reachable(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, HOST);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${HOST}:${port} after 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `command` with `{PORT}` in `args` replaced by a free port; resolves once it accepts. */
+export async function startServer(command: string, args: string[]): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    command,
+    args.map((a) => a.replace('{PORT}', String(port))),
+    { stdio: 'ignore' },
+  );
+  started.push(child);
+  await reachable(port);
+  // A connection of the probe may still be in the accept queue: let the server settle.
+  await new Promise((r) => setTimeout(r, 300));
+  return { port, child };
+}
+
+/** Starts a server that binds port 0 and prints "listening on ADDRESS:PORT" on stderr (UDP has no connect probe). */
+export async function startPrinting(command: string, args: string[]): Promise<Server> {
+  const server = await startListening(command, args);
+  started.push(server.child);
+  return server;
+}
+
+export async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await once(server.child, 'exit');
+  clearTimeout(timer);
+}
+
+/** A C client's `key=value ...` line as numbers. */
+export async function keyValues(
+  program: string,
+  args: string[],
+  timeoutSeconds: number,
+): Promise<Record<string, number>> {
+  const { stdout } = await run(program, args, { timeout: timeoutSeconds * 1000 }).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+  );
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('='))
+      .map(([k, v]) => [k ?? '', Number(v)]),
+  );
+}
+
+/** A process's CPU time so far, user and system, in µs, from /proc/PID/stat. */
+export function cpuMicros(pid: number): { user: number; system: number } {
+  // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const micros = (ticks: string | undefined) => (Number(ticks) * 1e6) / CLOCK_TICKS;
+  return { user: micros(fields[11]), system: micros(fields[12]) };
+}
+// Linux reports CPU time in clock ticks of 1/100 s (USER_HZ).
+const CLOCK_TICKS = 100;
