@@ -318,18 +318,34 @@ async function alternate(
  */
 async function echoThroughput(): Promise<void> {
   const cases = [
-    { connections: 1, mib: short ? 64 : 256 },
-    { connections: 8, mib: short ? 8 : 32 },
+    { connections: 1, mib: short ? 64 : 256, workers: 1 },
+    { connections: 8, mib: short ? 8 : 32, workers: 1 },
+    { connections: 8, mib: short ? 8 : 32, workers: 2 },
   ];
   print('## Echo throughput: bytes through and back (c/echo_load.c), MB/s one way');
   print();
+  print('The C server runs a thread per connection; hserver one event loop, or two processes');
+  print('with `--workers 2` (the last row, which has no target of its own).');
+  print();
   const c = await startPrinting(buildProgram('echo_server_mt'), ['0']);
-  const o = await startPrinting(node, [bin('hserver'), '--service', 'echo', '--host', HOST, '0']);
+  const ours: Record<number, Server> = {};
+  for (const workers of [1, 2]) {
+    ours[workers] = await startPrinting(node, [
+      bin('hserver'),
+      '--service',
+      'echo',
+      '--workers',
+      String(workers),
+      '--host',
+      HOST,
+      '0',
+    ]);
+  }
   print('| connections × MiB | C MB/s | ours MB/s | ours / C | ours failed |');
   print('|---|---:|---:|---:|---:|');
-  for (const { connections, mib } of cases) {
+  for (const { connections, mib, workers } of cases) {
     let failed = 0;
-    const runs = await alternate(c, o, async (server, side) => {
+    const runs = await alternate(c, ours[workers] as Server, async (server, side) => {
       const r = await keyValues(
         buildProgram('echo_load'),
         [HOST, String(server.port), String(connections), String(mib)],
@@ -341,18 +357,21 @@ async function echoThroughput(): Promise<void> {
     });
     const cm = median(runs.c);
     const om = median(runs.ours);
-    print(`| ${connections} × ${mib} | ${fmt(cm)} | ${fmt(om)} | ${fmt(ratio(om, cm), 2)} | ${failed} |`);
-    ratios.push(`echo.c${connections}=${fmt(ratio(om, cm), 2)}`);
-    targets.push({
-      row: `echo throughput, ${connections} connection(s)`,
-      value: ratio(om, cm),
-      target: 0.9,
-      atLeast: true,
-    });
+    const label = `${connections} × ${mib}${workers > 1 ? `, --workers ${workers}` : ''}`;
+    print(`| ${label} | ${fmt(cm)} | ${fmt(om)} | ${fmt(ratio(om, cm), 2)} | ${failed} |`);
+    ratios.push(`echo.c${connections}${workers > 1 ? `w${workers}` : ''}=${fmt(ratio(om, cm), 2)}`);
+    if (workers === 1) {
+      targets.push({
+        row: `echo throughput, ${connections} connection(s)`,
+        value: ratio(om, cm),
+        target: 0.9,
+        atLeast: true,
+      });
+    }
   }
   print();
   await stopServer(c);
-  await stopServer(o);
+  for (const server of Object.values(ours)) await stopServer(server);
 }
 
 /** UDP hello replies a second: c/udp_load.c with 32 in flight, C server vs userver --no-rate-limit. */
