@@ -107,6 +107,23 @@ function runGreetSession(
   let finished = false;
   let peerEnded = false;
   const framer = new LineFramer({ maxLineBytes });
+  // One timer per connection, the socket's own (it restarts on every byte read or written): armed
+  // for the idle timeout, or for what is left of the dialogue once that is less (see rearm). The
+  // deadline is in whole ms of performance.now(): the end of the dialogue, and once our side is
+  // done, the end of the time the client has to close its side.
+  let deadline = Math.ceil(performance.now() + dialogueTimeout);
+  // Which timeout the timer is armed for. Not told by the clock when it fires: the timers run on
+  // the event loop's clock, which may lag performance.now() by the time the loop has spent in this
+  // turn, so a timer armed for the deadline can fire a little before it by our clock.
+  let armedForDeadline = dialogueTimeout < idleTimeout;
+  // Every byte read or written restarts the timer for as long as it was armed: once less than the
+  // idle timeout is left before the deadline, arm it for what is left instead.
+  const rearm = () => {
+    const left = deadline - performance.now();
+    if (left >= idleTimeout) return;
+    armedForDeadline = true;
+    socket.setTimeout(Math.max(1, Math.ceil(left)));
+  };
 
   const apply = (input: GreetServerInput): boolean => {
     const step = stepGreetServer(state, input);
@@ -122,36 +139,40 @@ function runGreetSession(
     return step.close;
   };
 
-  // Our side is done: send FIN after the replies, and give the client a bounded time to close its
-  // side (reading and dropping what it still sends) so that it gets our last line, not a reset.
+  // Our side is done: send FIN after the replies, and give the client a bounded time (the idle
+  // timeout) to close its side, reading and dropping what it still sends, so that it gets our last
+  // line, not a reset.
   const finish = () => {
     if (finished) return;
     finished = true;
-    clearTimeout(deadline);
-    socket.setTimeout(0);
     socket.end();
     if (server.tracing) server.trace('shutdown', id);
-    if (!peerEnded) {
-      const timer = setTimeout(() => socket.destroy(new IdleTimeoutError('idle timeout')), idleTimeout);
-      socket.once('close', () => clearTimeout(timer));
+    if (peerEnded) {
+      socket.setTimeout(0);
+    } else {
+      deadline = Math.ceil(performance.now() + idleTimeout);
+      socket.setTimeout(idleTimeout);
     }
   };
 
-  socket.setTimeout(idleTimeout);
-  socket.on('timeout', () => apply({ type: 'idle-timeout' }));
-  // The idle timer restarts on every byte; this deadline bounds the whole dialogue (slowloris).
-  const deadline = setTimeout(
-    () => apply({ type: 'dialogue-timeout', timeout: dialogueTimeout }),
-    dialogueTimeout,
-  );
-  socket.once('close', () => clearTimeout(deadline));
+  socket.setTimeout(Math.min(idleTimeout, dialogueTimeout));
+  socket.on('timeout', () => {
+    if (finished) socket.destroy(new IdleTimeoutError('idle timeout'));
+    else if (armedForDeadline) apply({ type: 'dialogue-timeout', timeout: dialogueTimeout });
+    else apply({ type: 'idle-timeout' });
+  });
   socket.on('data', (chunk: Buffer) => {
     if (server.tracing) server.trace('read', id, { bytes: chunk.length, text: tracePreview(chunk) });
-    if (finished) return;
+    // Past our end, what the client still sends is dropped, and does not extend its time to close.
+    if (finished) {
+      rearm();
+      return;
+    }
     for (const line of framer.push(chunk)) {
       if (apply({ type: 'line', line })) return;
     }
-    if (framer.overflow !== undefined) apply({ type: 'line-too-long' });
+    if (framer.overflow !== undefined && apply({ type: 'line-too-long' })) return;
+    rearm();
   });
   socket.on('end', () => {
     peerEnded = true;
