@@ -140,7 +140,8 @@ class GreetSession {
   readonly server: TcpServer;
   readonly settings: GreetSessionSettings;
   state: GreetServerState;
-  readonly framer: LineFramer;
+  // Made on the first byte: a client that never speaks never needs one.
+  framer: LineFramer | undefined;
   // When the socket's timer must fire by, in whole ms of performance.now() (a small integer is
   // stored in the object; a fraction would take a heap number of its own): the end of the
   // dialogue, and once our side is done, the end of the time the client has to close its side.
@@ -154,7 +155,6 @@ class GreetSession {
     this.server = server;
     this.settings = settings;
     this.state = settings.initial;
-    this.framer = new LineFramer({ maxLineBytes: settings.maxLineBytes });
     this.deadline = Math.ceil(performance.now() + settings.dialogueTimeout);
     this.armedForDeadline = settings.dialogueTimeout < settings.idleTimeout;
   }
@@ -172,6 +172,7 @@ class GreetSession {
       this.rearm();
       return;
     }
+    this.framer ??= new LineFramer({ maxLineBytes: this.settings.maxLineBytes });
     for (const line of this.framer.push(chunk)) {
       if (this.apply({ type: 'line', line })) return;
     }
@@ -226,6 +227,7 @@ class GreetSession {
   // timeout) to close its side, reading and dropping what it still sends, so that it gets our
   // last line, not a reset.
   finish(): void {
+    this.framer = undefined;
     const { socket } = this;
     socket.end();
     if (this.server.tracing) this.server.trace('shutdown', this.id);
