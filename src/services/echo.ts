@@ -58,6 +58,7 @@ export class EchoServer extends TcpServer {
   constructor(options: EchoServerOptions) {
     const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
     const stats = { bytesEchoed: 0, peakBufferedBytes: 0, pauses: 0 };
+    const settings: EchoSessionSettings = { stats, onPause: options.onPause };
     super({
       service: 'echo',
       ...options,
@@ -65,8 +66,7 @@ export class EchoServer extends TcpServer {
       refusal: options.refusal ?? new Uint8Array(0),
       highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
       allowHalfOpen: true,
-      onConnection: ({ socket, id }, server) =>
-        runEchoSession(socket, id, server, idleTimeout, stats, options.onPause),
+      onConnection: ({ socket, id }, server) => startEchoSession(socket, id, server, idleTimeout, settings),
     });
     this.#stats = stats;
   }
@@ -93,36 +93,72 @@ export function createEchoServer(options: EchoServerOptions): EchoServer {
   return new EchoServer(options);
 }
 
-function runEchoSession(
-  socket: Socket,
+/** What every session of one server shares. */
+interface EchoSessionSettings {
+  readonly stats: { bytesEchoed: number; peakBufferedBytes: number; pauses: number };
+  readonly onPause: ((id: number, bufferedBytes: number) => void) | undefined;
+}
+
+/** One connection: what the listeners that all sessions share need to know about it. */
+interface EchoServerSession {
+  readonly id: number;
+  readonly server: TcpServer;
+  readonly settings: EchoSessionSettings;
+}
+
+// Where a socket keeps its session: an idle connection then holds one small object, not a closure
+// per event and the context they capture.
+const kSession = Symbol('echo session');
+type SessionSocket = Socket & { [kSession]?: EchoServerSession };
+
+function startEchoSession(
+  socket: SessionSocket,
   id: number,
   server: TcpServer,
   idleTimeout: number,
-  stats: { bytesEchoed: number; peakBufferedBytes: number; pauses: number },
-  onPause: ((id: number, bufferedBytes: number) => void) | undefined,
+  settings: EchoSessionSettings,
 ): void {
-  const resume = () => socket.resume();
-  socket.setTimeout(idleTimeout, () => socket.destroy(new IdleTimeoutError('idle timeout')));
-  socket.on('data', (chunk: Buffer) => {
-    const text = server.tracing ? tracePreview(chunk) : undefined;
-    if (text !== undefined) server.trace('read', id, { bytes: chunk.length, text });
-    const flushed = socket.write(chunk);
-    if (text !== undefined) server.trace('write', id, { bytes: chunk.length, text });
-    stats.bytesEchoed += chunk.length;
-    if (socket.writableLength > stats.peakBufferedBytes) stats.peakBufferedBytes = socket.writableLength;
-    if (!flushed) {
-      stats.pauses++;
-      socket.pause();
-      socket.once('drain', resume);
-      onPause?.(id, socket.writableLength);
-    }
-  });
-  // The client shut down its write side: end() sends what is still queued, then our FIN.
-  socket.on('end', () => {
-    if (server.tracing) server.trace('eof', id);
-    socket.end();
-    if (server.tracing) server.trace('shutdown', id);
-  });
+  socket[kSession] = { id, server, settings };
+  // on(), not setTimeout's callback: that adds it with once(), which wraps it in a closure per socket.
+  socket.setTimeout(idleTimeout);
+  socket.on('timeout', dropIdleSocket);
+  socket.on('data', echoChunk);
+  socket.on('end', endEcho);
+}
+
+function echoChunk(this: SessionSocket, chunk: Buffer): void {
+  const session = this[kSession];
+  if (session === undefined) return;
+  const { id, server, settings } = session;
+  const { stats } = settings;
+  const text = server.tracing ? tracePreview(chunk) : undefined;
+  if (text !== undefined) server.trace('read', id, { bytes: chunk.length, text });
+  const flushed = this.write(chunk);
+  if (text !== undefined) server.trace('write', id, { bytes: chunk.length, text });
+  stats.bytesEchoed += chunk.length;
+  if (this.writableLength > stats.peakBufferedBytes) stats.peakBufferedBytes = this.writableLength;
+  if (!flushed) {
+    stats.pauses++;
+    this.pause();
+    this.once('drain', resumeSocket);
+    settings.onPause?.(id, this.writableLength);
+  }
+}
+
+// The client shut down its write side: end() sends what is still queued, then our FIN.
+function endEcho(this: SessionSocket): void {
+  const session = this[kSession];
+  if (session?.server.tracing) session.server.trace('eof', session.id);
+  this.end();
+  if (session?.server.tracing) session.server.trace('shutdown', session.id);
+}
+
+function resumeSocket(this: Socket): void {
+  this.resume();
+}
+
+function dropIdleSocket(this: Socket): void {
+  this.destroy(new IdleTimeoutError('idle timeout'));
 }
 
 /** Options of {@link openEcho}. */

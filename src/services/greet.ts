@@ -82,82 +82,163 @@ export function createGreetServer(options: GreetServerOptions): TcpServer {
   const refusal =
     options.refusal ??
     encodeLine(formatGreetError(GreetErrorCode.TooManyConnections, 'the server is busy, try again later'));
+  const settings: GreetSessionSettings = { initial, idleTimeout, dialogueTimeout, maxLineBytes };
   return new TcpServer({
     service: 'greet',
     ...options,
     refusal,
     allowHalfOpen: true,
-    onConnection: ({ socket, id }, server) =>
-      runGreetSession(socket, id, server, initial, { idleTimeout, dialogueTimeout, maxLineBytes }),
+    onConnection: ({ socket, id }, server) => startGreetSession(socket, id, server, settings),
   });
 }
 
-function runGreetSession(
-  socket: Socket,
+/** What every session of one server shares. */
+interface GreetSessionSettings {
+  readonly initial: GreetServerState;
+  readonly idleTimeout: number;
+  readonly dialogueTimeout: number;
+  readonly maxLineBytes: number;
+}
+
+// Where a socket keeps its session, for the listeners that all sessions share: an idle connection
+// then holds one small object, not a closure per event and the context they capture.
+const kSession = Symbol('greet session');
+type SessionSocket = Socket & { [kSession]?: GreetSession };
+
+function startGreetSession(
+  socket: SessionSocket,
   id: number,
   server: TcpServer,
-  initial: GreetServerState,
-  {
-    idleTimeout,
-    dialogueTimeout,
-    maxLineBytes,
-  }: { idleTimeout: number; dialogueTimeout: number; maxLineBytes: number },
+  settings: GreetSessionSettings,
 ): void {
-  let state = initial;
-  let finished = false;
-  let peerEnded = false;
-  const framer = new LineFramer({ maxLineBytes });
+  const session = new GreetSession(socket, id, server, settings);
+  socket[kSession] = session;
+  // One timer per connection, the socket's own (it restarts on every byte read or written): armed
+  // for the idle timeout, or for what is left of the dialogue once that is less (see rearm()).
+  socket.setTimeout(Math.min(settings.idleTimeout, settings.dialogueTimeout));
+  socket.on('timeout', onSessionTimeout);
+  socket.on('data', onSessionData);
+  socket.on('end', onSessionEnd);
+}
 
-  const apply = (input: GreetServerInput): boolean => {
-    const step = stepGreetServer(state, input);
+function onSessionTimeout(this: SessionSocket): void {
+  this[kSession]?.timeout();
+}
+
+function onSessionData(this: SessionSocket, chunk: Buffer): void {
+  this[kSession]?.data(chunk);
+}
+
+function onSessionEnd(this: SessionSocket): void {
+  this[kSession]?.end();
+}
+
+/** One connection's dialogue: the protocol's state machine joined to the socket. */
+class GreetSession {
+  readonly socket: Socket;
+  readonly id: number;
+  readonly server: TcpServer;
+  readonly settings: GreetSessionSettings;
+  state: GreetServerState;
+  // Made on the first byte: a client that never speaks never needs one.
+  framer: LineFramer | undefined;
+  // When the socket's timer must fire by, in whole ms of performance.now() (a small integer is
+  // stored in the object; a fraction would take a heap number of its own): the end of the
+  // dialogue, and once our side is done, the end of the time the client has to close its side.
+  deadline: number;
+  // The timer is armed for the deadline, not for the idle timeout.
+  armedForDeadline: boolean;
+
+  constructor(socket: Socket, id: number, server: TcpServer, settings: GreetSessionSettings) {
+    this.socket = socket;
+    this.id = id;
+    this.server = server;
+    this.settings = settings;
+    this.state = settings.initial;
+    this.deadline = Math.ceil(performance.now() + settings.dialogueTimeout);
+    this.armedForDeadline = settings.dialogueTimeout < settings.idleTimeout;
+  }
+
+  // Our side is done (the state machine said close): what the client sends now is dropped.
+  get finished(): boolean {
+    return this.state.phase === 'done';
+  }
+
+  data(chunk: Buffer): void {
+    const { server } = this;
+    if (server.tracing) server.trace('read', this.id, { bytes: chunk.length, text: tracePreview(chunk) });
+    // Past our end, what the client still sends is dropped, and does not extend its time to close.
+    if (this.finished) {
+      this.rearm();
+      return;
+    }
+    this.framer ??= new LineFramer({ maxLineBytes: this.settings.maxLineBytes });
+    for (const line of this.framer.push(chunk)) {
+      if (this.apply({ type: 'line', line })) return;
+    }
+    if (this.framer.overflow !== undefined && this.apply({ type: 'line-too-long' })) return;
+    this.rearm();
+  }
+
+  end(): void {
+    if (this.server.tracing) this.server.trace('eof', this.id);
+    if (!this.finished) this.apply({ type: 'eof' });
+  }
+
+  // The timer fired: for what it was armed for. Which is not told by the clock: the timers run on
+  // the event loop's clock, which may lag performance.now() by the time the loop has spent in
+  // this turn, so a timer armed for the deadline can fire a little before it by our clock.
+  timeout(): void {
+    const { socket, settings } = this;
+    if (this.finished) {
+      socket.destroy(new IdleTimeoutError('idle timeout'));
+    } else if (this.armedForDeadline) {
+      this.apply({ type: 'dialogue-timeout', timeout: settings.dialogueTimeout });
+    } else {
+      this.apply({ type: 'idle-timeout' });
+    }
+  }
+
+  // Every byte read or written restarts the socket's timer for as long as it was armed: once less
+  // than the idle timeout is left before the deadline, arm it for what is left instead.
+  rearm(): void {
+    const left = this.deadline - performance.now();
+    if (left >= this.settings.idleTimeout) return;
+    this.armedForDeadline = true;
+    this.socket.setTimeout(Math.max(1, Math.ceil(left)));
+  }
+
+  apply(input: GreetServerInput): boolean {
+    const { server, socket } = this;
+    const step = stepGreetServer(this.state, input);
     // The dialogue just ended: count how (completed, malformed-greeting, idle-timeout, ...).
-    if (step.state.phase === 'done' && state.phase !== 'done') server.countOutcome(step.state.outcome);
-    state = step.state;
+    if (step.state.phase === 'done' && this.state.phase !== 'done') server.countOutcome(step.state.outcome);
+    this.state = step.state;
     for (const reply of step.replies) {
       const bytes = encodeLine(reply);
       socket.write(bytes);
-      if (server.tracing) server.trace('write', id, { bytes: bytes.length, text: tracePreview(bytes) });
+      if (server.tracing) server.trace('write', this.id, { bytes: bytes.length, text: tracePreview(bytes) });
     }
-    if (step.close) finish();
+    if (step.close) this.finish();
     return step.close;
-  };
+  }
 
-  // Our side is done: send FIN after the replies, and give the client a bounded time to close its
-  // side (reading and dropping what it still sends) so that it gets our last line, not a reset.
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(deadline);
-    socket.setTimeout(0);
+  // Our side is done: send FIN after the replies, and give the client a bounded time (the idle
+  // timeout) to close its side, reading and dropping what it still sends, so that it gets our
+  // last line, not a reset.
+  finish(): void {
+    this.framer = undefined;
+    const { socket } = this;
     socket.end();
-    if (server.tracing) server.trace('shutdown', id);
-    if (!peerEnded) {
-      const timer = setTimeout(() => socket.destroy(new IdleTimeoutError('idle timeout')), idleTimeout);
-      socket.once('close', () => clearTimeout(timer));
+    if (this.server.tracing) this.server.trace('shutdown', this.id);
+    // The client has shut down its side already: both FINs are out once ours is.
+    if (socket.readableEnded) {
+      socket.setTimeout(0);
+    } else {
+      this.deadline = Math.ceil(performance.now() + this.settings.idleTimeout);
+      socket.setTimeout(this.settings.idleTimeout);
     }
-  };
-
-  socket.setTimeout(idleTimeout);
-  socket.on('timeout', () => apply({ type: 'idle-timeout' }));
-  // The idle timer restarts on every byte; this deadline bounds the whole dialogue (slowloris).
-  const deadline = setTimeout(
-    () => apply({ type: 'dialogue-timeout', timeout: dialogueTimeout }),
-    dialogueTimeout,
-  );
-  socket.once('close', () => clearTimeout(deadline));
-  socket.on('data', (chunk: Buffer) => {
-    if (server.tracing) server.trace('read', id, { bytes: chunk.length, text: tracePreview(chunk) });
-    if (finished) return;
-    for (const line of framer.push(chunk)) {
-      if (apply({ type: 'line', line })) return;
-    }
-    if (framer.overflow !== undefined) apply({ type: 'line-too-long' });
-  });
-  socket.on('end', () => {
-    peerEnded = true;
-    if (server.tracing) server.trace('eof', id);
-    if (!finished) apply({ type: 'eof' });
-  });
+  }
 }
 
 /** One line of the dialogue, with who said it. */

@@ -13,10 +13,9 @@ export class Connection {
   readonly id: number;
   /** The socket, paused if the server was built with `pauseOnConnect`. */
   readonly socket: Socket;
-  #local: TraceAddress | undefined;
-  #peer: TraceAddress | undefined;
-  #client: TraceAddress | undefined;
-  #healthCheck = false;
+  // Only tracing and the pipeline's stages ask for addresses or mark a connection: most never
+  // make this object, and an idle connection holds two fields.
+  #details: ConnectionDetails | undefined;
 
   constructor(id: number, socket: Socket) {
     this.id = id;
@@ -25,24 +24,32 @@ export class Connection {
 
   /** Our side's address, as the socket has it. */
   get local(): TraceAddress | undefined {
-    this.#local ??= toTraceAddress(this.socket.localAddress, this.socket.localPort, this.socket.localFamily);
-    return this.#local;
+    this.#details ??= {};
+    this.#details.local ??= toTraceAddress(
+      this.socket.localAddress,
+      this.socket.localPort,
+      this.socket.localFamily,
+    );
+    return this.#details.local;
   }
 
   /** The client: as a stage reported it (from a proxy's header), else the socket's peer. */
   get remote(): TraceAddress | undefined {
-    return this.#client ?? this.#socketPeer();
+    this.#details ??= {};
+    return this.#details.client ?? socketPeer(this.socket, this.#details);
   }
 
   /** The proxy the client came through: the socket's peer, once a stage has named the client. */
   get proxy(): TraceAddress | undefined {
-    return this.#client === undefined ? undefined : this.#socketPeer();
+    if (this.#details?.client === undefined) return undefined;
+    return socketPeer(this.socket, this.#details);
   }
 
   /** For a stage: from now on `remote` is `client`, and the socket's peer is the `proxy`. */
   setClient(client: TraceAddress): void {
-    this.#socketPeer(); // read it before anything can change the socket
-    this.#client = client;
+    this.#details ??= {};
+    socketPeer(this.socket, this.#details); // read it before anything can change the socket
+    this.#details.client = client;
   }
 
   /**
@@ -50,22 +57,27 @@ export class Connection {
    * it is served, but counted apart from clients and never as an error.
    */
   get healthCheck(): boolean {
-    return this.#healthCheck;
+    return this.#details?.healthCheck === true;
   }
 
   /** For a stage: marks the connection as a proxy's health check (see {@link healthCheck}). */
   markHealthCheck(): void {
-    this.#healthCheck = true;
+    this.#details ??= {};
+    this.#details.healthCheck = true;
   }
+}
 
-  #socketPeer(): TraceAddress | undefined {
-    this.#peer ??= toTraceAddress(
-      this.socket.remoteAddress,
-      this.socket.remotePort,
-      this.socket.remoteFamily,
-    );
-    return this.#peer;
-  }
+/** What a connection learns about itself beyond its number and socket. */
+interface ConnectionDetails {
+  local?: TraceAddress | undefined;
+  peer?: TraceAddress | undefined;
+  client?: TraceAddress;
+  healthCheck?: boolean;
+}
+
+function socketPeer(socket: Socket, details: ConnectionDetails): TraceAddress | undefined {
+  details.peer ??= toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+  return details.peer;
 }
 
 /**

@@ -143,7 +143,9 @@ export class TcpServer {
   // Most connections the descriptor limit leaves room for (set once listening).
   #descriptorRoom = Number.POSITIVE_INFINITY;
   readonly #onConnection: ConnectionHandler;
-  readonly #sockets = new Set<TrackedSocket>();
+  // Every open connection, by its socket: what the one 'close' listener all sockets share needs.
+  readonly #sockets = new Map<TrackedSocket, Connection>();
+  readonly #onSocketClose: (this: TrackedSocket) => void;
   // Refused connections still sending their refusal: not counted as connections, but closed by destroy().
   readonly #refusing = new Set<Socket>();
   // Every connection accepted, health checks included (what maxAccepts counts).
@@ -207,6 +209,12 @@ export class TcpServer {
     );
     // Accept errors (EMFILE, ...) must not kill the server: libuv retries on the next event.
     this.#server.on('error', () => {});
+    // One function for every socket's 'close' (it gets the socket as `this`), so that tracking a
+    // connection allocates no closure for it.
+    const server = this;
+    this.#onSocketClose = function (this: TrackedSocket) {
+      server.#untrack(this);
+    };
   }
 
   /** Client connections accepted so far (a proxy's health checks are not clients). */
@@ -430,7 +438,7 @@ export class TcpServer {
   }
 
   #destroySockets(reason: string): void {
-    for (const socket of this.#sockets) {
+    for (const socket of this.#sockets.keys()) {
       socket.errorCode ??= reason;
       socket.destroy();
     }
@@ -557,21 +565,25 @@ export class TcpServer {
 
   #track(connection: Connection): void {
     const socket = connection.socket as TrackedSocket;
-    this.#sockets.add(socket);
-    socket.on('close', () => {
-      this.#sockets.delete(socket);
-      this.#bytesIn += socket.bytesRead;
-      this.#bytesOut += socket.bytesWritten;
-      // A health check that hangs up without reading its greeting is no error of anyone's.
-      if (socket.errorCode !== undefined && !connection.healthCheck) {
-        this.#errors.add(statsCode(socket.errorCode));
-      }
-      if (this.tracing) {
-        const reason = connection.healthCheck ? 'health check' : (socket.errorCode ?? 'done');
-        this.trace('close', connection.id, { reason });
-      }
-      if (this.#listenerClosed) this.#settleClosed();
-    });
+    this.#sockets.set(socket, connection);
+    socket.on('close', this.#onSocketClose);
+  }
+
+  #untrack(socket: TrackedSocket): void {
+    const connection = this.#sockets.get(socket);
+    if (connection === undefined) return;
+    this.#sockets.delete(socket);
+    this.#bytesIn += socket.bytesRead;
+    this.#bytesOut += socket.bytesWritten;
+    // A health check that hangs up without reading its greeting is no error of anyone's.
+    if (socket.errorCode !== undefined && !connection.healthCheck) {
+      this.#errors.add(statsCode(socket.errorCode));
+    }
+    if (this.tracing) {
+      const reason = connection.healthCheck ? 'health check' : (socket.errorCode ?? 'done');
+      this.trace('close', connection.id, { reason });
+    }
+    if (this.#listenerClosed) this.#settleClosed();
   }
 }
 

@@ -10,6 +10,7 @@ import {
 import { subscribeTrace, type TraceEvent } from '../../src/trace/events.js';
 import { TcpServer } from '../../src/transport/tcp-server.js';
 import { closeSocket, rawConnect, rawExchange, readLine, readToEnd, waitForTrace } from '../helpers/raw.js';
+import { until } from '../helpers/wait.js';
 
 async function startGreet(
   t: { after(fn: () => Promise<void>): void },
@@ -202,5 +203,79 @@ describe('greet service on real sockets', { timeout: 60_000 }, () => {
     socket.destroy();
     await server.close();
     assert.deepEqual(server.snapshot().outcomes, { 'dialogue-timeout': 1 });
+  });
+  test('the dialogue timeout also fires when the idle timeout is the shorter, however often the client sends', async (t) => {
+    // The one timer is armed for the idle timeout first, and for what is left of the dialogue once
+    // that is less: a byte every 20 ms would keep an idle timer of 1 s alive for the whole drip.
+    const { server, port } = await startGreet(t, { idleTimeout: 1000, dialogueTimeout: 1500 });
+    const socket = await rawConnect(port);
+    t.after(() => closeSocket(socket));
+    socket.on('error', () => {});
+    const started = Date.now();
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < 250 && !socket.destroyed) {
+        socket.write('x');
+        sent++;
+      }
+    }, 20);
+    t.after(() => clearInterval(drip));
+    const reply = (await readToEnd(socket)).toString();
+    clearInterval(drip);
+    assert.equal(reply, 'ERROR dialogue-timeout: the dialogue took longer than 1.5 seconds, goodbye\n');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 1490, `closed after ${elapsed} ms, before the dialogue timeout`);
+    await closeSocket(socket);
+    await server.close();
+    assert.deepEqual(server.snapshot().outcomes, { 'dialogue-timeout': 1 });
+  });
+
+  test('a client that goes quiet after a few bytes gets the idle timeout while the dialogue has time left', async (t) => {
+    const { server, port } = await startGreet(t, { idleTimeout: 150, dialogueTimeout: 60_000 });
+    const socket = await rawConnect(port);
+    t.after(() => closeSocket(socket));
+    socket.write('Hi. I');
+    const reply = (await readToEnd(socket, 5_000)).toString();
+    assert.equal(reply, 'ERROR idle-timeout: you said nothing for 0.15 seconds, goodbye\n');
+    await closeSocket(socket);
+    await server.close();
+    assert.deepEqual(server.snapshot().outcomes, { 'idle-timeout': 1 });
+  });
+
+  test('with equal timeouts, a client that says nothing is told it said nothing', async (t) => {
+    const { server, port } = await startGreet(t, { idleTimeout: 150, dialogueTimeout: 150 });
+    const socket = await rawConnect(port);
+    t.after(() => closeSocket(socket));
+    const reply = (await readToEnd(socket, 5_000)).toString();
+    assert.equal(reply, 'ERROR idle-timeout: you said nothing for 0.15 seconds, goodbye\n');
+    await closeSocket(socket);
+    await server.close();
+  });
+
+  test('after its last line the server waits at most the idle timeout for the client to close, bytes or not', async (t) => {
+    const { server, port } = await startGreet(t, { idleTimeout: 300 });
+    const socket = await rawConnect(port);
+    t.after(() => closeSocket(socket));
+    socket.on('error', () => {});
+    socket.write('GET / HTTP/1.0\n');
+    assert.match(await readLine(socket), /^ERROR malformed-greeting: /);
+    // The client never shuts down its side and keeps sending: what it sends is dropped, and does
+    // not buy it more time.
+    const finished = Date.now();
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < 200 && !socket.destroyed) {
+        socket.write('x');
+        sent++;
+      }
+    }, 20);
+    t.after(() => clearInterval(drip));
+    await until(() => server.connections === 0, 'the server to close the connection', 5_000);
+    const waited = Date.now() - finished;
+    const stillSending = sent < 200;
+    clearInterval(drip);
+    assert.ok(waited >= 250, `closed ${waited} ms after the last line`);
+    assert.ok(stillSending, `the client had stopped sending (${sent} bytes) before the server closed`);
+    assert.deepEqual(server.snapshot().errors, { ERR_IDLE_TIMEOUT: 1 });
   });
 });
