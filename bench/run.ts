@@ -158,7 +158,7 @@ async function cpuPerConnection(): Promise<void> {
  * without its compile cache, with an empty one (cold: a new directory each run) and a full one.
  */
 async function startup(): Promise<void> {
-  const runs = short ? 10 : 40;
+  const runs = short ? 10 : 60;
   print(`## hclient start-up, ${runs} runs each`);
   print();
   const server = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
