@@ -113,12 +113,14 @@ console.log(`| | ${profiles.map((p) => p.name).join(' | ')} |`);
 console.log(`|---|${profiles.map(() => '---:').join('|')}|`);
 const row = (label: string, value: (p: Profile) => number) =>
   console.log(`| ${label} | ${profiles.map((p) => fmt(value(p))).join(' | ')} |`);
-row('all', (p) => p.perConnection);
+row('all (under perf, which costs some itself)', (p) => p.perConnection);
 for (const [call] of CALLS) row(`kernel: ${call}`, (p) => (p.calls[call] ?? 0) * p.perConnection);
 row('kernel: the rest', (p) => {
   const named = Object.values(p.calls).reduce((sum, share) => sum + share, 0);
   return Math.max(p.kernel - named, 0) * p.perConnection;
 });
 row('user space (the program, its runtime and libraries)', (p) => (1 - p.kernel) * p.perConnection);
-console.log(`| perf samples | ${profiles.map((p) => p.samples).join(' | ')} |`);
+console.log(
+  `| perf samples (about) | ${profiles.map((p) => p.samples.toLocaleString('en-US')).join(' | ')} |`,
+);
 console.log();

@@ -503,7 +503,7 @@ await udpRate();
 await idleMemory();
 await startup();
 await loadTools();
-print('## Targets (issue 12)');
+print('## Targets');
 print();
 print('| figure | value | target | met |');
 print('|---|---:|---:|---|');

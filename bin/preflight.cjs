@@ -39,29 +39,63 @@ function checkNode(program) {
 }
 
 /**
- * The directory for the compile cache: $XDG_CACHE_HOME/socket-steps, else ~/.cache/socket-steps,
- * made if missing (mode 0700). Undefined unless it is a real directory (no symlink) owned by
- * this user and closed to others, or when there is no home or it cannot be made: the cache is
- * only an optimization, so any doubt means no cache, silently.
+ * The directory for the compile cache: $XDG_CACHE_HOME/socket-steps/compile-cache, else
+ * ~/.cache/socket-steps/compile-cache, made if missing (mode 0700; never the home itself).
+ * Undefined unless it is a real directory (no symlink) owned by this user and closed to others,
+ * in a socket-steps directory of this user's that others cannot write to; or when there is no
+ * home or the directory cannot be made. The cache is only an optimization: any doubt means no
+ * cache, silently.
  */
 function privateCacheDirectory(env) {
   var fs = require('node:fs');
   var path = require('node:path');
   var base = env.XDG_CACHE_HOME;
-  if (!base || !path.isAbsolute(base)) {
+  // What must exist already: the home, or the directory that holds $XDG_CACHE_HOME.
+  var root;
+  if (base && path.isAbsolute(base)) {
+    root = path.dirname(base);
+  } else {
     if (!env.HOME || !path.isAbsolute(env.HOME)) return undefined;
+    root = env.HOME;
     base = path.join(env.HOME, '.cache');
   }
   var directory = path.join(base, 'socket-steps', 'compile-cache');
   var uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  var stat;
+  var ours = (dir, closed) => {
+    var stat = fs.lstatSync(dir);
+    return stat.isDirectory() && stat.uid === uid && (stat.mode & closed) === 0;
+  };
   try {
-    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    stat = fs.lstatSync(directory);
-    if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) return undefined;
+    makeDirectories(fs, path, directory, path.resolve(root));
+    if (!ours(path.dirname(directory), 0o022) || !ours(directory, 0o077)) return undefined;
     return directory;
   } catch (_) {
     return undefined;
+  }
+}
+
+/**
+ * mkdir -p with mode 0700, up to `root`, which must exist. Not mkdirSync's { recursive: true }:
+ * on Node 22 and 24 that loops forever where mkdir() says ENOENT under a parent that exists
+ * (XDG_CACHE_HOME=/proc). Throws if it cannot.
+ */
+function makeDirectories(fs, path, directory, root) {
+  var parent = path.dirname(directory);
+  if (directory === root || parent === directory) {
+    if (!fs.statSync(directory).isDirectory()) throw new Error(`not a directory: ${directory}`);
+    return;
+  }
+  try {
+    fs.mkdirSync(directory, { mode: 0o700 });
+  } catch (error) {
+    if (error.code === 'EEXIST') return;
+    if (error.code !== 'ENOENT') throw error;
+    makeDirectories(fs, path, parent, root);
+    try {
+      fs.mkdirSync(directory, { mode: 0o700 });
+    } catch (again) {
+      if (again.code !== 'EEXIST') throw again; // another process made it meanwhile
+    }
   }
 }
 

@@ -39,7 +39,8 @@ export function share(total: number, parts: number): number[] {
 /**
  * Runs `plan` on `threads` worker threads (at most `plan.concurrency`). They start loading only
  * once every thread is up, so that start-up is not counted; the run's elapsed time is the
- * longest of theirs. Rejects if a thread fails; the others are then stopped.
+ * longest of theirs. Rejects if a thread fails; the others are then stopped. An abort before
+ * every thread is up stops them at once, and the run resolves with nothing done.
  */
 export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks): Promise<LoadResult> {
   const concurrencies = share(plan.concurrency, threads);
@@ -51,6 +52,7 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
     const reported = Array.from({ length: threads }, () => false);
     let ready = 0;
     let begin = 0;
+    let going = false;
     let settled = false;
     let ticker: NodeJS.Timeout | undefined;
 
@@ -64,12 +66,27 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
       for (const worker of workers) void worker.terminate();
       reject(error);
     };
-    const onAbort = () => post({ type: 'abort' });
+    const onAbort = () => {
+      if (going) {
+        post({ type: 'abort' });
+        return;
+      }
+      // Still starting: nothing was loaded yet, so there is nothing to wait for.
+      settled = true;
+      cleanup();
+      for (const worker of workers) void worker.terminate();
+      resolve(merge(plan, [], threads));
+    };
     const cleanup = () => {
       clearInterval(ticker);
       hooks.signal?.removeEventListener('abort', onAbort);
     };
 
+    if (hooks.signal?.aborted) {
+      resolve(merge(plan, [], threads));
+      return;
+    }
+    hooks.signal?.addEventListener('abort', onAbort, { once: true });
     for (let i = 0; i < threads; i++) {
       const data: ThreadData = {
         mark: WORKER_MARK,
@@ -81,9 +98,8 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
         if (message.type === 'ready') {
           if (++ready < threads) return;
           begin = performance.now();
+          going = true;
           post({ type: 'go' });
-          if (hooks.signal?.aborted) onAbort();
-          hooks.signal?.addEventListener('abort', onAbort, { once: true });
           if (hooks.onProgress !== undefined) {
             const report = hooks.onProgress;
             ticker = setInterval(
@@ -99,7 +115,7 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
           if (results.length < threads || settled) return;
           settled = true;
           cleanup();
-          resolve(merge(plan, results));
+          resolve(merge(plan, results, threads));
         }
       });
       worker.on('error', (error: Error) => fail(error));
@@ -143,7 +159,7 @@ function sum(progress: Array<{ started: number; ok: number; failed: number }>, e
   return { started, ok, failed, elapsedMs };
 }
 
-function merge(plan: LoadPlan, results: readonly ThreadResult[]): LoadResult {
+function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number): LoadResult {
   const latency = new LatencyHistogram();
   const errors: Partial<Record<LoadErrorKind, number>> = {};
   let started = 0;
@@ -163,7 +179,7 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[]): LoadResult {
   return {
     target: formatAddress(plan.host, plan.port),
     concurrency: plan.concurrency,
-    threads: results.length,
+    threads,
     started,
     ok,
     failed,

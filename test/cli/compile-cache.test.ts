@@ -26,8 +26,15 @@ describe('compile cache directory', () => {
     const xdg = preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'xdg') });
     assert.equal(xdg, join(base, 'xdg', 'socket-steps', 'compile-cache'));
     assert.equal(statSync(xdg).mode & 0o777, 0o700);
+    mkdirSync(join(base, 'home'));
     const home = preflight.privateCacheDirectory({ HOME: join(base, 'home') });
     assert.equal(home, join(base, 'home', '.cache', 'socket-steps', 'compile-cache'));
+    // A home that does not exist is not made: no cache.
+    assert.equal(preflight.privateCacheDirectory({ HOME: join(base, 'gone') }), undefined);
+    assert.throws(() => statSync(join(base, 'gone')), /ENOENT/);
+    // Nor is the directory above $XDG_CACHE_HOME.
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'no', 'xdg') }), undefined);
+    assert.throws(() => statSync(join(base, 'no')), /ENOENT/);
     // A relative XDG_CACHE_HOME is ignored, as the XDG specification says.
     assert.equal(
       preflight.privateCacheDirectory({ XDG_CACHE_HOME: 'relative', HOME: join(base, 'home') }),
@@ -41,6 +48,11 @@ describe('compile cache directory', () => {
     mkdirSync(open, { recursive: true });
     chmodSync(open, 0o777);
     assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'open') }), undefined);
+    // A closed directory in a socket-steps directory that others can write to (and so replace it).
+    const inOpen = join(base, 'parent', 'socket-steps', 'compile-cache');
+    mkdirSync(inOpen, { recursive: true, mode: 0o700 });
+    chmodSync(join(base, 'parent', 'socket-steps'), 0o777);
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'parent') }), undefined);
     const real = join(base, 'real');
     mkdirSync(real, { mode: 0o700 });
     mkdirSync(join(base, 'link', 'socket-steps'), { recursive: true });
@@ -50,6 +62,9 @@ describe('compile cache directory', () => {
     assert.equal(preflight.privateCacheDirectory({ HOME: 'relative' }), undefined);
     // A file where the directory would be: no cache, no exception.
     assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: '/dev/null' }), undefined);
+    // Where mkdir() says ENOENT under a parent that exists: no cache, and no endless loop
+    // (Node 22 and 24's mkdirSync({ recursive: true }) never returns there).
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: '/proc' }), undefined);
   });
 
   test('a program fills it, and runs the same without it', async (t) => {

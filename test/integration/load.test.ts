@@ -222,6 +222,38 @@ describe('runLoad on several event loops (worker threads)', () => {
     assert.equal(result.threads, 2);
   });
 
+  test('an abort while the threads start ends the run at once, with nothing done', async (t) => {
+    const port = await peerServer(t, () => {});
+    const controller = new AbortController();
+    const begin = performance.now();
+    const running = runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 8,
+      threads: 8,
+      duration: 60_000,
+      script: HELLO,
+      signal: controller.signal,
+    });
+    controller.abort();
+    const result = await running;
+    assert.equal(result.started, 0);
+    assert.equal(result.threads, 8);
+    assert.ok(performance.now() - begin < 1000, 'it does not wait for the threads to start');
+    const early = new AbortController();
+    early.abort();
+    const none = await runLoad({
+      host: '127.0.0.1',
+      port,
+      concurrency: 2,
+      threads: 2,
+      requests: 10,
+      script: HELLO,
+      signal: early.signal,
+    });
+    assert.equal(none.started, 0);
+  });
+
   test('a thread count out of range is refused before any thread starts', () => {
     for (const threads of [0, 1.5, 65]) {
       assert.throws(
