@@ -37,13 +37,38 @@ export function share(total: number, parts: number): number[] {
 }
 
 /**
+ * `total` in whole shares in proportion to `weights` (largest remainders get the units left
+ * over; Infinity stays Infinity). A thread's requests follow its connections: with equal
+ * requests, a thread with fewer connections would still be running alone, at its lower
+ * concurrency, after the others finished, and the run's rate would fall with it.
+ */
+export function shareByWeight(total: number, weights: readonly number[]): number[] {
+  if (total === Number.POSITIVE_INFINITY) return weights.map(() => total);
+  const sum = weights.reduce((a, b) => a + b, 0);
+  // total * w / sum without a product past 2^53: total = q * sum + r, and r * w < sum * w.
+  const q = Math.floor(total / sum);
+  const r = total % sum;
+  const shares = weights.map((w) => q * w + Math.floor((r * w) / sum));
+  const order = weights
+    .map((w, i) => ({ i, fraction: ((r * w) % sum) / sum }))
+    .sort((a, b) => b.fraction - a.fraction || a.i - b.i);
+  let left = total - shares.reduce((a, b) => a + b, 0);
+  for (const { i } of order) {
+    if (left === 0) break;
+    shares[i] = (shares[i] as number) + 1;
+    left--;
+  }
+  return shares;
+}
+
+/**
  * Runs `plan` on `threads` worker threads (at most `plan.concurrency`). They start loading only
  * once every thread is up, so that start-up is not counted; the run's elapsed time is the
  * longest of theirs. Rejects if a thread fails; the others are then stopped.
  */
 export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks): Promise<LoadResult> {
   const concurrencies = share(plan.concurrency, threads);
-  const requests = share(plan.requests, threads);
+  const requests = shareByWeight(plan.requests, concurrencies);
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     const progress = Array.from({ length: threads }, () => ({ started: 0, ok: 0, failed: 0 }));
