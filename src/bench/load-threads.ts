@@ -12,6 +12,16 @@ import { runLoop } from './load-loop.js';
 
 const WORKER_MARK = 'socket-steps load thread';
 
+/**
+ * What a thread runs: an import of this module, as code rather than as the file, so that the
+ * thread inherits the parent's Node.js options as they are. A thread given a file fails when the
+ * parent runs code from its command line with `--input-type`; and options given to a thread
+ * explicitly are checked again, and refused for those that only a process takes
+ * (`--max-old-space-size`, `--stack-trace-limit`, `--title`, ...). `import()` reads as the same
+ * expression in CommonJS and in a module, whichever `--input-type` says.
+ */
+const THREAD_MAIN = `import(${JSON.stringify(import.meta.url)})`;
+
 /** From a thread to the main thread. */
 type FromThread =
   | { type: 'ready' }
@@ -100,7 +110,7 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
         mark: WORKER_MARK,
         plan: { ...plan, concurrency: concurrencies[i] as number, requests: requests[i] as number },
       };
-      const worker = new Worker(new URL(import.meta.url), { workerData: data, execArgv: threadExecArgv() });
+      const worker = new Worker(THREAD_MAIN, { eval: true, workerData: data });
       workers.push(worker);
       worker.on('message', (message: FromThread) => {
         if (message.type === 'ready') {
@@ -135,25 +145,6 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
       });
     }
   });
-}
-
-/**
- * Threads inherit the parent's Node.js options, except when the parent runs code given on its
- * command line (`-e CODE`, `--input-type`): those would stop a thread that loads a file, so the
- * thread gets the others. (Given explicitly, options are checked again, and some that the
- * process itself takes, like `--stack-trace-limit`, are then refused: so only when needed.)
- */
-function threadExecArgv(): string[] | undefined {
-  const given = process.execArgv;
-  const ownInput = (arg: string) => /^(-e|-p|--eval|--print|--input-type)(=|$)/.test(arg);
-  if (!given.some(ownInput)) return undefined;
-  const args: string[] = [];
-  for (let i = 0; i < given.length; i++) {
-    const arg = given[i] as string;
-    if (['-e', '--eval', '-p', '--print'].includes(arg)) i++;
-    else if (!ownInput(arg)) args.push(arg);
-  }
-  return args;
 }
 
 function sum(progress: Array<{ started: number; ok: number; failed: number }>, elapsedMs: number) {
