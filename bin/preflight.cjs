@@ -40,9 +40,14 @@ function checkNode(program) {
 
 /**
  * The directory for the compile cache: $XDG_CACHE_HOME/socket-steps, else ~/.cache/socket-steps,
- * made if missing (mode 0700). Undefined unless it is a real directory (no symlink) owned by
- * this user and closed to others, or when there is no home or it cannot be made: the cache is
- * only an optimization, so any doubt means no cache, silently.
+ * made if missing (mode 0700). Undefined unless it is a real directory owned by this user and
+ * closed to others, and no one else can change which directory its path leads to: every
+ * directory on the way, symlinks resolved, is this user's or root's and writable by no one else
+ * (or sticky, as /tmp). Checking the last directory alone leaves the way to it open: whoever can
+ * write a parent can swap the checked directory for one of their own between the check and
+ * Node.js's reads of the cache. Returns the path with symlinks resolved, so that Node.js follows
+ * none. Undefined too when there is no home or it cannot be made: the cache is only an
+ * optimization, so any doubt means no cache, silently.
  */
 function privateCacheDirectory(env) {
   var fs = require('node:fs');
@@ -54,14 +59,45 @@ function privateCacheDirectory(env) {
   }
   var directory = path.join(base, 'socket-steps', 'compile-cache');
   var uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  var existing = directory;
+  var realExisting;
+  var real;
   var stat;
   try {
-    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    stat = fs.lstatSync(directory);
-    if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) return undefined;
-    return directory;
+    // Before making anything: a way that others control (a home that is not ours, as under sudo
+    // with the user's HOME) gets no directories of ours, which would then be in its owner's way.
+    while (!fs.existsSync(existing)) existing = path.dirname(existing);
+    realExisting = fs.realpathSync(existing);
+    if (!safeWay(fs, path, realExisting, uid)) return undefined;
+    fs.mkdirSync(path.join(realExisting, path.relative(existing, directory)), {
+      recursive: true,
+      mode: 0o700,
+    });
+    // The directory itself is no symlink, whatever the way to it is.
+    if (!fs.lstatSync(directory).isDirectory()) return undefined;
+    real = fs.realpathSync(directory);
+    if (!safeWay(fs, path, real, uid)) return undefined;
+    stat = fs.lstatSync(real);
+    if (stat.uid !== uid || (stat.mode & 0o077) !== 0) return undefined;
+    return real;
   } catch (_) {
     return undefined;
+  }
+}
+
+/**
+ * True when `real` (a path without symlinks) and each directory above it is a directory of this
+ * user's or root's that no one else can write to, but for sticky ones (where others cannot
+ * rename or remove what is ours).
+ */
+function safeWay(fs, path, real, uid) {
+  var dir;
+  var stat;
+  for (dir = real; ; dir = path.dirname(dir)) {
+    stat = fs.lstatSync(dir);
+    if (!stat.isDirectory() || (stat.uid !== uid && stat.uid !== 0)) return false;
+    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return false;
+    if (path.dirname(dir) === dir) return true;
   }
 }
 
