@@ -64,7 +64,8 @@ export async function startPrinting(command: string, args: string[]): Promise<Se
 }
 
 export async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
+  // A server that died of a signal (a crash) has no exit code, only a signal: it has exited too.
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   server.child.kill('SIGTERM');
   const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
   await once(server.child, 'exit');
