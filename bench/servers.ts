@@ -22,6 +22,15 @@ const started: ChildProcess[] = [];
 process.on('exit', () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
 });
+// Stopped by a signal (kill PID, a CI step's timeout), Node.js would die without 'exit', and the
+// servers, in no process group of the sender's, would run on: exit as the signal asks instead.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(signal, () => process.exit(code));
+}
 
 /** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
 async function reachable(port: number): Promise<void> {
