@@ -50,6 +50,9 @@ async function profile(name: string, server: Server): Promise<Profile> {
   const recorder: ChildProcess = spawn(perf, ['record', '-F', '2000', '-g', '-p', String(pid), '-o', data], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // Taken now: perf ends by itself when the server does (a crash), and an 'exit' emitted before
+  // we wait for it would never come again.
+  const recorded = once(recorder, 'exit');
   let errors = '';
   recorder.stderr?.on('data', (chunk: Buffer) => (errors += chunk));
   // perf attaches to every thread before it counts; give it a moment.
@@ -59,8 +62,12 @@ async function profile(name: string, server: Server): Promise<Profile> {
   const args = ['-h', HOST, '-p', String(server.port), '-c', '16', '-n', String(connections), '-t', '120'];
   const load = await keyValues(buildProgram('loadgen'), args, 130);
   const after = cpuMicros(pid);
+  // perf must have sampled the whole load: one that ended early (killed, out of room for its
+  // data) leaves a profile of part of it, or none.
+  const endedEarly = recorder.exitCode !== null || recorder.signalCode !== null;
   recorder.kill('SIGINT');
-  await once(recorder, 'exit');
+  await recorded;
+  if (endedEarly) throw new Error(`${name}: perf record ended before the load did: ${errors.trim()}`);
   const ok = load.ok ?? 0;
   if (ok === 0) throw new Error(`${name}: the load generator completed no connection`);
   const report = (extra: string[]) => {

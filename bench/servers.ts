@@ -22,6 +22,15 @@ const started: ChildProcess[] = [];
 process.on('exit', () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
 });
+// Stopped by a signal (kill PID, a CI step's timeout), Node.js would die without 'exit', and the
+// servers, in no process group of the sender's, would run on: exit as the signal asks instead.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(signal, () => process.exit(code));
+}
 
 /** Resolves once a TCP connect to `port` succeeds, polling for at most 10 s. */
 async function reachable(port: number): Promise<void> {
@@ -64,7 +73,8 @@ export async function startPrinting(command: string, args: string[]): Promise<Se
 }
 
 export async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
+  // A server that died of a signal (a crash) has no exit code, only a signal: it has exited too.
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   server.child.kill('SIGTERM');
   const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
   await once(server.child, 'exit');

@@ -40,11 +40,15 @@ function checkNode(program) {
 
 /**
  * The directory for the compile cache: $XDG_CACHE_HOME/socket-steps/compile-cache, else
- * ~/.cache/socket-steps/compile-cache, made if missing (mode 0700; never the home itself).
- * Undefined unless it is a real directory (no symlink) owned by this user and closed to others,
- * in a socket-steps directory of this user's that others cannot write to; or when there is no
- * home or the directory cannot be made. The cache is only an optimization: any doubt means no
- * cache, silently.
+ * ~/.cache/socket-steps/compile-cache, made if missing (mode 0700; never the home itself, nor the
+ * directory that holds $XDG_CACHE_HOME). Undefined unless it is a real directory owned by this
+ * user and closed to others, and no one else can change which directory its path leads to: every
+ * directory on the way, symlinks resolved, is this user's or root's and writable by no one else
+ * (or sticky, as /tmp). Checking the last directory alone leaves the way to it open: whoever can
+ * write a parent can swap the checked directory for one of their own between the check and
+ * Node.js's reads of the cache. Returns the path with symlinks resolved, so that Node.js follows
+ * none. Undefined too when there is no home or the directory cannot be made: the cache is only
+ * an optimization, so any doubt means no cache, silently.
  */
 function privateCacheDirectory(env) {
   var fs = require('node:fs');
@@ -53,44 +57,55 @@ function privateCacheDirectory(env) {
   // What must exist already: the home, or the directory that holds $XDG_CACHE_HOME.
   var root;
   if (base && path.isAbsolute(base)) {
+    base = path.resolve(base);
     root = path.dirname(base);
   } else {
     if (!env.HOME || !path.isAbsolute(env.HOME)) return undefined;
-    root = env.HOME;
-    base = path.join(env.HOME, '.cache');
+    root = path.resolve(env.HOME);
+    base = path.join(root, '.cache');
   }
   var directory = path.join(base, 'socket-steps', 'compile-cache');
   var uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  var ours = (dir, closed) => {
-    var stat = fs.lstatSync(dir);
-    return stat.isDirectory() && stat.uid === uid && (stat.mode & closed) === 0;
-  };
+  var existing = directory;
+  var realExisting;
+  var real;
+  var stat;
   try {
-    makeDirectories(fs, path, directory, path.resolve(root));
-    if (!ours(path.dirname(directory), 0o022) || !ours(directory, 0o077)) return undefined;
-    return directory;
+    while (!fs.existsSync(existing)) {
+      if (existing === root) return undefined;
+      existing = path.dirname(existing);
+    }
+    // Before making anything: a way that others control (a home that is not ours, as under sudo
+    // with the user's HOME) gets no directories of ours, which would then be in its owner's way.
+    realExisting = fs.realpathSync(existing);
+    if (!safeWay(fs, path, realExisting, uid)) return undefined;
+    makeDirectories(fs, path, path.join(realExisting, path.relative(existing, directory)), realExisting);
+    // The directory itself is no symlink, whatever the way to it is.
+    if (!fs.lstatSync(directory).isDirectory()) return undefined;
+    real = fs.realpathSync(directory);
+    if (!safeWay(fs, path, real, uid)) return undefined;
+    stat = fs.lstatSync(real);
+    if (stat.uid !== uid || (stat.mode & 0o077) !== 0) return undefined;
+    return real;
   } catch (_) {
     return undefined;
   }
 }
 
 /**
- * mkdir -p with mode 0700, up to `root`, which must exist. Not mkdirSync's { recursive: true }:
- * on Node 22 and 24 that loops forever where mkdir() says ENOENT under a parent that exists
- * (XDG_CACHE_HOME=/proc). Throws if it cannot.
+ * mkdir -p with mode 0700 below `existing`, a directory that exists. Not mkdirSync's
+ * { recursive: true }: on Node 22 and 24 that loops forever where mkdir() says ENOENT under a
+ * parent that exists (XDG_CACHE_HOME=/proc). Throws if it cannot.
  */
-function makeDirectories(fs, path, directory, root) {
+function makeDirectories(fs, path, directory, existing) {
   var parent = path.dirname(directory);
-  if (directory === root || parent === directory) {
-    if (!fs.statSync(directory).isDirectory()) throw new Error(`not a directory: ${directory}`);
-    return;
-  }
+  if (directory === existing || parent === directory) return;
   try {
     fs.mkdirSync(directory, { mode: 0o700 });
   } catch (error) {
     if (error.code === 'EEXIST') return;
     if (error.code !== 'ENOENT') throw error;
-    makeDirectories(fs, path, parent, root);
+    makeDirectories(fs, path, parent, existing);
     try {
       fs.mkdirSync(directory, { mode: 0o700 });
     } catch (again) {
@@ -99,11 +114,29 @@ function makeDirectories(fs, path, directory, root) {
   }
 }
 
+/**
+ * True when `real` (a path without symlinks) and each directory above it is a directory of this
+ * user's or root's that no one else can write to, but for sticky ones (where others cannot
+ * rename or remove what is ours).
+ */
+function safeWay(fs, path, real, uid) {
+  var dir;
+  var stat;
+  for (dir = real; ; dir = path.dirname(dir)) {
+    stat = fs.lstatSync(dir);
+    if (!stat.isDirectory() || (stat.uid !== uid && stat.uid !== 0)) return false;
+    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return false;
+    if (path.dirname(dir) === dir) return true;
+  }
+}
+
 /** Turns the compile cache on as described above; true when it is on. */
 function enableCompileCache(env) {
   env = env || process.env;
   var module = require('node:module');
-  if (typeof module.enableCompileCache !== 'function' || env.NODE_DISABLE_COMPILE_CACHE) return false;
+  if (typeof module.enableCompileCache !== 'function' || env.NODE_DISABLE_COMPILE_CACHE !== undefined) {
+    return false;
+  }
   // NODE_COMPILE_CACHE: Node.js has already turned it on where the user asked.
   if (env.NODE_COMPILE_CACHE) return module.getCompileCacheDir() !== undefined;
   var directory = privateCacheDirectory(env);

@@ -12,6 +12,16 @@ import { runLoop } from './load-loop.js';
 
 const WORKER_MARK = 'socket-steps load thread';
 
+/**
+ * What a thread runs: an import of this module, as code rather than as the file, so that the
+ * thread inherits the parent's Node.js options as they are. A thread given a file fails when the
+ * parent runs code from its command line with `--input-type`; and options given to a thread
+ * explicitly are checked again, and refused for those that only a process takes
+ * (`--max-old-space-size`, `--stack-trace-limit`, `--title`, ...). `import()` reads as the same
+ * expression in CommonJS and in a module, whichever `--input-type` says.
+ */
+const THREAD_MAIN = `import(${JSON.stringify(import.meta.url)})`;
+
 /** From a thread to the main thread. */
 type FromThread =
   | { type: 'ready' }
@@ -37,6 +47,31 @@ export function share(total: number, parts: number): number[] {
 }
 
 /**
+ * `total` in whole shares in proportion to `weights` (largest remainders get the units left
+ * over; Infinity stays Infinity). A thread's requests follow its connections: with equal
+ * requests, a thread with fewer connections would still be running alone, at its lower
+ * concurrency, after the others finished, and the run's rate would fall with it.
+ */
+export function shareByWeight(total: number, weights: readonly number[]): number[] {
+  if (total === Number.POSITIVE_INFINITY) return weights.map(() => total);
+  const sum = weights.reduce((a, b) => a + b, 0);
+  // total * w / sum without a product past 2^53: total = q * sum + r, and r * w < sum * w.
+  const q = Math.floor(total / sum);
+  const r = total % sum;
+  const shares = weights.map((w) => q * w + Math.floor((r * w) / sum));
+  const order = weights
+    .map((w, i) => ({ i, fraction: ((r * w) % sum) / sum }))
+    .sort((a, b) => b.fraction - a.fraction || a.i - b.i);
+  let left = total - shares.reduce((a, b) => a + b, 0);
+  for (const { i } of order) {
+    if (left === 0) break;
+    shares[i] = (shares[i] as number) + 1;
+    left--;
+  }
+  return shares;
+}
+
+/**
  * Runs `plan` on `threads` worker threads (at most `plan.concurrency`). They start loading only
  * once every thread is up, so that start-up is not counted; the run's elapsed time is the
  * longest of theirs. Rejects if a thread fails; the others are then stopped. An abort before
@@ -44,7 +79,7 @@ export function share(total: number, parts: number): number[] {
  */
 export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks): Promise<LoadResult> {
   const concurrencies = share(plan.concurrency, threads);
-  const requests = share(plan.requests, threads);
+  const requests = shareByWeight(plan.requests, concurrencies);
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     const progress = Array.from({ length: threads }, () => ({ started: 0, ok: 0, failed: 0 }));
@@ -92,11 +127,11 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
         mark: WORKER_MARK,
         plan: { ...plan, concurrency: concurrencies[i] as number, requests: requests[i] as number },
       };
-      const worker = new Worker(new URL(import.meta.url), { workerData: data, execArgv: threadExecArgv() });
+      const worker = new Worker(THREAD_MAIN, { eval: true, workerData: data });
       workers.push(worker);
       worker.on('message', (message: FromThread) => {
         if (message.type === 'ready') {
-          if (++ready < threads) return;
+          if (++ready < threads || settled) return;
           begin = performance.now();
           going = true;
           post({ type: 'go' });
@@ -126,25 +161,6 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
       });
     }
   });
-}
-
-/**
- * Threads inherit the parent's Node.js options, except when the parent runs code given on its
- * command line (`-e CODE`, `--input-type`): those would stop a thread that loads a file, so the
- * thread gets the others. (Given explicitly, options are checked again, and some that the
- * process itself takes, like `--stack-trace-limit`, are then refused: so only when needed.)
- */
-function threadExecArgv(): string[] | undefined {
-  const given = process.execArgv;
-  const ownInput = (arg: string) => /^(-e|-p|--eval|--print|--input-type)(=|$)/.test(arg);
-  if (!given.some(ownInput)) return undefined;
-  const args: string[] = [];
-  for (let i = 0; i < given.length; i++) {
-    const arg = given[i] as string;
-    if (['-e', '--eval', '-p', '--print'].includes(arg)) i++;
-    else if (!ownInput(arg)) args.push(arg);
-  }
-  return args;
 }
 
 function sum(progress: Array<{ started: number; ok: number; failed: number }>, elapsedMs: number) {

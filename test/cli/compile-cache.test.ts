@@ -3,7 +3,17 @@
  * one that others could write to, and never in the way of the program when it cannot be had.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +75,49 @@ describe('compile cache directory', () => {
     // Where mkdir() says ENOENT under a parent that exists: no cache, and no endless loop
     // (Node 22 and 24's mkdirSync({ recursive: true }) never returns there).
     assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: '/proc' }), undefined);
+  });
+
+  test('none when a directory on the way could be changed by others; symlinks on the way resolved', (t) => {
+    const base = tempDir(t);
+    // Whoever can write a parent can swap the checked directory for one of their own later.
+    const open = join(base, 'open');
+    mkdirSync(join(open, 'socket-steps', 'compile-cache'), { recursive: true, mode: 0o700 });
+    chmodSync(open, 0o777);
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: open }), undefined);
+    const fresh = join(base, 'fresh');
+    mkdirSync(fresh, { mode: 0o777 });
+    chmodSync(fresh, 0o777);
+    assert.equal(preflight.privateCacheDirectory({ XDG_CACHE_HOME: fresh }), undefined);
+    assert.equal(existsSync(join(fresh, 'socket-steps')), false, 'nothing made there');
+    // Sticky, as /tmp: others cannot rename what is ours in it.
+    const sticky = join(base, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    assert.equal(
+      preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(sticky, 'mine') }),
+      join(sticky, 'mine', 'socket-steps', 'compile-cache'),
+    );
+    // A symlink on the way (~/.cache elsewhere): the result is where it leads, for Node.js to
+    // follow no link that could change.
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere, { mode: 0o700 });
+    symlinkSync(elsewhere, join(base, 'cache-link'));
+    assert.equal(
+      preflight.privateCacheDirectory({ XDG_CACHE_HOME: join(base, 'cache-link') }),
+      join(elsewhere, 'socket-steps', 'compile-cache'),
+    );
+  });
+
+  test("none in another user's directory, and nothing made there (root with a user's HOME)", {
+    skip: process.getuid?.() !== 0 ? 'needs root, to give a directory to another user' : false,
+  }, (t) => {
+    const base = tempDir(t);
+    const home = join(base, 'home');
+    mkdirSync(join(home, '.cache'), { recursive: true, mode: 0o755 });
+    chownSync(home, 65534, 65534);
+    chownSync(join(home, '.cache'), 65534, 65534);
+    assert.equal(preflight.privateCacheDirectory({ HOME: home }), undefined);
+    assert.deepEqual(readdirSync(join(home, '.cache')), [], "no directory of root in the user's way");
   });
 
   test('a program fills it, and runs the same without it', async (t) => {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { runLoad, scripts } from '../../src/bench/load.js';
 import { createHelloServer, encodeHello } from '../../src/index.js';
+import { ROOT, testEnv } from '../helpers/process.js';
 import { freePort, peerServer } from '../helpers/raw.js';
 
 const HELLO = scripts.hello(encodeHello('Hello World!'));
@@ -252,6 +256,33 @@ describe('runLoad on several event loops (worker threads)', () => {
       signal: early.signal,
     });
     assert.equal(none.started, 0);
+  });
+
+  test('threads start whatever Node.js options the process runs with', async () => {
+    // Code from the command line as a module, with options a thread may not be given itself.
+    const library = pathToFileURL(`${ROOT}dist/src/`).href;
+    const code = [
+      `const { runLoad, scripts } = await import('${library}bench/load.js');`,
+      `const { createHelloServer, encodeHello } = await import('${library}index.js');`,
+      "const server = createHelloServer({ host: '127.0.0.1', port: 0 });",
+      'const { port } = await server.listen();',
+      "const script = scripts.hello(encodeHello('Hello World!'));",
+      "const r = await runLoad({ host: '127.0.0.1', port, concurrency: 4, threads: 2, requests: 40, script });",
+      'await server.close();',
+      'console.log(r.threads, r.ok);',
+    ].join('\n');
+    const run = promisify(execFile);
+    for (const options of [
+      ['--input-type=module'],
+      ['--stack-trace-limit=20', '--input-type=module'],
+      ['--max-old-space-size=256', '--input-type', 'module'],
+    ]) {
+      const { stdout } = await run(process.execPath, [...options, '-e', code], {
+        env: testEnv(),
+        timeout: 30_000,
+      });
+      assert.equal(stdout, '2 40\n', options.join(' '));
+    }
   });
 
   test('a thread count out of range is refused before any thread starts', () => {
