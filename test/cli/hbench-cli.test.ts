@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { buildProgram } from '../../c/build.js';
-import { listeningPort, runBin, startServer } from '../helpers/process.js';
+import { createHelloServer } from '../../src/index.js';
+import { binPath, listeningPort, runBin, startServer, testEnv } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 describe('hbench', () => {
   test('against hserver: a report with rate, latency and no errors, exit 0', async (t) => {
@@ -46,6 +48,42 @@ describe('hbench', () => {
     assert.equal(parsed.threads, 3);
     assert.equal(parsed.ok, 90);
     assert.equal(json.code, 0);
+  });
+
+  test('SIGINT and SIGTERM stop a run early: the report so far, exit 130 and 143, on one loop or two', async (t) => {
+    const server = createHelloServer({ host: '127.0.0.1', port: 0 });
+    t.after(() => server.close());
+    const { port } = await server.listen();
+    const cases: Array<{ signal: NodeJS.Signals; code: number; args: string[] }> = [
+      { signal: 'SIGINT', code: 130, args: ['-c', '4'] },
+      { signal: 'SIGTERM', code: 143, args: ['-j', '2', '-c', '4', '--json'] },
+    ];
+    for (const { signal, code, args } of cases) {
+      const before = server.accepted;
+      const child = spawn(binPath('hbench'), [...args, '-d', '60', '127.0.0.1', String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: testEnv(),
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      t.after(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      // Running: the server has served a good number of its connections.
+      await until(() => server.accepted - before >= 200, 'hbench to load the server');
+      child.kill(signal);
+      const [exitCode] = await exited;
+      assert.equal(exitCode, code, signal);
+      if (args.includes('--json')) {
+        const json = JSON.parse(out) as { ok: number; failed: number; threads: number };
+        assert.equal(json.threads, 2);
+        assert.ok(json.ok >= 100, `${json.ok} exchanges reported`);
+        assert.equal(json.failed, 0, 'connections in flight are dropped, not counted as failed');
+      } else {
+        assert.match(out, /connections {2}\d+ ok, 0 failed \(\d+ started\)/);
+      }
+    }
   });
 
   test('--json against the C hello server', async (t) => {
