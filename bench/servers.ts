@@ -102,7 +102,9 @@ export async function keyValues(
 /** A process's CPU time so far, user and system, in µs, from /proc/PID/stat. */
 export function cpuMicros(pid: number): { user: number; system: number } {
   // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // The command name is in parentheses and may hold ') ' itself: the fields start after the last.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   const micros = (ticks: string | undefined) => (Number(ticks) * 1e6) / CLOCK_TICKS;
   return { user: micros(fields[11]), system: micros(fields[12]) };
 }
