@@ -41,9 +41,10 @@ interface ThreadData {
 
 /** Each of `parts` shares of `total`, as equal as whole numbers allow (Infinity stays Infinity). */
 export function share(total: number, parts: number): number[] {
-  if (total === Number.POSITIVE_INFINITY) return Array.from({ length: parts }, () => total);
-  const base = Math.floor(total / parts);
-  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+  return shareByWeight(
+    total,
+    Array.from({ length: parts }, () => 1),
+  );
 }
 
 /**
@@ -83,8 +84,9 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     const progress = Array.from({ length: threads }, () => ({ started: 0, ok: 0, failed: 0 }));
-    const results: ThreadResult[] = [];
-    const reported = Array.from({ length: threads }, () => false);
+    // Each thread's result, by thread.
+    const results: Array<ThreadResult | undefined> = Array.from({ length: threads }, () => undefined);
+    let reported = 0;
     let ready = 0;
     let begin = 0;
     let going = false;
@@ -145,17 +147,16 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
         } else if (message.type === 'progress') {
           progress[i] = message;
         } else {
-          reported[i] = true;
-          results.push(message.result);
-          if (results.length < threads || settled) return;
+          results[i] = message.result;
+          if (++reported < threads || settled) return;
           settled = true;
           cleanup();
-          resolve(merge(plan, results, threads));
+          resolve(merge(plan, results as ThreadResult[], threads));
         }
       });
       worker.on('error', (error: Error) => fail(error));
       worker.on('exit', (code) => {
-        if (!reported[i]) {
+        if (results[i] === undefined) {
           fail(new Error(`load thread ${i + 1} of ${threads} exited (code ${code}) before its result`));
         }
       });

@@ -47,7 +47,7 @@ export interface LoadOptions {
   /**
    * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
    * threads, each with its share of `concurrency` and `requests` (never more threads than
-   * connections). A Node.js client costs several times a C client's CPU per connection, so one
+   * connections). A Node.js client costs more than twice a C client's CPU per connection, so one
    * loop cannot load a fast server; on a machine with cores to spare, more can.
    * @default 1
    */
