@@ -93,23 +93,20 @@ function privateCacheDirectory(env) {
 }
 
 /**
- * mkdir -p with mode 0700 below `existing`, a directory that exists. Not mkdirSync's
- * { recursive: true }: on Node 22 and 24 that loops forever where mkdir() says ENOENT under a
- * parent that exists (XDG_CACHE_HOME=/proc). Throws if it cannot.
+ * Makes each directory from below `existing` (which exists) down to `directory`, mode 0700, one
+ * mkdir() each. Not mkdirSync's { recursive: true }: on Node 22 and 24 that loops forever where
+ * mkdir() says ENOENT under a parent that exists (XDG_CACHE_HOME=/proc). Throws if it cannot.
  */
 function makeDirectories(fs, path, directory, existing) {
-  var parent = path.dirname(directory);
-  if (directory === existing || parent === directory) return;
-  try {
-    fs.mkdirSync(directory, { mode: 0o700 });
-  } catch (error) {
-    if (error.code === 'EEXIST') return;
-    if (error.code !== 'ENOENT') throw error;
-    makeDirectories(fs, path, parent, existing);
+  var dir = existing;
+  var parts = path.relative(existing, directory).split(path.sep);
+  var i;
+  for (i = 0; i < parts.length; i++) {
+    dir = path.join(dir, parts[i]);
     try {
-      fs.mkdirSync(directory, { mode: 0o700 });
-    } catch (again) {
-      if (again.code !== 'EEXIST') throw again; // another process made it meanwhile
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error; // EEXIST: another process made it meanwhile
     }
   }
 }
