@@ -161,11 +161,42 @@ export const VIEW_UPDATE_SAMPLE = 24;
 /** The live view: how often an idle page stream gets a `: ping` comment. */
 export const VIEW_HEARTBEAT_MS = 15_000;
 
-/** The live view: the most reads of /proc/net/tcp{,6} a second. */
+/** The live view: the most reads of the kernel's sockets (`ss`, or /proc/net/tcp{,6}) a second. */
 export const VIEW_KERNEL_READS_PER_SECOND = 5;
+
+/**
+ * The live view: a read of the kernel's sockets starts no sooner than this many times the last
+ * one's duration after that one began, so that reading takes at most 1/20 of the time.
+ */
+export const VIEW_KERNEL_READ_SPACING = 20;
+
+/** The live view: ms a run of `ss` may take before it is killed (that read comes from /proc). */
+export const VIEW_KERNEL_SS_TIMEOUT_MS = 1_000;
+
+/** The live view: connections looked for in one read of the kernel's sockets at most (the newest). */
+export const VIEW_KERNEL_MAX_CONNECTIONS_PER_READ = 300;
+
+/**
+ * The live view: with a page open, how often connections that are open and ESTABLISHED at both
+ * ends are read again (their peer may close without the server's trace saying so). Connections
+ * that are closing are read at the full rate.
+ */
+export const VIEW_KERNEL_OPEN_RECHECK_MS = 1_000;
+
+/**
+ * The live view: how often connections that only wait for TIME_WAIT to end (60 s on Linux) are
+ * read again, to show `gone` when it has.
+ */
+export const VIEW_KERNEL_WAITING_RECHECK_MS = 2_000;
 
 /** The live view: the oldest kernel reading `/state` answers with. */
 export const VIEW_KERNEL_MAX_AGE_MS = 200;
+
+/**
+ * The live view: `/state` is built at most once in this many ms, however many ask; every answer
+ * in between is the same JSON.
+ */
+export const VIEW_SNAPSHOT_INTERVAL_MS = 200;
 
 /** The live view: connections kept (the newest). */
 export const VIEW_MAX_CONNECTIONS = 300;

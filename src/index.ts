@@ -177,16 +177,21 @@ export { VERSION } from './version.js';
 // The live view (issue 13): the lecture's diagrams drawn from the trace and the kernel's states.
 export { clientFor, loopbackTarget, runViewClient, VIEW_CLIENTS, type ViewClient } from './view/clients.js';
 export {
+  findSs,
   isLoopback,
   type KernelEnds,
   KernelReader,
   type KernelReaderOptions,
   type KernelReading,
+  type KernelRow,
+  type KernelSource,
+  kernelKey,
 } from './view/kernel-reader.js';
 export { mermaidText, toMermaid } from './view/mermaid.js';
 export { PAGE_WORDS, type PageOptions, renderPage } from './view/page.js';
 export {
   type ByteOrder,
+  canonicalAddress,
   decodeProcAddress,
   encodeProcAddress,
   type KernelState,
@@ -198,7 +203,9 @@ export {
   TCP_STATES,
   type TcpStateName,
 } from './view/proc-net.js';
+export { parseSsLine, SS_STATES, SsFramer, type SsRow, ssFilter } from './view/ss.js';
 export {
+  type KernelPace,
   type KernelTarget,
   type ViewAddress,
   type ViewConnection,

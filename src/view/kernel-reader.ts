@@ -1,30 +1,58 @@
 /**
- * Reads the kernel's TCP tables (`/proc/net/tcp` and `/proc/net/tcp6`, no root needed) for the
- * live view, at most a few times a second, off the event loop (fs.promises), and answers for each
- * connection the state of both ends: the row's state, `gone` once the kernel has no row for an end
- * it would list, `unknown` for an end it cannot list (a peer on another host) or without /proc.
+ * Reads the kernel's TCP sockets for the live view, and answers for each connection the state of
+ * both ends: the socket's state, `gone` once the kernel has no socket for an end it would list,
+ * `unknown` for an end it cannot list (a peer on another host) or with nothing to read from.
  *
- * One read walks every hash bucket of the kernel's table (4–6 ms here even for a few rows), so the
- * reader keeps to its rate, and only the rows of wanted connections are parsed.
+ * Its cost must not grow with the machine's socket table, which on a busy server holds tens of
+ * thousands of TIME_WAIT rows. So it asks iproute2's `ss` (found once, when the reader is made)
+ * for only the sockets of the connections wanted: `ss` hands the kernel a bytecode filter over
+ * netlink (NETLINK_SOCK_DIAG, which Node cannot open itself), and the kernel returns only those.
+ * Each run is bounded in time (killed by its PID past {@link KernelReaderOptions.ssTimeout}) and
+ * in output. Where `ss` is missing or keeps failing, it reads `/proc/net/tcp{,6}` whole (no root
+ * needed either), which costs in proportion to the table.
+ *
+ * Either way it keeps its own pace: a read starts at most {@link KernelReaderOptions.maxReadsPerSecond}
+ * times a second, and never sooner than 20 times the last read's duration after it began, so that
+ * reading takes at most about 5 % of the time however slow one read is.
  */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { endianness, networkInterfaces } from 'node:os';
-import { VIEW_KERNEL_READS_PER_SECOND } from '../defaults.js';
+import { delimiter, join } from 'node:path';
+import {
+  VIEW_KERNEL_MAX_CONNECTIONS_PER_READ,
+  VIEW_KERNEL_READ_SPACING,
+  VIEW_KERNEL_READS_PER_SECOND,
+  VIEW_KERNEL_SS_TIMEOUT_MS,
+} from '../defaults.js';
 import {
   type ByteOrder,
+  canonicalAddress,
   type KernelState,
-  type ProcNetRow,
   parseProcNetRow,
   plainAddress,
   procEndpoint,
   rowEnds,
+  type TcpStateName,
 } from './proc-net.js';
+import { SsFramer, ssFilter } from './ss.js';
 import type { ViewAddress } from './state.js';
+
+/** Where the readings come from: `ss` (netlink), the `/proc` tables, or nowhere (every state `unknown`). */
+export type KernelSource = 'ss' | 'proc' | 'none';
 
 /** Options of a {@link KernelReader}. */
 export interface KernelReaderOptions {
-  /** The tables to read. @default ['/proc/net/tcp', '/proc/net/tcp6'] */
+  /** The tables to read where `ss` cannot be used. @default ['/proc/net/tcp', '/proc/net/tcp6'] */
   files?: readonly string[];
+  /**
+   * The `ss` program, or `false` to read the tables only.
+   * @default the first of /usr/bin/ss, /sbin/ss, /usr/sbin/ss, /bin/ss, then PATH, looked up once
+   */
+  ss?: string | false;
+  /** ms an `ss` run may take before it is killed (and that read comes from the tables). @default 1000 */
+  ssTimeout?: number;
   /** Most reads a second. @default 5 */
   maxReadsPerSecond?: number;
   /** The clock, in ms. @default performance.now */
@@ -33,16 +61,26 @@ export interface KernelReaderOptions {
   isLocalAddress?: (address: string) => boolean;
 }
 
-/** One reading: the rows wanted, when it was taken, and whether the tables could be read at all. */
+/** What a reading holds of one socket. */
+export interface KernelRow {
+  state: TcpStateName | 'UNKNOWN';
+  /** Bytes not yet read; on a LISTEN row, connections waiting to be accepted (summed over listeners). */
+  rxQueue: number;
+}
+
+/** One reading: the rows wanted, when it was taken, from where, and whether anything could be read. */
 export interface KernelReading {
   /** When it was taken (the reader's clock). */
   time: number;
-  /** False when the tables could not be read (no /proc, another OS): every state is then `unknown`. */
+  /** False when nothing could be read (no `ss`, no /proc, another OS): every state is then `unknown`. */
   available: boolean;
+  /** Where it came from. */
+  source: KernelSource;
   /** How long the read took, in ms. */
   duration: number;
-  rows: Map<string, ProcNetRow>;
-  /** The 4-tuples looked for (a connection newer than the reading was not). */
+  /** By `local>remote` (see {@link kernelKey}), and `listen|address:port` for LISTEN rows. */
+  rows: Map<string, KernelRow>;
+  /** The connections looked for, by their server-side key (a connection newer than the reading was not). */
   wanted: ReadonlySet<string>;
 }
 
@@ -54,7 +92,14 @@ export interface KernelEnds {
   remote: ViewAddress;
 }
 
-const WILDCARD_REMOTE = new Set(['00000000:0000', `${'0'.repeat(32)}:0000`]);
+/** The key of one socket in a {@link KernelReading}: its own end, then its peer's, each canonical. */
+export function kernelKey(local: ViewAddress, remote: ViewAddress): string {
+  return `${canonicalAddress(local.address)}:${local.port}>${canonicalAddress(remote.address)}:${remote.port}`;
+}
+
+function listenKey(address: ViewAddress): string {
+  return `listen|${canonicalAddress(address.address)}:${address.port}`;
+}
 
 /** True for loopback addresses (127/8, ::1, and IPv4-mapped loopback). */
 export function isLoopback(address: string): boolean {
@@ -74,21 +119,53 @@ function hostAddresses(): Set<string> {
   return all;
 }
 
-/** Reads the kernel's tables at a bounded rate and says what they hold of each connection. */
+const SS_PLACES = ['/usr/bin/ss', '/sbin/ss', '/usr/sbin/ss', '/bin/ss'];
+
+/** The `ss` program of this machine: the usual places first, then PATH; undefined without one. */
+export function findSs(path = process.env.PATH ?? ''): string | undefined {
+  const onPath = path
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => join(dir, 'ss'));
+  for (const file of [...SS_PLACES, ...onPath]) {
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not there, or not ours to run
+    }
+  }
+  return undefined;
+}
+
+// ss's output for a few hundred connections is tens of kB: far more means something else answered.
+const MAX_SS_OUTPUT = 4 * 1024 * 1024;
+// Runs of ss that fail one after the other before the reader stops asking it.
+const MAX_SS_FAILURES = 3;
+
+/** Reads the kernel's sockets at a bounded pace and says what they hold of each connection. */
 export class KernelReader {
   readonly #files: readonly string[];
   readonly #interval: number;
+  readonly #ssTimeout: number;
   readonly #now: () => number;
   readonly #isLocal: (address: string) => boolean;
   readonly #order: ByteOrder = endianness();
+  #ss: string | undefined;
+  #ssFailures = 0;
+  #procAvailable = true;
   #last: KernelReading | undefined;
   #reading: Promise<KernelReading> | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
+  #reads = 0;
+  #failures = 0;
 
   constructor(options: KernelReaderOptions = {}) {
     this.#files = options.files ?? ['/proc/net/tcp', '/proc/net/tcp6'];
     this.#interval = 1000 / (options.maxReadsPerSecond ?? VIEW_KERNEL_READS_PER_SECOND);
+    this.#ssTimeout = options.ssTimeout ?? VIEW_KERNEL_SS_TIMEOUT_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#ss = options.ss === false ? undefined : (options.ss ?? findSs());
     if (options.isLocalAddress !== undefined) {
       this.#isLocal = options.isLocalAddress;
     } else {
@@ -103,15 +180,37 @@ export class KernelReader {
     return this.#last;
   }
 
-  /** How many ms must pass from the last read's start before the next one may start. */
+  /** Where the next reading will come from. */
+  get source(): KernelSource {
+    if (this.#ss !== undefined) return 'ss';
+    return this.#procAvailable ? 'proc' : 'none';
+  }
+
+  /** Reads taken so far (each a run of `ss` or a read of the tables). */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /** Runs of `ss` that failed (timed out, exited with an error, or could not start). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** The least ms from one read's start to the next: the rate's, or 20 times the last read's duration. */
   get interval(): number {
-    return this.#interval;
+    return Math.max(this.#interval, (this.#last?.duration ?? 0) * VIEW_KERNEL_READ_SPACING);
+  }
+
+  /** ms until a new read may start (0: now). */
+  get wait(): number {
+    return Math.max(0, this.#lastStart + this.interval - this.#now());
   }
 
   /**
-   * A reading at most `maxAge` ms old, of the rows of `ends` and of the LISTEN rows of `listening`:
-   * the last one if it is fresh enough, else a new read once the rate allows (waiting for it if
-   * needed). Never throws: unreadable tables give an `available: false` reading.
+   * A reading at most `maxAge` ms old, of the sockets of `ends` and the LISTEN sockets of
+   * `listening`: the last one if it is fresh enough, else a new read once the pace allows (waiting
+   * for it if needed). Never throws: with nothing to read, the reading says `available: false`.
+   * At most {@link VIEW_KERNEL_MAX_CONNECTIONS_PER_READ} connections are looked for, the last ones.
    */
   async read(
     ends: readonly KernelEnds[],
@@ -121,28 +220,131 @@ export class KernelReader {
     const last = this.#last;
     if (last !== undefined && this.#now() - last.time <= maxAge) return last;
     if (this.#reading !== undefined) return this.#reading;
-    const wait = this.#lastStart + this.#interval - this.#now();
+    const wait = this.wait;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (this.#reading !== undefined) return this.#reading;
     this.#lastStart = this.#now();
-    this.#reading = this.#readNow(ends, listening).finally(() => {
-      this.#reading = undefined;
-    });
+    this.#reading = this.#readNow(ends.slice(-VIEW_KERNEL_MAX_CONNECTIONS_PER_READ), listening).finally(
+      () => {
+        this.#reading = undefined;
+      },
+    );
     return this.#reading;
   }
 
   async #readNow(ends: readonly KernelEnds[], listening: readonly ViewAddress[]): Promise<KernelReading> {
     const start = this.#now();
+    this.#reads++;
+    const wanted = new Set<string>();
+    const wantedRows = new Set<string>();
+    for (const { local, remote } of ends) {
+      const server = kernelKey(local, remote);
+      wanted.add(server);
+      wantedRows.add(server).add(kernelKey(remote, local));
+    }
+    const listenKeys = new Set(listening.map(listenKey));
+    let rows: Map<string, KernelRow> | undefined;
+    let source: KernelSource = 'none';
+    const ss = this.#ss;
+    if (ss !== undefined) {
+      try {
+        rows = await this.#readSs(ss, ends, listening, wantedRows, listenKeys);
+        source = 'ss';
+        this.#ssFailures = 0;
+      } catch {
+        this.#failures++;
+        // A missing program will not appear; a failing one gets a few more chances.
+        if (++this.#ssFailures >= MAX_SS_FAILURES) this.#ss = undefined;
+      }
+    }
+    if (rows === undefined) {
+      rows = await this.#readProc(ends, listening);
+      if (rows !== undefined) source = 'proc';
+    }
+    const reading: KernelReading = {
+      time: this.#now(),
+      available: rows !== undefined,
+      source,
+      duration: this.#now() - start,
+      rows: rows ?? new Map(),
+      wanted,
+    };
+    this.#last = reading;
+    return reading;
+  }
+
+  // One bounded run of ss with a filter naming only the wanted sockets; rejects if it fails.
+  #readSs(
+    ss: string,
+    ends: readonly KernelEnds[],
+    listening: readonly ViewAddress[],
+    wanted: ReadonlySet<string>,
+    listenKeys: ReadonlySet<string>,
+  ): Promise<Map<string, KernelRow>> {
+    const rows = new Map<string, KernelRow>();
+    const filter = ssFilter(ends, listening);
+    if (filter === '') return Promise.resolve(rows);
+    return new Promise((resolve, reject) => {
+      const framer = new SsFramer();
+      let bytes = 0;
+      let failure: string | undefined;
+      const take = (found: ReturnType<SsFramer['push']>) => {
+        for (const row of found) {
+          const local = { address: row.localAddress, port: row.localPort };
+          if (row.state === 'LISTEN') {
+            const key = listenKey(local);
+            if (!listenKeys.has(key)) continue;
+            // Several LISTEN sockets on one address (SO_REUSEPORT workers): their queues add up.
+            const previous = rows.get(key);
+            rows.set(key, { state: 'LISTEN', rxQueue: row.recvQ + (previous?.rxQueue ?? 0) });
+            continue;
+          }
+          const key = kernelKey(local, { address: row.peerAddress, port: row.peerPort });
+          if (wanted.has(key)) rows.set(key, { state: row.state, rxQueue: row.recvQ });
+        }
+      };
+      const child = spawn(ss, ['-tanH', filter], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const stop = (why: string) => {
+        failure ??= why;
+        // By its PID, the one process this run started.
+        child.kill('SIGKILL');
+      };
+      const timer = setTimeout(() => stop(`ss took longer than ${this.#ssTimeout} ms`), this.#ssTimeout);
+      child.stdout.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_SS_OUTPUT) stop('ss printed more than expected');
+        else take(framer.push(chunk));
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        // It cannot start (gone, not executable): stop asking it at once.
+        this.#ssFailures = MAX_SS_FAILURES;
+        reject(error);
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        take(framer.end());
+        if (failure === undefined && code === 0) resolve(rows);
+        else reject(new Error(failure ?? `ss exited with ${code ?? signal}`));
+      });
+    });
+  }
+
+  // The whole tables, matched row by row against the wanted sockets' own spelling in them.
+  async #readProc(
+    ends: readonly KernelEnds[],
+    listening: readonly ViewAddress[],
+  ): Promise<Map<string, KernelRow> | undefined> {
     const wanted = new Set<string>();
     for (const { local, remote } of ends) {
       const l = procEndpoint(local.address, local.port, this.#order);
       const r = procEndpoint(remote.address, remote.port, this.#order);
       for (const a of l) for (const b of r) wanted.add(`${a}>${b}`).add(`${b}>${a}`);
     }
-    const listenKeys = new Set<string>();
-    for (const a of listening)
-      for (const k of procEndpoint(a.address, a.port, this.#order)) listenKeys.add(k);
-    const rows = new Map<string, ProcNetRow>();
+    const listenHex = new Set<string>();
+    for (const a of listening) for (const k of procEndpoint(a.address, a.port, this.#order)) listenHex.add(k);
+    const listenKeys = new Set(listening.map(listenKey));
+    const rows = new Map<string, KernelRow>();
     let available = false;
     for (const file of this.#files) {
       let text: string;
@@ -152,77 +354,58 @@ export class KernelReader {
         continue;
       }
       available = true;
-      for (const line of text.split('\n')) {
+      for (let start = 0, nl = 0; start < text.length; start = nl + 1) {
+        nl = text.indexOf('\n', start);
+        if (nl < 0) nl = text.length;
+        const line = text.slice(start, nl);
         const found = rowEnds(line);
         if (found === undefined) continue;
         const local = found.local.toUpperCase();
         const remote = found.remote.toUpperCase();
-        const key = `${local}>${remote}`;
-        const listen = WILDCARD_REMOTE.has(remote) && listenKeys.has(local);
-        if (!listen && !wanted.has(key)) continue;
+        const listen = remote.endsWith(':0000') && listenHex.has(local);
+        if (!listen && !wanted.has(`${local}>${remote}`)) continue;
         const row = parseProcNetRow(line, this.#order);
         if (row === undefined) continue;
+        const end = { address: row.localAddress, port: row.localPort };
         if (listen) {
-          if (row.state !== 'LISTEN') continue;
-          // Several LISTEN rows on one address (SO_REUSEPORT workers): their queues add up.
-          const previous = rows.get(`listen|${local}`);
-          if (previous !== undefined) row.rxQueue += previous.rxQueue;
-          rows.set(`listen|${local}`, row);
+          const key = listenKey(end);
+          if (row.state !== 'LISTEN' || !listenKeys.has(key)) continue;
+          const previous = rows.get(key);
+          rows.set(key, { state: 'LISTEN', rxQueue: row.rxQueue + (previous?.rxQueue ?? 0) });
         } else {
-          rows.set(key, row);
+          const key = kernelKey(end, { address: row.remoteAddress, port: row.remotePort });
+          rows.set(key, { state: row.state, rxQueue: row.rxQueue });
         }
       }
     }
-    const reading: KernelReading = {
-      time: this.#now(),
-      available,
-      duration: this.#now() - start,
-      rows,
-      wanted,
-    };
-    this.#last = reading;
-    return reading;
+    this.#procAvailable = available;
+    return available ? rows : undefined;
   }
 
   /**
    * What `reading` says of both ends of a connection; undefined when the reading did not look for
-   * it (it started before the connection was known): no row then means nothing.
+   * it (it started before the connection was known): the connection stays `unread` then.
    */
   states(
     reading: KernelReading,
     { local, remote }: KernelEnds,
   ): { server: KernelState; client: KernelState } | undefined {
     if (!reading.available) return { server: 'unknown', client: 'unknown' };
-    const l = procEndpoint(local.address, local.port, this.#order);
-    const r = procEndpoint(remote.address, remote.port, this.#order);
-    if (!reading.wanted.has(`${l[0]}>${r[0]}`)) return undefined;
-    const find = (from: string[], to: string[]): ProcNetRow | undefined => {
-      for (const a of from) {
-        for (const b of to) {
-          const row = reading.rows.get(`${a}>${b}`);
-          if (row !== undefined) return row;
-        }
-      }
-      return undefined;
-    };
-    const state = (row: ProcNetRow | undefined, listed: boolean): KernelState => {
+    const server = kernelKey(local, remote);
+    if (!reading.wanted.has(server)) return undefined;
+    const state = (row: KernelRow | undefined, listed: boolean): KernelState => {
       if (row !== undefined) return row.state === 'UNKNOWN' ? 'unknown' : row.state;
       return listed ? 'gone' : 'unknown';
     };
     return {
-      server: state(find(l, r), true),
-      client: state(find(r, l), this.#isLocal(remote.address)),
+      server: state(reading.rows.get(server), true),
+      client: state(reading.rows.get(kernelKey(remote, local)), this.#isLocal(remote.address)),
     };
   }
 
   /** Connections waiting in the accept queue of the socket listening on `address`, per `reading`. */
   acceptQueue(reading: KernelReading, address: ViewAddress): number | 'unknown' {
     if (!reading.available) return 'unknown';
-    let depth: number | undefined;
-    for (const k of procEndpoint(address.address, address.port, this.#order)) {
-      const row = reading.rows.get(`listen|${k}`);
-      if (row !== undefined) depth = (depth ?? 0) + row.rxQueue;
-    }
-    return depth ?? 'unknown';
+    return reading.rows.get(listenKey(address))?.rxQueue ?? 'unknown';
   }
 }

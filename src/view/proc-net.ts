@@ -32,10 +32,10 @@ export type TcpStateName = (typeof TCP_STATES)[keyof typeof TCP_STATES];
 
 /**
  * What the view says of one end of a connection: the kernel's state, `gone` once the kernel has
- * no row for it, or `unknown` where the kernel of this machine cannot say (the peer is on another
- * host, or there is no /proc).
+ * no row for it, `unknown` where the kernel of this machine cannot say (the peer is on another
+ * host, or there is neither `ss` nor /proc), or `unread` while no reading has covered it yet.
  */
-export type KernelState = TcpStateName | 'gone' | 'unknown';
+export type KernelState = TcpStateName | 'gone' | 'unknown' | 'unread';
 
 /** The byte order the kernel prints its address words in. */
 export type ByteOrder = 'LE' | 'BE';
@@ -175,6 +175,21 @@ function encodeIpv6Bytes(bytes: readonly number[], order: ByteOrder): string {
 function mappedIpv4(address: string): number[] | undefined {
   const match = /^::ffff:([0-9.]+)$/i.exec(address);
   return match?.[1] === undefined ? undefined : parseIpv4(match[1]);
+}
+
+/**
+ * One spelling of an address for matching rows of either source (`/proc`, `ss`): IPv4 and
+ * IPv4-mapped IPv6 as dotted IPv4, other IPv6 in its shortest form (RFC 5952) without a zone,
+ * `*` (ss's wildcard) as `::`. Text that is no address comes back lower-cased.
+ */
+export function canonicalAddress(address: string): string {
+  if (address === '*') return '::';
+  const v4 = parseIpv4(address) ?? mappedIpv4(address);
+  if (v4 !== undefined) return v4.join('.');
+  const v6 = parseIpv6(address.replace(/%.*$/, ''));
+  if (v6 === undefined) return address.toLowerCase();
+  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return v6.slice(12).join('.');
+  return formatIpv6(v6);
 }
 
 /** An address without its IPv4-mapped prefix: `::ffff:127.0.0.1` → `127.0.0.1`. */

@@ -56,7 +56,7 @@ export interface ViewConnection {
   clientSteps: string[];
   /** Where the client column comes from: the client's own trace (run in this process) or the server's view of it. */
   clientSource: 'client' | 'server';
-  /** The kernel's state of each end (TCP), from /proc/net/tcp{,6}. */
+  /** The kernel's state of each end (TCP), from `ss` or /proc/net/tcp{,6}; `unread` until a reading covers it. */
   kernel: { server: KernelState; client: KernelState };
   bytesIn: number;
   bytesOut: number;
@@ -116,12 +116,21 @@ export interface ViewStateOptions {
 // Clients of this process seen connecting, waiting for the server's side of the same connection.
 const MAX_PENDING_CLIENTS = 64;
 
+/**
+ * How soon a connection's kernel states may change, and so how often they are worth reading:
+ * `changing` (not read yet, or closing: at the full rate), `open` (ESTABLISHED at both ends while
+ * the server holds it: its peer may close unseen, so now and then), `waiting` (only TIME_WAIT
+ * left to end, which takes 60 s: seldom).
+ */
+export type KernelPace = 'changing' | 'open' | 'waiting';
+
 /** What the kernel reader needs to find one connection's rows. */
 export interface KernelTarget {
   id: string;
   transport: 'tcp' | 'udp';
   local: ViewAddress;
   remote: ViewAddress;
+  pace: KernelPace;
 }
 
 interface PendingClient {
@@ -203,13 +212,23 @@ export class ViewState {
     return [...this.#listeners.values()];
   }
 
-  /** Connections whose kernel rows are still worth looking for (not both ends gone). */
+  /**
+   * Connections whose kernel rows are still worth looking for, oldest first: every TCP connection
+   * but those whose ends are both settled (`gone`, or `unknown`: a peer elsewhere), each with how
+   * soon its states may change.
+   */
   kernelTargets(): KernelTarget[] {
     const targets: KernelTarget[] = [];
     for (const c of this.#connections.values()) {
       if (c.transport !== 'tcp') continue;
-      if (c.kernel.server === 'gone' && !isLive(c.kernel.client)) continue;
-      targets.push({ id: c.id, transport: c.transport, local: c.local, remote: c.remote });
+      const { server, client } = c.kernel;
+      if (SETTLED.has(server) && SETTLED.has(client)) continue;
+      let pace: KernelPace = 'changing';
+      if (WAITING.has(server) && WAITING.has(client)) pace = 'waiting';
+      else if (c.open && server === 'ESTABLISHED' && (client === 'ESTABLISHED' || client === 'unknown')) {
+        pace = 'open';
+      }
+      targets.push({ id: c.id, transport: c.transport, local: c.local, remote: c.remote, pace });
     }
     return targets;
   }
@@ -403,7 +422,8 @@ export class ViewState {
       steps: [],
       clientSteps: [],
       clientSource: 'server',
-      kernel: { server: 'unknown', client: 'unknown' },
+      // TCP: nothing read yet. UDP has no connection state for the kernel to report.
+      kernel: transport === 'tcp' ? { server: 'unread', client: 'unread' } : { server: 'unknown', client: 'unknown' },
       bytesIn: 0,
       bytesOut: 0,
       open: true,
@@ -519,9 +539,10 @@ function activeCloser(server: KernelState, client: KernelState): ViewEnd | undef
   return undefined;
 }
 
-function isLive(state: KernelState): boolean {
-  return state !== 'gone' && state !== 'unknown';
-}
+// An end in one of these states will not change again: no row left, or none this kernel holds.
+const SETTLED: ReadonlySet<KernelState> = new Set(['gone', 'unknown']);
+// ... and in these only the end of TIME_WAIT is still to come.
+const WAITING: ReadonlySet<KernelState> = new Set(['gone', 'unknown', 'TIME_WAIT']);
 
 function toTrace(a: ViewAddress): TraceAddress {
   return { address: a.address, port: a.port, family: a.address.includes(':') ? 'IPv6' : 'IPv4' };

@@ -15,9 +15,12 @@ import {
   DEFAULT_HTTP_HOST,
   VIEW_HEARTBEAT_MS,
   VIEW_KERNEL_MAX_AGE_MS,
+  VIEW_KERNEL_OPEN_RECHECK_MS,
+  VIEW_KERNEL_WAITING_RECHECK_MS,
   VIEW_MAX_RUNNING_CLIENTS,
   VIEW_MAX_STREAMS,
   VIEW_MAX_UPDATES_PER_SECOND,
+  VIEW_SNAPSHOT_INTERVAL_MS,
   VIEW_STATS_INTERVAL_MS,
   VIEW_UPDATE_SAMPLE,
 } from '../defaults.js';
@@ -28,10 +31,16 @@ import { listenHttp } from '../transport/listen-http.js';
 import type { ServerStats } from '../transport/stats.js';
 import { validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
-import { isLoopback, KernelReader } from './kernel-reader.js';
+import { isLoopback, KernelReader, type KernelSource } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
 import { type PageOptions, renderPage } from './page.js';
-import { type ViewAddress, type ViewConnection, type ViewListener, ViewState } from './state.js';
+import {
+  type KernelPace,
+  type ViewAddress,
+  type ViewConnection,
+  type ViewListener,
+  ViewState,
+} from './state.js';
 
 /** A handler of an extra GET route (`/metrics`, for instance). HEAD requests reach it too. */
 export type ViewRoute = (request: IncomingMessage, response: ServerResponse) => void;
@@ -64,7 +73,7 @@ export interface ViewServerOptions {
   maxStreams?: number;
   /** ms between heartbeats (`: ping`) on a stream. @default 15000 */
   heartbeat?: number;
-  /** Reads the kernel's states; `false` for none (every state `unknown`). @default a KernelReader of /proc/net/tcp{,6} */
+  /** Reads the kernel's states; `false` for none (every state `unknown`). @default a KernelReader (`ss`, else /proc/net/tcp{,6}) */
   kernel?: KernelReader | false;
   /** Called with an error of the view (never of the service); the view goes on. */
   onError?: (error: unknown) => void;
@@ -96,10 +105,28 @@ export interface ViewSnapshot {
   /** Per second, from the last two stats snapshots. */
   rates?: { accepted: number; bytesIn: number; bytesOut: number };
   counters: ViewState['counters'];
-  kernel: { available: boolean; ageMs?: number };
+  /**
+   * The kernel's readings: whether the last one could read anything, where they come from
+   * (`ss`, `proc`, `none`), how old the last one is, and how many were taken so far.
+   */
+  kernel: { available: boolean; source: KernelSource; ageMs?: number; reads: number };
   /** Errors the view caught (its own). */
   viewErrors: number;
 }
+
+// One built snapshot: the object, its JSON (what every asker gets until the next), and when.
+interface BuiltSnapshot {
+  at: number;
+  snapshot: ViewSnapshot;
+  json: string;
+}
+
+// How often connections at each pace are read again, from the last reading.
+const PACE_MS: Readonly<Record<KernelPace, number>> = {
+  changing: 0,
+  open: VIEW_KERNEL_OPEN_RECHECK_MS,
+  waiting: VIEW_KERNEL_WAITING_RECHECK_MS,
+};
 
 /** The live view's HTTP server. */
 export class ViewServer {
@@ -120,6 +147,12 @@ export class ViewServer {
   #errors = 0;
   #flushTimer: NodeJS.Timeout | undefined;
   #kernelTimer: NodeJS.Timeout | undefined;
+  // When the pending kernel timer fires (performance.now), and whether a poll's read is running.
+  #kernelDue = Number.POSITIVE_INFINITY;
+  #kernelPolling = false;
+  #built: BuiltSnapshot | undefined;
+  #building: Promise<BuiltSnapshot> | undefined;
+  #snapshotBuilds = 0;
   #statsTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #stats: ServerStats | undefined;
@@ -145,7 +178,11 @@ export class ViewServer {
       } catch (error) {
         this.#fail(error);
       }
-      if (this.#streams.size > 0) this.#scheduleFlush();
+      if (this.#streams.size > 0) {
+        this.#scheduleFlush();
+        // Something happened to a connection: its kernel states are worth a read soon.
+        this.#wakeKernel();
+      }
     });
     this.#server = createServer((request, response) => {
       try {
@@ -166,6 +203,16 @@ export class ViewServer {
   /** Page streams open now. */
   get streams(): number {
     return this.#streams.size;
+  }
+
+  /** Snapshots built so far (for `/state` and the pages' first event): at most one per 200 ms. */
+  get snapshotBuilds(): number {
+    return this.#snapshotBuilds;
+  }
+
+  /** The reader of the kernel's states, if the view has one. */
+  get kernel(): KernelReader | undefined {
+    return this.#kernel;
   }
 
   /** The view's bound address, once listening. */
@@ -215,25 +262,62 @@ export class ViewServer {
     return this.close();
   }
 
-  /** The snapshot `/state` answers, with the kernel's states at most `maxAge` ms old. */
+  /**
+   * The snapshot `/state` answers, with the kernel's states at most about `maxAge` ms old. It is
+   * built at most once in {@link VIEW_SNAPSHOT_INTERVAL_MS} however many ask (one build, one
+   * kernel read, one stats reading); every caller in between gets the same one.
+   */
   async snapshot(maxAge = VIEW_KERNEL_MAX_AGE_MS): Promise<ViewSnapshot> {
-    await Promise.all([this.#readKernel(maxAge), this.#refreshStats(true)]);
-    return this.#snapshotNow();
+    return (await this.#sharedSnapshot(maxAge)).snapshot;
+  }
+
+  #sharedSnapshot(maxAge = VIEW_KERNEL_MAX_AGE_MS): Promise<BuiltSnapshot> {
+    const built = this.#built;
+    if (built !== undefined && performance.now() - built.at < VIEW_SNAPSHOT_INTERVAL_MS) {
+      return Promise.resolve(built);
+    }
+    this.#building ??= Promise.all([this.#readKernel(maxAge), this.#refreshStats(true)])
+      .then(() => this.#buildSnapshot())
+      .finally(() => {
+        this.#building = undefined;
+      });
+    return this.#building;
+  }
+
+  // The last snapshot if it is fresh enough, else one built now from what the view already holds.
+  #recentSnapshot(): BuiltSnapshot {
+    const built = this.#built;
+    if (built !== undefined && performance.now() - built.at < VIEW_SNAPSHOT_INTERVAL_MS) return built;
+    return this.#buildSnapshot();
+  }
+
+  #buildSnapshot(): BuiltSnapshot {
+    this.#snapshotBuilds++;
+    const snapshot = this.#snapshotNow();
+    const built = { at: performance.now(), snapshot, json: JSON.stringify(snapshot) };
+    this.#built = built;
+    return built;
   }
 
   #snapshotNow(): ViewSnapshot {
+    return { ...this.#head(), listeners: this.state.listeners(), connections: this.state.connections() };
+  }
+
+  // Everything of a snapshot but its lists: what each update repeats.
+  #head(): Omit<ViewSnapshot, 'listeners' | 'connections'> {
     const target = this.#options.target?.();
-    const last = this.#kernel?.last;
-    const snapshot: ViewSnapshot = {
+    const kernel = this.#kernel;
+    const last = kernel?.last;
+    const snapshot: Omit<ViewSnapshot, 'listeners' | 'connections'> = {
       program: this.#options.program ?? 'hserver',
       transport: this.#options.transport,
       service: this.#options.service,
-      listeners: this.state.listeners(),
-      connections: this.state.connections(),
       counters: this.state.counters,
       kernel: {
         available: last?.available ?? false,
+        source: last?.source ?? kernel?.source ?? 'none',
         ...(last === undefined ? {} : { ageMs: Math.round(performance.now() - last.time) }),
+        reads: kernel?.reads ?? 0,
       },
       viewErrors: this.#errors,
     };
@@ -340,9 +424,9 @@ export class ViewServer {
         );
         return;
       case '/state':
-        void this.snapshot().then(
-          (snapshot) =>
-            this.#send(request, response, 200, 'application/json', `${JSON.stringify(snapshot)}\n`),
+        // However many ask, one build (and one kernel read) serves them all for a while.
+        void this.#sharedSnapshot().then(
+          (built) => this.#send(request, response, 200, 'application/json', `${built.json}\n`),
           (error) => {
             this.#fail(error);
             this.#send(request, response, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -479,15 +563,17 @@ export class ViewServer {
     });
     response.write('retry: 2000\n\n');
     this.#startPolling();
-    void this.snapshot().then(
-      () => this.#sendSnapshot(stream),
+    void this.#sharedSnapshot().then(
+      (built) => {
+        if (this.#streams.has(stream)) this.#write(stream, 'snapshot', built.json);
+      },
       (error) => this.#fail(error),
     );
   }
 
   #sendSnapshot(stream: Stream): void {
     if (!this.#streams.has(stream)) return;
-    this.#write(stream, 'snapshot', JSON.stringify(this.#snapshotNow()));
+    this.#write(stream, 'snapshot', this.#recentSnapshot().json);
   }
 
   #write(stream: Stream, event: string, data: string): void {
@@ -498,7 +584,7 @@ export class ViewServer {
   }
 
   #startPolling(): void {
-    if (this.#kernelTimer === undefined && this.#kernel !== undefined) this.#pollKernel();
+    this.#wakeKernel();
     if (this.#statsTimer === undefined) this.#pollStats();
     if (this.#heartbeatTimer === undefined) {
       this.#heartbeatTimer = setInterval(() => {
@@ -513,24 +599,46 @@ export class ViewServer {
     clearTimeout(this.#statsTimer);
     clearInterval(this.#heartbeatTimer);
     this.#kernelTimer = undefined;
+    this.#kernelDue = Number.POSITIVE_INFINITY;
     this.#statsTimer = undefined;
     this.#heartbeatTimer = undefined;
   }
 
-  #pollKernel(): void {
+  // A read as soon as the reader's pace allows, unless one is running or due by then. Called for
+  // every trace event while a page is open, so it does no more than compare two numbers.
+  #wakeKernel(): void {
     const kernel = this.#kernel;
-    if (kernel === undefined || this.#closing !== undefined) return;
-    this.#kernelTimer = setTimeout(
-      () => {
-        void this.#readKernel(0).then(() => {
-          if (this.state.dirty) this.#scheduleFlush();
-          if (this.#streams.size > 0) this.#pollKernel();
-        });
-        // A slow read (a huge table under load) slows the polling, to at most 5% of the time reading.
-      },
-      Math.max(kernel.interval, (kernel.last?.duration ?? 0) * 20),
-    );
+    if (kernel === undefined || this.#kernelPolling) return;
+    const wait = kernel.wait;
+    if (this.#kernelDue <= performance.now() + wait) return;
+    this.#scheduleKernel(wait);
+  }
+
+  #scheduleKernel(delay: number): void {
+    if (this.#closing !== undefined || this.#streams.size === 0) return;
+    clearTimeout(this.#kernelTimer);
+    this.#kernelDue = performance.now() + delay;
+    this.#kernelTimer = setTimeout(() => this.#pollKernel(), delay);
     this.#kernelTimer.unref();
+  }
+
+  // One read for the pages, then the next one planned by how soon any shown connection may change:
+  // none at all once every one has settled (the next trace event wakes the polling again).
+  #pollKernel(): void {
+    this.#kernelTimer = undefined;
+    this.#kernelDue = Number.POSITIVE_INFINITY;
+    const kernel = this.#kernel;
+    if (kernel === undefined || this.#closing !== undefined || this.#streams.size === 0) return;
+    this.#kernelPolling = true;
+    void this.#readKernel(0).then(() => {
+      this.#kernelPolling = false;
+      if (this.state.dirty) this.#scheduleFlush();
+      let soonest = Number.POSITIVE_INFINITY;
+      for (const t of this.state.kernelTargets()) soonest = Math.min(soonest, PACE_MS[t.pace]);
+      if (soonest === Number.POSITIVE_INFINITY) return;
+      const since = performance.now() - (kernel.last?.time ?? 0);
+      this.#scheduleKernel(Math.max(kernel.wait, soonest - since));
+    });
   }
 
   #pollStats(): void {
@@ -557,21 +665,23 @@ export class ViewServer {
     this.#flushTimer.unref();
   }
 
-  // One update for every page: the counters, and a sample of the connections that changed.
+  // One update for every page: the counters, and a sample of the connections that changed (at
+  // most VIEW_UPDATE_SAMPLE, the latest to change), however many did: the work and the bytes of
+  // an update are bounded, and so is their rate.
   #flush(): void {
     if (this.#streams.size === 0) return;
     const changed = this.state.takeChanged(VIEW_UPDATE_SAMPLE);
-    const snapshot = this.#snapshotNow();
+    const head = this.#head();
     const update = {
-      counters: snapshot.counters,
-      stats: snapshot.stats,
-      rates: snapshot.rates,
-      listen: snapshot.listen,
-      kernel: snapshot.kernel,
-      viewErrors: snapshot.viewErrors,
+      counters: head.counters,
+      stats: head.stats,
+      rates: head.rates,
+      listen: head.listen,
+      kernel: head.kernel,
+      viewErrors: head.viewErrors,
       connections: changed.connections,
       leftOut: changed.leftOut,
-      ...(changed.listeners ? { listeners: snapshot.listeners } : {}),
+      ...(changed.listeners ? { listeners: this.state.listeners() } : {}),
     };
     const data = JSON.stringify(update);
     for (const stream of this.#streams) this.#write(stream, 'update', data);

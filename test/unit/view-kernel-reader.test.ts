@@ -24,7 +24,7 @@ describe('the kernel reader', () => {
   test("both ends of a connection, each in its own table; the listener's queue; the rate", async (t) => {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     let now = 0;
-    const reader = new KernelReader({ files: [tcp, tcp6], now: () => now });
+    const reader = new KernelReader({ files: [tcp, tcp6], ss: false, now: () => now });
     const reading = await reader.read([mapped], [{ address: '127.0.0.1', port: 0xb3d5 }], 200);
     assert.equal(reading.available, true);
     assert.deepEqual(reader.states(reading, mapped), { server: 'FIN_WAIT2', client: 'CLOSE_WAIT' });
@@ -48,7 +48,7 @@ describe('the kernel reader', () => {
     try {
       const file = join(d, 'tcp');
       writeFileSync(file, `${rows.HEADER_TCP}\n`);
-      const reader = new KernelReader({ files: [file], isLocalAddress: (a) => a === '127.0.0.1' });
+      const reader = new KernelReader({ files: [file], ss: false, isLocalAddress: (a) => a === '127.0.0.1' });
       const far = { local: { address: '127.0.0.1', port: 80 }, remote: { address: '192.0.2.7', port: 5000 } };
       const near = {
         local: { address: '127.0.0.1', port: 80 },
@@ -57,7 +57,7 @@ describe('the kernel reader', () => {
       const reading = await reader.read([far, near], [], 0);
       assert.deepEqual(reader.states(reading, far), { server: 'gone', client: 'unknown' });
       assert.deepEqual(reader.states(reading, near), { server: 'gone', client: 'gone' });
-      const none = new KernelReader({ files: [join(d, 'missing')] });
+      const none = new KernelReader({ files: [join(d, 'missing')], ss: false });
       const empty = await none.read([near], [], 0);
       assert.equal(empty.available, false);
       assert.deepEqual(none.states(empty, near), { server: 'unknown', client: 'unknown' });

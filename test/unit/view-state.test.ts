@@ -62,15 +62,20 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.deepEqual(c.steps, ['4a', '4b', '4c']);
     assert.deepEqual(c.clientSteps, ['1', '2']);
     assert.equal(c.clientSource, 'server');
-    assert.deepEqual(c.kernel, { server: 'unknown', client: 'unknown' });
+    assert.deepEqual(c.kernel, { server: 'unread', client: 'unread' }, "not read yet, which is not 'unknown'");
     assert.equal(c.open, false);
     assert.equal(c.bytesOut, 13);
     assert.equal(c.closedFirst, undefined, 'the trace alone does not say whose FIN went first');
     assert.deepEqual(
-      state.kernelTargets().map((t) => t.id),
-      ['1-1'],
+      state.kernelTargets().map((t) => `${t.id}:${t.pace}`),
+      ['1-1:changing'],
     );
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    assert.deepEqual(
+      state.kernelTargets().map((t) => `${t.id}:${t.pace}`),
+      ['1-1:waiting'],
+      'only the end of TIME_WAIT is still to come',
+    );
     const after = state.connection('1-1');
     assert.equal(after?.closedFirst, 'client');
     assert.deepEqual(after?.clientSteps, ['1', '2', '3', '4']);
@@ -83,6 +88,26 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.equal(state.connection('1-1')?.events.length, 5);
     state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
     assert.deepEqual(state.kernelTargets(), [], 'both ends gone: nothing left to read');
+  });
+
+  test('how soon each connection may change: changing, open, waiting, or settled and left out', () => {
+    const state = new ViewState();
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5001) }));
+    state.apply(server('accept', 2, { local: SERVER, remote: client(5002) }));
+    state.apply(server('accept', 3, { local: SERVER, remote: client(5003) }));
+    state.apply(server('accept', 4, { local: { ...SERVER }, remote: { address: '192.0.2.7', port: 5004, family: 'IPv4' } }));
+    const paces = () => state.kernelTargets().map((t) => `${t.id}:${t.pace}`);
+    assert.deepEqual(paces(), ['1-1:changing', '1-2:changing', '1-3:changing', '1-4:changing'], 'none read yet');
+    state.applyKernel('1-1', { server: 'ESTABLISHED', client: 'ESTABLISHED' }, clock++);
+    state.applyKernel('1-2', { server: 'FIN_WAIT2', client: 'CLOSE_WAIT' }, clock++);
+    state.applyKernel('1-3', { server: 'gone', client: 'gone' }, clock++);
+    state.applyKernel('1-4', { server: 'ESTABLISHED', client: 'unknown' }, clock++);
+    assert.deepEqual(paces(), ['1-1:open', '1-2:changing', '1-4:open']);
+    // The server closed its side: whatever the kernel said last, the states are about to change.
+    state.apply(server('close', 1, { reason: 'done' }));
+    state.applyKernel('1-4', { server: 'gone', client: 'unknown' }, clock++);
+    assert.deepEqual(paces(), ['1-1:changing', '1-2:changing'], 'a peer elsewhere and a gone end: settled');
   });
 
   test('a client of this process and the server side of its connection are one record (dual stack too)', () => {
