@@ -55,6 +55,8 @@ export interface KernelReaderOptions {
   ssTimeout?: number;
   /** Most reads a second. @default 5 */
   maxReadsPerSecond?: number;
+  /** A read starts no sooner than this many times the last one's duration after that one began. @default 20 */
+  readSpacing?: number;
   /** The clock, in ms. @default performance.now */
   now?: () => number;
   /** Whether the kernel of this machine lists the sockets of a peer at `address`. @default loopback and this host's interface addresses */
@@ -147,6 +149,7 @@ const MAX_SS_FAILURES = 3;
 export class KernelReader {
   readonly #files: readonly string[];
   readonly #interval: number;
+  readonly #spacing: number;
   readonly #ssTimeout: number;
   readonly #now: () => number;
   readonly #isLocal: (address: string) => boolean;
@@ -163,6 +166,7 @@ export class KernelReader {
   constructor(options: KernelReaderOptions = {}) {
     this.#files = options.files ?? ['/proc/net/tcp', '/proc/net/tcp6'];
     this.#interval = 1000 / (options.maxReadsPerSecond ?? VIEW_KERNEL_READS_PER_SECOND);
+    this.#spacing = options.readSpacing ?? VIEW_KERNEL_READ_SPACING;
     this.#ssTimeout = options.ssTimeout ?? VIEW_KERNEL_SS_TIMEOUT_MS;
     this.#now = options.now ?? (() => performance.now());
     this.#ss = options.ss === false ? undefined : (options.ss ?? findSs());
@@ -198,7 +202,7 @@ export class KernelReader {
 
   /** The least ms from one read's start to the next: the rate's, or 20 times the last read's duration. */
   get interval(): number {
-    return Math.max(this.#interval, (this.#last?.duration ?? 0) * VIEW_KERNEL_READ_SPACING);
+    return Math.max(this.#interval, (this.#last?.duration ?? 0) * this.#spacing);
   }
 
   /** ms until a new read may start (0: now). */

@@ -188,7 +188,8 @@ export function canonicalAddress(address: string): string {
   if (v4 !== undefined) return v4.join('.');
   const v6 = parseIpv6(address.replace(/%.*$/, ''));
   if (v6 === undefined) return address.toLowerCase();
-  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return v6.slice(12).join('.');
+  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff)
+    return v6.slice(12).join('.');
   return formatIpv6(v6);
 }
 

@@ -178,7 +178,9 @@ function ssHost(address: string): string | undefined {
  */
 function leaf(end: SsEnd, side: 'src' | 'dst'): string {
   const host = ssHost(end.address);
-  return host === undefined ? `${side === 'src' ? 'sport' : 'dport'} = :${end.port}` : `${side} ${host}:${end.port}`;
+  return host === undefined
+    ? `${side === 'src' ? 'sport' : 'dport'} = :${end.port}`
+    : `${side} ${host}:${end.port}`;
 }
 
 // A binary search over the client ends, sorted by port: each step costs the kernel one test.

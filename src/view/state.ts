@@ -423,7 +423,10 @@ export class ViewState {
       clientSteps: [],
       clientSource: 'server',
       // TCP: nothing read yet. UDP has no connection state for the kernel to report.
-      kernel: transport === 'tcp' ? { server: 'unread', client: 'unread' } : { server: 'unknown', client: 'unknown' },
+      kernel:
+        transport === 'tcp'
+          ? { server: 'unread', client: 'unread' }
+          : { server: 'unknown', client: 'unknown' },
       bytesIn: 0,
       bytesOut: 0,
       open: true,

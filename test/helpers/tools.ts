@@ -27,3 +27,5 @@ export const haproxy = () => findTool(['/usr/sbin/haproxy', '/usr/bin/haproxy'],
 /** nginx (packages nginx and libnginx-mod-stream). */
 export const nginx = () =>
   findTool(['/usr/sbin/nginx', '/usr/bin/nginx'], ['-v'], 'nginx and libnginx-mod-stream');
+/** ss (package iproute2), as the live view's kernel reader uses it. */
+export const ss = () => findTool(['/usr/bin/ss', '/sbin/ss', '/usr/sbin/ss', '/bin/ss'], ['-V'], 'iproute2');

@@ -62,7 +62,11 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.deepEqual(c.steps, ['4a', '4b', '4c']);
     assert.deepEqual(c.clientSteps, ['1', '2']);
     assert.equal(c.clientSource, 'server');
-    assert.deepEqual(c.kernel, { server: 'unread', client: 'unread' }, "not read yet, which is not 'unknown'");
+    assert.deepEqual(
+      c.kernel,
+      { server: 'unread', client: 'unread' },
+      "not read yet, which is not 'unknown'",
+    );
     assert.equal(c.open, false);
     assert.equal(c.bytesOut, 13);
     assert.equal(c.closedFirst, undefined, 'the trace alone does not say whose FIN went first');
@@ -96,9 +100,18 @@ describe('the view state: trace events in, the diagrams out', () => {
     state.apply(server('accept', 1, { local: SERVER, remote: client(5001) }));
     state.apply(server('accept', 2, { local: SERVER, remote: client(5002) }));
     state.apply(server('accept', 3, { local: SERVER, remote: client(5003) }));
-    state.apply(server('accept', 4, { local: { ...SERVER }, remote: { address: '192.0.2.7', port: 5004, family: 'IPv4' } }));
+    state.apply(
+      server('accept', 4, {
+        local: { ...SERVER },
+        remote: { address: '192.0.2.7', port: 5004, family: 'IPv4' },
+      }),
+    );
     const paces = () => state.kernelTargets().map((t) => `${t.id}:${t.pace}`);
-    assert.deepEqual(paces(), ['1-1:changing', '1-2:changing', '1-3:changing', '1-4:changing'], 'none read yet');
+    assert.deepEqual(
+      paces(),
+      ['1-1:changing', '1-2:changing', '1-3:changing', '1-4:changing'],
+      'none read yet',
+    );
     state.applyKernel('1-1', { server: 'ESTABLISHED', client: 'ESTABLISHED' }, clock++);
     state.applyKernel('1-2', { server: 'FIN_WAIT2', client: 'CLOSE_WAIT' }, clock++);
     state.applyKernel('1-3', { server: 'gone', client: 'gone' }, clock++);
