@@ -5,6 +5,8 @@
  *   npm run bench                                  # 3 rounds of 3 s per figure, a few minutes
  *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier
  *   BENCH_SHORT=1 npm run bench                    # 1 round of 1 s: CI's informational run
+ *   BENCH_ONLY=view npm run bench                  # only the named sections (comma-separated:
+ *                                                  # hello workers cpu echo udp memory startup tools view)
  *
  * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
  * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
@@ -16,15 +18,21 @@ import { connect } from 'node:net';
 import { arch, availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { buildProgram, ROOT } from '../c/build.js';
+import { findSs } from '../src/view/kernel-reader.js';
+import { CHROMIUM_ARGS, chromiumPath } from '../test/helpers/view.js';
 import {
+  childrenNamed,
   cpuMicros,
   HOST,
   keyValues,
   type Server,
   startPrinting,
   startServer,
+  startViewed,
   stopServer,
+  treeCpuMicros,
 } from './servers.js';
 
 const run = promisify(execFile);
@@ -468,6 +476,188 @@ async function idleMemory(): Promise<void> {
   });
 }
 
+/** TIME_WAIT sockets on this machine now, as `ss -tanH state time-wait | wc -l` counts them. */
+async function timeWaitRows(): Promise<number> {
+  const ss = findSs();
+  if (ss === undefined) throw new Error('ss not found: install Debian package iproute2');
+  const { stdout } = await run(ss, ['-tanH', 'state', 'time-wait'], { maxBuffer: 256 * 1024 * 1024 });
+  let rows = 0;
+  for (let i = stdout.indexOf('\n'); i >= 0; i = stdout.indexOf('\n', i + 1)) rows++;
+  return rows;
+}
+
+/** Waits (at most `ms`) until fewer than `rows` TIME_WAIT sockets are left; the count then. */
+async function quietTable(rows: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  let now = await timeWaitRows();
+  while (now >= rows && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    now = await timeWaitRows();
+  }
+  return now;
+}
+
+/**
+ * Fills the socket table with TIME_WAIT rows: the C load generator at c=128 against throwaway C
+ * hello servers (a new port each, since the kernel keeps one row per client and server port), a
+ * few seconds each, until `rows` are there or 5 ports were used. The count at the end.
+ */
+async function fillTable(rows: number): Promise<number> {
+  let now = await timeWaitRows();
+  for (let port = 0; port < 5 && now < rows; port++) {
+    const server = await startServer(buildProgram('hello_server_loop'), ['{PORT}', '4096']);
+    const args = [
+      '-h',
+      HOST,
+      '-p',
+      String(server.port),
+      '-c',
+      '128',
+      '-n',
+      '100000000',
+      '-d',
+      '3',
+      '-t',
+      '13',
+    ];
+    await keyValues(buildProgram('loadgen'), args, 20);
+    await stopServer(server);
+    now = await timeWaitRows();
+  }
+  return now;
+}
+
+interface ViewRun {
+  /** TIME_WAIT rows when the run began. */
+  rows: number;
+  cps: number;
+  /** Cores chromium's processes used during the load, if a page was open. */
+  chromium?: number;
+  /** ms from each test connection's end until the page showed its real kernel states. */
+  shown?: number[];
+}
+
+/**
+ * One run of `hserver --view` at c=128 (the C load generator), without or with the page open in
+ * headless chromium. With the page, afterwards (the table still as full), single hello
+ * connections one at a time, each timed from its end until the page's row for it shows the
+ * kernel's real states (the server's TIME_WAIT, the client's socket gone).
+ */
+async function viewRun(page: boolean): Promise<ViewRun> {
+  const server = await startViewed(bin('hserver'), ['--host', HOST]);
+  const browser = page
+    ? await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true })
+    : undefined;
+  try {
+    const tab = await browser?.newPage({ locale: 'en-US' });
+    if (tab !== undefined) {
+      await tab.goto(server.url);
+      await tab.waitForSelector('#rows', { state: 'attached' });
+      // Let the page's stream open and its first snapshot draw.
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const rows = await timeWaitRows();
+    const pids = browser === undefined ? [] : childrenNamed(process.pid, /^chrom/);
+    const cpu = () => pids.reduce((sum, p) => sum + treeCpuMicros(p), 0);
+    const before = cpu();
+    const started = performance.now();
+    const r = await loadgen(server.servicePort, 128);
+    const seconds = (performance.now() - started) / 1000;
+    const result: ViewRun = { rows, cps: r.cps ?? Number.NaN };
+    if (pids.length > 0) result.chromium = (cpu() - before) / 1e6 / seconds;
+    if (tab !== undefined) {
+      result.shown = [];
+      for (let i = 0; i < (short ? 3 : 5); i++) {
+        const socket = connect(server.servicePort, HOST);
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        const port = socket.localPort;
+        socket.resume();
+        await once(socket, 'close');
+        const ended = performance.now();
+        // The row of this connection (its client's port) with both real states, drawn.
+        await tab.waitForFunction(
+          `[...document.querySelectorAll('#rows tr')].some((tr) => {
+            const text = tr.textContent || '';
+            return text.includes(':${port}') && text.includes('TIME_WAIT') && text.includes('gone');
+          })`,
+          undefined,
+          { timeout: 10_000, polling: 'raf' },
+        );
+        result.shown.push(performance.now() - ended);
+      }
+    }
+    return result;
+  } finally {
+    await browser?.close();
+    await stopServer(server);
+  }
+}
+
+/**
+ * The live view's cost on a busy machine: `hserver --view` at c=128 with no page and with the
+ * page open in headless chromium, first on a quiet socket table, then with about 50,000
+ * TIME_WAIT rows present (a busy server always has them); the server's rate with the page over
+ * its rate without, chromium's cores, and how soon a finished connection's real kernel states
+ * show on the page.
+ */
+async function viewCost(): Promise<void> {
+  print(`## The live view's cost: hserver --view at c=128 (C load generator), ${duration} s a run`);
+  print();
+  print("Without a page and with the page open in headless chromium (its processes' CPU from");
+  print('/proc/PID/stat over the run). "shown" is the time from a hello connection\'s end until');
+  print("the page's row for it shows the kernel's real states (median and slowest), measured after");
+  print('the load with the table as full. TIME_WAIT rows are counted at the start of each run.');
+  print();
+  print(
+    '| socket table | rows (no page / page) | no page cps | page cps | page / no page | chromium cores | shown ms |',
+  );
+  print('|---|---:|---:|---:|---:|---:|---:|');
+  const table = async (label: string, prepare: () => Promise<unknown>) => {
+    const none: ViewRun[] = [];
+    const open: ViewRun[] = [];
+    for (let i = 0; i < rounds; i++) {
+      await prepare();
+      none.push(await viewRun(false));
+      await prepare();
+      open.push(await viewRun(true));
+    }
+    const cpsNone = median(none.map((r) => r.cps));
+    const cpsOpen = median(open.map((r) => r.cps));
+    const cores = median(open.map((r) => r.chromium ?? Number.NaN));
+    const shown = open.flatMap((r) => r.shown ?? []);
+    const rowsText = `${fmt(median(none.map((r) => r.rows)))} / ${fmt(median(open.map((r) => r.rows)))}`;
+    const r = ratio(cpsOpen, cpsNone);
+    print(
+      `| ${label} | ${rowsText} | ${fmt(cpsNone)} | ${fmt(cpsOpen)} | ${fmt(r, 2)} | ${fmt(cores, 2)} | ${fmt(median(shown))} (${fmt(Math.max(...shown))}) |`,
+    );
+    return { r, cores, shown: Math.max(...shown) };
+  };
+  // Few rows: each run on a table left quiet (at most 70 s of waiting; not in a short run).
+  const few = await table('few rows', () => (short ? Promise.resolve() : quietTable(2_000, 70_000)));
+  const full = await table('~50,000 TIME_WAIT rows', () => fillTable(50_000));
+  print();
+  ratios.push(`view.few=${fmt(few.r, 2)} view.full=${fmt(full.r, 2)} chromium=${fmt(full.cores, 2)}`);
+  targets.push({
+    row: 'hserver --view, page open / no page, ~50,000 TIME_WAIT rows',
+    value: full.r,
+    target: 0.85,
+    atLeast: true,
+  });
+  targets.push({
+    row: "chromium's cores for the page, ~50,000 TIME_WAIT rows",
+    value: full.cores,
+    target: 0.25,
+    atLeast: false,
+  });
+  targets.push({
+    row: "a finished connection's real kernel states on the page, slowest, s",
+    value: full.shown / 1000,
+    target: 1,
+    atLeast: false,
+  });
+}
+
 /** A figure and its target, for the closing table. */
 interface Target {
   row: string;
@@ -485,24 +675,33 @@ print(
   `${rounds} round(s) of ${duration} s per figure, C and ours alternating; medians. C: c/ built with gcc -O2.`,
 );
 print();
-await helloRate(
-  'hserver against the C hello server (accept loop, backlog 4096)',
-  'hello',
-  [bin('hserver'), '--host', HOST, '{PORT}'],
-  [1, 16, 128],
-);
-await helloRate(
-  'hserver --workers 2 against the same C server',
-  'workers2',
-  [bin('hserver'), '--workers', '2', '--host', HOST, '{PORT}'],
-  [16, 128],
-);
-await cpuPerConnection();
-await echoThroughput();
-await udpRate();
-await idleMemory();
-await startup();
-await loadTools();
+// BENCH_ONLY=view,startup ... runs only those sections (names as below); all by default.
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+const want = (name: string) => only === undefined || only.includes(name);
+if (want('hello')) {
+  await helloRate(
+    'hserver against the C hello server (accept loop, backlog 4096)',
+    'hello',
+    [bin('hserver'), '--host', HOST, '{PORT}'],
+    [1, 16, 128],
+  );
+}
+if (want('workers')) {
+  await helloRate(
+    'hserver --workers 2 against the same C server',
+    'workers2',
+    [bin('hserver'), '--workers', '2', '--host', HOST, '{PORT}'],
+    [16, 128],
+  );
+}
+if (want('cpu')) await cpuPerConnection();
+if (want('echo')) await echoThroughput();
+if (want('udp')) await udpRate();
+if (want('memory')) await idleMemory();
+if (want('startup')) await startup();
+if (want('tools')) await loadTools();
+// Last: it fills the socket table with TIME_WAIT rows on purpose, which would slow the rest.
+if (want('view')) await viewCost();
 print('## Targets');
 print();
 print('| figure | value | target | met |');

@@ -4,11 +4,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { startServer as startListening } from '../test/helpers/process.js';
 import { freePort } from '../test/helpers/raw.js';
+import { startViewedServer, type ViewedServer } from '../test/helpers/view.js';
 
 export const HOST = '127.0.0.1';
 const run = promisify(execFile);
@@ -70,6 +71,67 @@ export async function startPrinting(command: string, args: string[]): Promise<Se
   const server = await startListening(command, args);
   started.push(server.child);
   return server;
+}
+
+/** Starts a server program with `--view 0` on port 0; resolves with both ports once it listens. */
+export async function startViewed(program: string, args: string[]): Promise<ViewedServer> {
+  const server = await startViewedServer(program, args);
+  started.push(server.child);
+  return server;
+}
+
+/** The processes whose parent is `pid` and whose command name (/proc/PID/comm) matches `name`. */
+export function childrenNamed(pid: number, name: RegExp): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
+      if (parent === pid && name.test(readFileSync(`/proc/${entry}/comm`, 'utf8'))) found.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found;
+}
+
+/**
+ * The CPU time so far, in µs, of process `pid` and every process below it (a browser and its
+ * renderers, GPU and utility processes), from /proc/PID/stat; processes that already ended are
+ * not counted, so take both readings while the tree is whole.
+ */
+export function treeCpuMicros(pid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]));
+    } catch {
+      // ended while we looked
+    }
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (tree.has(parent) && !tree.has(child)) {
+        tree.add(child);
+        grew = true;
+      }
+    }
+  }
+  let total = 0;
+  for (const p of tree) {
+    try {
+      const { user, system } = cpuMicros(p);
+      total += user + system;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return total;
 }
 
 export async function stopServer(server: Server): Promise<void> {
