@@ -576,14 +576,12 @@ async function viewRun(page: boolean): Promise<ViewRun> {
         await once(socket, 'close');
         const ended = performance.now();
         // The row of this connection (its client's port) with both real states, drawn.
-        await tab.waitForFunction(
-          `[...document.querySelectorAll('#rows tr')].some((tr) => {
-            const text = tr.textContent || '';
-            return text.includes(':${port}') && text.includes('TIME_WAIT') && text.includes('gone');
-          })`,
-          undefined,
-          { timeout: 10_000, polling: 'raf' },
-        );
+        await tab
+          .locator('#rows tr', { hasText: `:${port}` })
+          .filter({ hasText: 'TIME_WAIT' })
+          .filter({ hasText: 'gone' })
+          .first()
+          .waitFor({ timeout: 10_000 });
         result.shown.push(performance.now() - ended);
       }
     }

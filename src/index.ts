@@ -203,7 +203,7 @@ export {
   TCP_STATES,
   type TcpStateName,
 } from './view/proc-net.js';
-export { parseSsLine, SS_STATES, SsFramer, type SsRow, ssFilter } from './view/ss.js';
+export { parseSsLine, SS_STATES, SsFramer, type SsRow, ssFamily, ssFilter } from './view/ss.js';
 export {
   type KernelPace,
   type KernelTarget,

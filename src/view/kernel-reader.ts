@@ -36,7 +36,7 @@ import {
   rowEnds,
   type TcpStateName,
 } from './proc-net.js';
-import { SsFramer, ssFilter } from './ss.js';
+import { SsFramer, ssFamily, ssFilter } from './ss.js';
 import type { ViewAddress } from './state.js';
 
 /** Where the readings come from: `ss` (netlink), the `/proc` tables, or nowhere (every state `unknown`). */
@@ -214,7 +214,8 @@ export class KernelReader {
    * A reading at most `maxAge` ms old, of the sockets of `ends` and the LISTEN sockets of
    * `listening`: the last one if it is fresh enough, else a new read once the pace allows (waiting
    * for it if needed). Never throws: with nothing to read, the reading says `available: false`.
-   * At most {@link VIEW_KERNEL_MAX_CONNECTIONS_PER_READ} connections are looked for, the last ones.
+   * At most {@link VIEW_KERNEL_MAX_CONNECTIONS_PER_READ} connections are looked for, the first
+   * ones: put those that matter most first.
    */
   async read(
     ends: readonly KernelEnds[],
@@ -228,7 +229,7 @@ export class KernelReader {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (this.#reading !== undefined) return this.#reading;
     this.#lastStart = this.#now();
-    this.#reading = this.#readNow(ends.slice(-VIEW_KERNEL_MAX_CONNECTIONS_PER_READ), listening).finally(
+    this.#reading = this.#readNow(ends.slice(0, VIEW_KERNEL_MAX_CONNECTIONS_PER_READ), listening).finally(
       () => {
         this.#reading = undefined;
       },
@@ -307,7 +308,9 @@ export class KernelReader {
           if (wanted.has(key)) rows.set(key, { state: row.state, rxQueue: row.recvQ });
         }
       };
-      const child = spawn(ss, ['-tanH', filter], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // One address family where one is enough: the kernel walks its table once per family.
+      const options = `-tanH${ssFamily(ends, listening) ?? ''}`;
+      const child = spawn(ss, [options, filter], { stdio: ['ignore', 'pipe', 'ignore'] });
       const stop = (why: string) => {
         failure ??= why;
         // By its PID, the one process this run started.

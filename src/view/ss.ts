@@ -230,3 +230,28 @@ export function ssFilter(connections: readonly SsConnection[], listening: readon
   for (const port of new Set(listening.map((l) => l.port))) terms.push(`( sport = :${port} and dport = :0 )`);
   return terms.join(' or ');
 }
+
+function family(address: string): '4' | '6' | undefined {
+  if (/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(address)) return '4';
+  // An IPv4-mapped end is a dual-stack (IPv6) socket whose peer's own socket is IPv4: both.
+  if (/^::ffff:[0-9.]+$/i.test(address)) return undefined;
+  return /^[0-9A-Fa-f:]+(%.*)?$/.test(address) && address.includes(':') ? '6' : undefined;
+}
+
+/**
+ * The one address family whose sockets hold every end asked for (`4`: `ss -4`, `6`: `ss -6`), or
+ * undefined when both are needed (IPv4-mapped ends, or an address it cannot place). The kernel
+ * walks its whole table once per family asked for, so one family halves the cost of a read.
+ */
+export function ssFamily(
+  connections: readonly SsConnection[],
+  listening: readonly SsEnd[],
+): '4' | '6' | undefined {
+  let found: '4' | '6' | undefined;
+  for (const end of [...connections.flatMap((c) => [c.local, c.remote]), ...listening]) {
+    const f = family(end.address);
+    if (f === undefined || (found !== undefined && f !== found)) return undefined;
+    found = f;
+  }
+  return found;
+}

@@ -36,6 +36,7 @@ import { toMermaid } from './mermaid.js';
 import { type PageOptions, renderPage } from './page.js';
 import {
   type KernelPace,
+  type KernelTarget,
   type ViewAddress,
   type ViewConnection,
   type ViewListener,
@@ -150,6 +151,8 @@ export class ViewServer {
   // When the pending kernel timer fires (performance.now), and whether a poll's read is running.
   #kernelDue = Number.POSITIVE_INFINITY;
   #kernelPolling = false;
+  // When each shown connection was last covered by a reading (the reader's clock, performance.now).
+  readonly #kernelReadAt = new Map<string, number>();
   #built: BuiltSnapshot | undefined;
   #building: Promise<BuiltSnapshot> | undefined;
   #snapshotBuilds = 0;
@@ -347,18 +350,33 @@ export class ViewServer {
   }
 
   // Reads the kernel (within its rate) and records what it says of every connection still worth it.
+  // The connections a read asks for first (it asks for at most 64): those changing, newest first,
+  // then the others, the longest unread first, so that every one gets its turn. Forgets the read
+  // times of connections no longer shown.
+  #kernelOrder(targets: KernelTarget[]): KernelTarget[] {
+    const shown = new Set(targets.map((t) => t.id));
+    for (const id of this.#kernelReadAt.keys()) if (!shown.has(id)) this.#kernelReadAt.delete(id);
+    const changing = targets.filter((t) => t.pace === 'changing').reverse();
+    const others = targets.filter((t) => t.pace !== 'changing');
+    const readAt = (t: KernelTarget) => this.#kernelReadAt.get(t.id) ?? Number.NEGATIVE_INFINITY;
+    others.sort((a, b) => readAt(a) - readAt(b));
+    return [...changing, ...others];
+  }
+
   async #readKernel(maxAge: number): Promise<void> {
     const kernel = this.#kernel;
     if (kernel === undefined) return;
     try {
-      const targets = this.state.kernelTargets();
+      const targets = this.#kernelOrder(this.state.kernelTargets());
       const target = this.#options.target?.();
       const listening = target === undefined ? [] : [{ address: target.address, port: target.port }];
       const reading = await kernel.read(targets, listening, maxAge);
       const time = performance.timeOrigin + performance.now();
       for (const t of targets) {
         const states = kernel.states(reading, t);
-        if (states !== undefined) this.state.applyKernel(t.id, states, time);
+        if (states === undefined) continue;
+        this.#kernelReadAt.set(t.id, reading.time);
+        this.state.applyKernel(t.id, states, time);
       }
     } catch (error) {
       this.#fail(error);
@@ -633,11 +651,14 @@ export class ViewServer {
     void this.#readKernel(0).then(() => {
       this.#kernelPolling = false;
       if (this.state.dirty) this.#scheduleFlush();
-      let soonest = Number.POSITIVE_INFINITY;
-      for (const t of this.state.kernelTargets()) soonest = Math.min(soonest, PACE_MS[t.pace]);
-      if (soonest === Number.POSITIVE_INFINITY) return;
-      const since = performance.now() - (kernel.last?.time ?? 0);
-      this.#scheduleKernel(Math.max(kernel.wait, soonest - since));
+      // Each connection is due its pace after it was last read (at once if never).
+      let due = Number.POSITIVE_INFINITY;
+      for (const t of this.state.kernelTargets()) {
+        const at = this.#kernelReadAt.get(t.id);
+        due = Math.min(due, at === undefined ? 0 : at + PACE_MS[t.pace]);
+      }
+      if (due === Number.POSITIVE_INFINITY) return;
+      this.#scheduleKernel(Math.max(kernel.wait, due - performance.now()));
     });
   }
 

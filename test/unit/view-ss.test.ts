@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseSsLine, SsFramer, type SsRow, ssFilter } from '../../src/view/ss.js';
+import { parseSsLine, SsFramer, type SsRow, ssFamily, ssFilter } from '../../src/view/ss.js';
 import { SS_LISTEN_QUEUED, SS_MIXED, SS_WITH_HEADER } from '../fixtures/ss-output.js';
 
 const row = (
@@ -163,5 +163,19 @@ describe('the ss filter', () => {
         ' or ( dport = :9000 and ( ( sport < :5003 and ( src 127.0.0.1:5001 or src 127.0.0.1:5002 ) )' +
         ' or ( sport >= :5003 and ( src 127.0.0.1:5003 or src 127.0.0.1:5004 or src 127.0.0.1:5005 ) ) ) )',
     );
+  });
+
+  test('one address family where every end is of it (the kernel walks its table once per family)', () => {
+    const c = (server: string, client: string) => ({
+      local: { address: server, port: 80 },
+      remote: { address: client, port: 5000 },
+    });
+    assert.equal(ssFamily([c('127.0.0.1', '127.0.0.1')], [v4(80)]), '4');
+    assert.equal(ssFamily([c('::1', '::1')], [{ address: '::1', port: 80 }]), '6');
+    assert.equal(ssFamily([c('127.0.0.1', '127.0.0.1')], [{ address: '::', port: 80 }]), undefined);
+    assert.equal(ssFamily([c('::ffff:127.0.0.1', '::ffff:127.0.0.1')], []), undefined, 'mapped: both');
+    assert.equal(ssFamily([c('fe80::1%eth0', 'fe80::2%eth0')], []), '6');
+    assert.equal(ssFamily([c('127.0.0.1', '')], []), undefined);
+    assert.equal(ssFamily([], []), undefined);
   });
 });
