@@ -527,10 +527,22 @@ async function fillTable(rows: number): Promise<number> {
   return now;
 }
 
+/** The `kernel` part of a view's `/state`. */
+async function viewKernel(url: string): Promise<{ reads: number; source: string }> {
+  const response = await fetch(`${url}state`);
+  const state = (await response.json()) as { kernel: { reads: number; source: string } };
+  return state.kernel;
+}
+
 interface ViewRun {
   /** TIME_WAIT rows when the run began. */
   rows: number;
   cps: number;
+  /** The server's CPU (user + system) per connection, µs: what the view costs it, whatever else runs. */
+  serverUs: number;
+  /** Kernel reads a second during the load, and where they came from (`/state`'s kernel.source). */
+  reads: number;
+  source: string;
   /** Cores chromium's processes used during the load, if a page was open. */
   chromium?: number;
   /** ms from each test connection's end until the page showed its real kernel states. */
@@ -557,13 +569,26 @@ async function viewRun(page: boolean): Promise<ViewRun> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
     const rows = await timeWaitRows();
+    const kernelBefore = await viewKernel(server.url);
+    const cpuBefore = cpuMicros(server.child.pid as number);
     const pids = browser === undefined ? [] : childrenNamed(process.pid, /^chrom/);
     const cpu = () => pids.reduce((sum, p) => sum + treeCpuMicros(p), 0);
     const before = cpu();
     const started = performance.now();
     const r = await loadgen(server.servicePort, 128);
     const seconds = (performance.now() - started) / 1000;
-    const result: ViewRun = { rows, cps: r.cps ?? Number.NaN };
+    const cpuAfter = cpuMicros(server.child.pid as number);
+    const kernelAfter = await viewKernel(server.url);
+    const serverUs =
+      (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / (r.ok ?? Number.NaN);
+    const result: ViewRun = {
+      rows,
+      cps: r.cps ?? Number.NaN,
+      serverUs,
+      // Less the read /state itself asked for.
+      reads: (kernelAfter.reads - kernelBefore.reads - 1) / seconds,
+      source: kernelAfter.source,
+    };
     if (pids.length > 0) result.chromium = (cpu() - before) / 1e6 / seconds;
     if (tab !== undefined) {
       result.shown = [];
@@ -576,12 +601,22 @@ async function viewRun(page: boolean): Promise<ViewRun> {
         await once(socket, 'close');
         const ended = performance.now();
         // The row of this connection (its client's port) with both real states, drawn.
-        await tab
-          .locator('#rows tr', { hasText: `:${port}` })
-          .filter({ hasText: 'TIME_WAIT' })
-          .filter({ hasText: 'gone' })
-          .first()
-          .waitFor({ timeout: 10_000 });
+        // Checked at every frame in the page itself (a locator's retries back off to 500 ms).
+        await tab.waitForFunction(
+          (p: number | undefined) => {
+            const rows = (
+              globalThis as unknown as {
+                document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
+              }
+            ).document.querySelectorAll('#rows tr');
+            return Array.from(rows).some((tr) => {
+              const text = tr.textContent ?? '';
+              return text.includes(`:${p}`) && text.includes('TIME_WAIT') && text.includes('gone');
+            });
+          },
+          port,
+          { timeout: 10_000, polling: 'raf' },
+        );
         result.shown.push(performance.now() - ended);
       }
     }
@@ -607,10 +642,14 @@ async function viewCost(): Promise<void> {
   print("the page's row for it shows the kernel's real states (median and slowest), measured after");
   print('the load with the table as full. TIME_WAIT rows are counted at the start of each run.');
   print();
+  print('"server µs" is hserver\'s own CPU per connection (user + system, /proc/PID/stat), which other');
+  print('work on the machine does not move as it moves the rates; "reads/s" the kernel reads with the page');
+  print('open, and from where (ss or /proc).');
+  print();
   print(
-    '| socket table | rows (no page / page) | no page cps | page cps | page / no page | chromium cores | shown ms |',
+    '| socket table | rows (no page / page) | no page cps | page cps | page / no page | server µs (no page / page) | reads/s | chromium cores | shown ms |',
   );
-  print('|---|---:|---:|---:|---:|---:|---:|');
+  print('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   const table = async (label: string, prepare: () => Promise<unknown>) => {
     const none: ViewRun[] = [];
     const open: ViewRun[] = [];
@@ -626,8 +665,10 @@ async function viewCost(): Promise<void> {
     const shown = open.flatMap((r) => r.shown ?? []);
     const rowsText = `${fmt(median(none.map((r) => r.rows)))} / ${fmt(median(open.map((r) => r.rows)))}`;
     const r = ratio(cpsOpen, cpsNone);
+    const us = `${fmt(median(none.map((x) => x.serverUs)), 1)} / ${fmt(median(open.map((x) => x.serverUs)), 1)}`;
+    const reads = `${fmt(median(open.map((x) => x.reads)), 1)} ${open[0]?.source ?? ''}`;
     print(
-      `| ${label} | ${rowsText} | ${fmt(cpsNone)} | ${fmt(cpsOpen)} | ${fmt(r, 2)} | ${fmt(cores, 2)} | ${fmt(median(shown))} (${fmt(Math.max(...shown))}) |`,
+      `| ${label} | ${rowsText} | ${fmt(cpsNone)} | ${fmt(cpsOpen)} | ${fmt(r, 2)} | ${us} | ${reads} | ${fmt(cores, 2)} | ${fmt(median(shown))} (${fmt(Math.max(...shown))}) |`,
     );
     return { r, cores, shown: Math.max(...shown) };
   };

@@ -165,10 +165,17 @@ export const VIEW_HEARTBEAT_MS = 15_000;
 export const VIEW_KERNEL_READS_PER_SECOND = 5;
 
 /**
- * The live view: a read of the kernel's sockets starts no sooner than this many times the last
- * one's duration after that one began, so that reading takes at most 1/20 of the time.
+ * The live view: a read of /proc/net/tcp{,6} starts no sooner than this many times the recent
+ * reads' duration after the last one began, so that reading takes at most 1/20 of the time.
  */
 export const VIEW_KERNEL_READ_SPACING = 20;
+
+/**
+ * The live view: the same for reads through `ss`, whose wall time is mostly its own start
+ * (fork and exec) and the kernel's walk of its table: at most a tenth of the time, and never more
+ * than 5 reads a second.
+ */
+export const VIEW_KERNEL_SS_READ_SPACING = 10;
 
 /** The live view: ms a run of `ss` may take before it is killed (that read comes from /proc). */
 export const VIEW_KERNEL_SS_TIMEOUT_MS = 1_000;

@@ -12,8 +12,9 @@
  * needed either), which costs in proportion to the table.
  *
  * Either way it keeps its own pace: a read starts at most {@link KernelReaderOptions.maxReadsPerSecond}
- * times a second, and never sooner than 20 times the last read's duration after it began, so that
- * reading takes at most about 5 % of the time however slow one read is.
+ * times a second, and never sooner than 20 times the recent reads' duration after the last one
+ * began (10 times for `ss`, whose wall time is mostly its own start), so that reading takes at most
+ * a small part of the time however slow the reads get.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
@@ -24,6 +25,7 @@ import {
   VIEW_KERNEL_MAX_CONNECTIONS_PER_READ,
   VIEW_KERNEL_READ_SPACING,
   VIEW_KERNEL_READS_PER_SECOND,
+  VIEW_KERNEL_SS_READ_SPACING,
   VIEW_KERNEL_SS_TIMEOUT_MS,
 } from '../defaults.js';
 import {
@@ -55,7 +57,11 @@ export interface KernelReaderOptions {
   ssTimeout?: number;
   /** Most reads a second. @default 5 */
   maxReadsPerSecond?: number;
-  /** A read starts no sooner than this many times the last one's duration after that one began. @default 20 */
+  /**
+   * A read starts no sooner than this many times the recent reads' duration (the median of the
+   * last three) after the last one began.
+   * @default 10 for `ss` (whose wall time is mostly its own start and the kernel's walk), 20 for /proc
+   */
   readSpacing?: number;
   /** The clock, in ms. @default performance.now */
   now?: () => number;
@@ -149,7 +155,9 @@ const MAX_SS_FAILURES = 3;
 export class KernelReader {
   readonly #files: readonly string[];
   readonly #interval: number;
-  readonly #spacing: number;
+  readonly #spacing: number | undefined;
+  // The durations of the last reads from one source, newest last (at most 3).
+  #durations: number[] = [];
   readonly #ssTimeout: number;
   readonly #now: () => number;
   readonly #isLocal: (address: string) => boolean;
@@ -166,7 +174,7 @@ export class KernelReader {
   constructor(options: KernelReaderOptions = {}) {
     this.#files = options.files ?? ['/proc/net/tcp', '/proc/net/tcp6'];
     this.#interval = 1000 / (options.maxReadsPerSecond ?? VIEW_KERNEL_READS_PER_SECOND);
-    this.#spacing = options.readSpacing ?? VIEW_KERNEL_READ_SPACING;
+    this.#spacing = options.readSpacing;
     this.#ssTimeout = options.ssTimeout ?? VIEW_KERNEL_SS_TIMEOUT_MS;
     this.#now = options.now ?? (() => performance.now());
     this.#ss = options.ss === false ? undefined : (options.ss ?? findSs());
@@ -200,9 +208,17 @@ export class KernelReader {
     return this.#failures;
   }
 
-  /** The least ms from one read's start to the next: the rate's, or 20 times the last read's duration. */
+  /**
+   * The least ms from one read's start to the next: the rate's, or the spacing times the recent
+   * reads' duration (their median, so that one read slowed by a busy machine does not stall the
+   * next ones, while a table that really grows slows the pace within two reads).
+   */
   get interval(): number {
-    return Math.max(this.#interval, (this.#last?.duration ?? 0) * this.#spacing);
+    const recent = [...this.#durations].sort((a, b) => a - b);
+    const typical = recent[Math.floor((recent.length - 1) / 2)] ?? 0;
+    const spacing =
+      this.#spacing ?? (this.#last?.source === 'ss' ? VIEW_KERNEL_SS_READ_SPACING : VIEW_KERNEL_READ_SPACING);
+    return Math.max(this.#interval, typical * spacing);
   }
 
   /** ms until a new read may start (0: now). */
@@ -274,6 +290,9 @@ export class KernelReader {
       rows: rows ?? new Map(),
       wanted,
     };
+    if (this.#last?.source !== reading.source) this.#durations = [];
+    this.#durations.push(reading.duration);
+    if (this.#durations.length > 3) this.#durations.shift();
     this.#last = reading;
     return reading;
   }

@@ -270,18 +270,24 @@ export class ViewState {
     this.#listenersChanged = true;
   }
 
-  /** The connections changed since the last call, newest first, at most `limit`; clears the record. */
+  /**
+   * The connections changed and not yet taken, the latest change first, at most `limit`: those
+   * are taken off the record; the rest stay on it for the next call (`leftOut` of them), so that
+   * every change reaches the pages in time, however many come at once.
+   */
   takeChanged(limit: number): { connections: ViewConnection[]; listeners: boolean; leftOut: number } {
-    const ids = [...this.#changed];
-    this.#changed.clear();
     const listeners = this.#listenersChanged;
     this.#listenersChanged = false;
     const picked: ViewConnection[] = [];
+    // The set keeps the order of the latest change: its last items are the ones to take.
+    const ids = [...this.#changed];
     for (let i = ids.length - 1; i >= 0 && picked.length < limit; i--) {
-      const c = this.#connections.get(ids[i] ?? '');
+      const id = ids[i] ?? '';
+      this.#changed.delete(id);
+      const c = this.#connections.get(id);
       if (c !== undefined) picked.push(c);
     }
-    return { connections: picked, listeners, leftOut: ids.length - picked.length };
+    return { connections: picked, listeners, leftOut: this.#changed.size };
   }
 
   /** True when something changed since the last {@link takeChanged}. */

@@ -147,6 +147,7 @@ export class ViewServer {
   #running = 0;
   #errors = 0;
   #flushTimer: NodeJS.Timeout | undefined;
+  #flushedAt = Number.NEGATIVE_INFINITY;
   #kernelTimer: NodeJS.Timeout | undefined;
   // When the pending kernel timer fires (performance.now), and whether a poll's read is running.
   #kernelDue = Number.POSITIVE_INFINITY;
@@ -367,12 +368,13 @@ export class ViewServer {
     const kernel = this.#kernel;
     if (kernel === undefined) return;
     try {
-      const targets = this.#kernelOrder(this.state.kernelTargets());
+      const shown = this.state.kernelTargets();
       const target = this.#options.target?.();
       const listening = target === undefined ? [] : [{ address: target.address, port: target.port }];
-      const reading = await kernel.read(targets, listening, maxAge);
+      const reading = await kernel.read(this.#kernelOrder(shown), listening, maxAge);
       const time = performance.timeOrigin + performance.now();
-      for (const t of targets) {
+      // Oldest first, so that the newest connections' changes are the latest: the first to be sent.
+      for (const t of shown) {
         const states = kernel.states(reading, t);
         if (states === undefined) continue;
         this.#kernelReadAt.set(t.id, reading.time);
@@ -673,16 +675,20 @@ export class ViewServer {
     this.#statsTimer.unref();
   }
 
+  // At most one update per FLUSH_INTERVAL_MS, and no later than that after the last one: a change
+  // after a quiet moment goes out at once, changes in a busy one are coalesced.
   #scheduleFlush(): void {
     if (this.#flushTimer !== undefined || this.#closing !== undefined) return;
+    const delay = Math.max(0, this.#flushedAt + FLUSH_INTERVAL_MS - performance.now());
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
+      this.#flushedAt = performance.now();
       try {
         this.#flush();
       } catch (error) {
         this.#fail(error);
       }
-    }, FLUSH_INTERVAL_MS);
+    }, delay);
     this.#flushTimer.unref();
   }
 
@@ -706,6 +712,8 @@ export class ViewServer {
     };
     const data = JSON.stringify(update);
     for (const stream of this.#streams) this.#write(stream, 'update', data);
+    // Changes left out of this update go in the next ones, at the same bounded rate.
+    if (this.state.dirty) this.#scheduleFlush();
   }
 }
 

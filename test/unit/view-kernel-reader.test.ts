@@ -176,18 +176,31 @@ describe("the kernel reader with ss (a program printing ss's captured output, so
     assert.equal(nothing.source, 'none');
   });
 
-  test('the pace: never sooner than 20 times the last read took, at most maxReadsPerSecond', async (t) => {
+  test('the pace: never sooner than 20 times the recent reads took (their median), at most maxReadsPerSecond', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'socket-steps-ss-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const tcp = join(dir, 'tcp');
     writeFileSync(tcp, `${rows.HEADER_TCP}\n`);
-    // A clock that moves 40 ms at each look: a read looks three times, so it "takes" 80 ms.
+    // A clock that moves `step` ms at each look: a read looks three times, so it "takes" 2 steps.
     let now = 0;
-    const reader = new KernelReader({ ss: false, files: [tcp], now: () => (now += 40) });
+    let step = 40;
+    const reader = new KernelReader({ ss: false, files: [tcp], now: () => (now += step) });
     assert.equal(reader.interval, 200, 'before any read: the rate');
     const reading = await reader.read([], [], 0);
     assert.equal(reading.duration, 80);
     assert.equal(reader.interval, 1600, '20 x 80 ms');
     assert.ok(reader.wait > 1000, `${reader.wait} ms to wait`);
+    const later = async (ms: number) => {
+      now += 1_000_000; // past any wait, so that the next read starts at once
+      step = ms / 2;
+      return reader.read([], [], 0);
+    };
+    await later(80);
+    // One read slowed by a busy machine does not stall the next ones...
+    assert.equal((await later(1000)).duration, 1000);
+    assert.equal(reader.interval, 1600, 'the median of 80, 80, 1000');
+    // ... but reads that really got slow do, from the second one on.
+    await later(1000);
+    assert.equal(reader.interval, 20_000);
   });
 });
