@@ -158,6 +158,7 @@ export class KernelReader {
   readonly #spacing: number | undefined;
   // The durations of the last reads from one source, newest last (at most 3).
   #durations: number[] = [];
+  #pace: number;
   readonly #ssTimeout: number;
   readonly #now: () => number;
   readonly #isLocal: (address: string) => boolean;
@@ -174,6 +175,7 @@ export class KernelReader {
   constructor(options: KernelReaderOptions = {}) {
     this.#files = options.files ?? ['/proc/net/tcp', '/proc/net/tcp6'];
     this.#interval = 1000 / (options.maxReadsPerSecond ?? VIEW_KERNEL_READS_PER_SECOND);
+    this.#pace = this.#interval;
     this.#spacing = options.readSpacing;
     this.#ssTimeout = options.ssTimeout ?? VIEW_KERNEL_SS_TIMEOUT_MS;
     this.#now = options.now ?? (() => performance.now());
@@ -214,11 +216,16 @@ export class KernelReader {
    * next ones, while a table that really grows slows the pace within two reads).
    */
   get interval(): number {
+    return this.#pace;
+  }
+
+  // Worked out once a reading is in, not at each question: the view asks at every trace event.
+  #updatePace(): void {
     const recent = [...this.#durations].sort((a, b) => a - b);
     const typical = recent[Math.floor((recent.length - 1) / 2)] ?? 0;
     const spacing =
       this.#spacing ?? (this.#last?.source === 'ss' ? VIEW_KERNEL_SS_READ_SPACING : VIEW_KERNEL_READ_SPACING);
-    return Math.max(this.#interval, typical * spacing);
+    this.#pace = Math.max(this.#interval, typical * spacing);
   }
 
   /** ms until a new read may start (0: now). */
@@ -294,6 +301,7 @@ export class KernelReader {
     this.#durations.push(reading.duration);
     if (this.#durations.length > 3) this.#durations.shift();
     this.#last = reading;
+    this.#updatePace();
     return reading;
   }
 

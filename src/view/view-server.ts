@@ -149,8 +149,9 @@ export class ViewServer {
   #flushTimer: NodeJS.Timeout | undefined;
   #flushedAt = Number.NEGATIVE_INFINITY;
   #kernelTimer: NodeJS.Timeout | undefined;
-  // When the pending kernel timer fires (performance.now), and whether a poll's read is running.
-  #kernelDue = Number.POSITIVE_INFINITY;
+  // Whether the pending kernel timer fires as soon as the reader's pace allows, and whether a
+  // poll's read is running.
+  #kernelSoonest = false;
   #kernelPolling = false;
   // When each shown connection was last covered by a reading (the reader's clock, performance.now).
   readonly #kernelReadAt = new Map<string, number>();
@@ -619,25 +620,22 @@ export class ViewServer {
     clearTimeout(this.#statsTimer);
     clearInterval(this.#heartbeatTimer);
     this.#kernelTimer = undefined;
-    this.#kernelDue = Number.POSITIVE_INFINITY;
+    this.#kernelSoonest = false;
     this.#statsTimer = undefined;
     this.#heartbeatTimer = undefined;
   }
 
-  // A read as soon as the reader's pace allows, unless one is running or due by then. Called for
-  // every trace event while a page is open, so it does no more than compare two numbers.
+  // A read as soon as the reader's pace allows, unless one is running or already due as soon as
+  // that. Called for every trace event while a page is open, so it only looks at two flags.
   #wakeKernel(): void {
-    const kernel = this.#kernel;
-    if (kernel === undefined || this.#kernelPolling) return;
-    const wait = kernel.wait;
-    if (this.#kernelDue <= performance.now() + wait) return;
-    this.#scheduleKernel(wait);
+    if (this.#kernelPolling || this.#kernelSoonest || this.#kernel === undefined) return;
+    this.#scheduleKernel(this.#kernel.wait, true);
   }
 
-  #scheduleKernel(delay: number): void {
+  #scheduleKernel(delay: number, soonest: boolean): void {
     if (this.#closing !== undefined || this.#streams.size === 0) return;
     clearTimeout(this.#kernelTimer);
-    this.#kernelDue = performance.now() + delay;
+    this.#kernelSoonest = soonest;
     this.#kernelTimer = setTimeout(() => this.#pollKernel(), delay);
     this.#kernelTimer.unref();
   }
@@ -646,7 +644,7 @@ export class ViewServer {
   // none at all once every one has settled (the next trace event wakes the polling again).
   #pollKernel(): void {
     this.#kernelTimer = undefined;
-    this.#kernelDue = Number.POSITIVE_INFINITY;
+    this.#kernelSoonest = false;
     const kernel = this.#kernel;
     if (kernel === undefined || this.#closing !== undefined || this.#streams.size === 0) return;
     this.#kernelPolling = true;
@@ -660,7 +658,9 @@ export class ViewServer {
         due = Math.min(due, at === undefined ? 0 : at + PACE_MS[t.pace]);
       }
       if (due === Number.POSITIVE_INFINITY) return;
-      this.#scheduleKernel(Math.max(kernel.wait, due - performance.now()));
+      const wait = kernel.wait;
+      const delay = due - performance.now();
+      this.#scheduleKernel(Math.max(wait, delay), delay <= wait);
     });
   }
 
