@@ -650,10 +650,10 @@ async function viewCost(): Promise<void> {
     '| socket table | rows (no page / page) | no page cps | page cps | page / no page | server µs (no page / page) | reads/s | chromium cores | shown ms |',
   );
   print('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  const table = async (label: string, prepare: () => Promise<unknown>) => {
+  const table = async (label: string, prepare: () => Promise<unknown>, times: number) => {
     const none: ViewRun[] = [];
     const open: ViewRun[] = [];
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < times; i++) {
       await prepare();
       none.push(await viewRun(false));
       await prepare();
@@ -672,9 +672,10 @@ async function viewCost(): Promise<void> {
     );
     return { r, cores, shown: Math.max(...shown) };
   };
-  // Few rows: each run on a table left quiet (at most 70 s of waiting; not in a short run).
-  const few = await table('few rows', () => (short ? Promise.resolve() : quietTable(2_000, 70_000)));
-  const full = await table('~50,000 TIME_WAIT rows', () => fillTable(50_000));
+  // Few rows: each run on a table left quiet (at most 70 s of waiting, so one round only; no
+  // waiting in a short run). Then the full table, refilled before each run.
+  const few = await table('few rows', () => (short ? Promise.resolve() : quietTable(2_000, 70_000)), 1);
+  const full = await table('~50,000 TIME_WAIT rows', () => fillTable(50_000), rounds);
   print();
   ratios.push(`view.few=${fmt(few.r, 2)} view.full=${fmt(full.r, 2)} chromium=${fmt(full.cores, 2)}`);
   targets.push({
