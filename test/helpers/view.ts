@@ -75,6 +75,7 @@ export interface ViewStateJson {
   }>;
   listen?: { address: string; port: number; acceptQueue: number | 'unknown' };
   stats?: { accepted: number };
+  kernel: { available: boolean; source: 'ss' | 'proc' | 'none'; ageMs?: number; reads: number };
 }
 
 /** Polls `/state` until `check` passes (returns true), bounded by `timeoutMs`. */

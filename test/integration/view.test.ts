@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { createEchoServer } from '../../src/services/echo.js';
 import { createHelloServer } from '../../src/services/hello.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
+import { KernelReader } from '../../src/view/kernel-reader.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../../src/view/view-server.js';
 import { ss } from '../helpers/tools.js';
 import { getState, openEvents, request, type ViewStateJson, waitForState } from '../helpers/view.js';
@@ -345,8 +346,27 @@ describe('the live view server', () => {
       assert.ok(reader.reads - reads <= windows, `${reader.reads - reads} kernel reads`);
       assert.ok(statsCalls - calls <= windows, `${statsCalls - calls} stats readings`);
       assert.ok(bodies.size <= built, 'every answer is one of the builds, byte for byte');
-      const state = JSON.parse([...bodies][0] ?? '{}') as { kernel: { source: string; reads: number } };
+      const state = JSON.parse([...bodies][0] ?? '{}') as ViewStateJson;
       assert.equal(state.kernel.source, 'ss');
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  test('without ss: the same states from /proc, and /state says where they came from', async () => {
+    const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello', {
+      kernel: new KernelReader({ ss: false }),
+    });
+    try {
+      const socket = await dial(s.port);
+      const port = socket.localPort;
+      socket.resume();
+      await once(socket, 'close');
+      const state = await waitForState(s.base, (st) => {
+        const k = st.connections.find((c) => c.remote.port === port)?.kernel;
+        return k?.server === 'TIME_WAIT' && k.client === 'gone';
+      });
+      assert.equal(state.kernel.source, 'proc');
     } finally {
       await teardown(s);
     }
