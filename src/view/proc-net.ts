@@ -35,7 +35,7 @@ export type TcpStateName = (typeof TCP_STATES)[keyof typeof TCP_STATES];
  * no row for it, or `unknown` where the kernel of this machine cannot say (the peer is on another
  * host, or there is no /proc).
  */
-export type KernelState = TcpStateName | 'gone' | 'unknown';
+export type KernelState = TcpStateName | 'gone' | 'unknown' | 'unread';
 
 /** The byte order the kernel prints its address words in. */
 export type ByteOrder = 'LE' | 'BE';

@@ -62,7 +62,8 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.deepEqual(c.steps, ['4a', '4b', '4c']);
     assert.deepEqual(c.clientSteps, ['1', '2']);
     assert.equal(c.clientSource, 'server');
-    assert.deepEqual(c.kernel, { server: 'unknown', client: 'unknown' });
+    assert.deepEqual(c.kernel, { server: 'unread', client: 'unread' }, 'not read yet');
+    assert.deepEqual(c.finSent, { server: true, client: false }, 'the clean close() sent the FIN');
     assert.equal(c.open, false);
     assert.equal(c.bytesOut, 13);
     assert.equal(c.closedFirst, undefined, 'the trace alone does not say whose FIN went first');
