@@ -166,6 +166,38 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.match(ko, /클라이언트가 먼저 닫음/);
   });
 
+  test("which ends sent a FIN: from the trace where it shows it, else from the kernel's states of both ends", () => {
+    const state = new ViewState();
+    listen(state);
+    // echo: the connection still open, then the server's kernel says the client's FIN arrived.
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5010) }));
+    state.apply(server('read', 1, { bytes: 3 }));
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: false, client: false });
+    state.applyKernel('1-1', { server: 'CLOSE_WAIT', client: 'FIN_WAIT2' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: false, client: true });
+    assert.equal(state.connection('1-1')?.closedFirst, 'client');
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: true, client: true });
+    // A close after an error may have been a reset: no FIN claimed for it.
+    state.apply(server('accept', 2, { local: SERVER, remote: client(5011) }));
+    state.apply(server('close', 2, { reason: 'ECONNRESET' }));
+    assert.deepEqual(state.connection('1-2')?.finSent, { server: false, client: false });
+    // A client of this process: its read() returning 0 is the server's FIN, sent first.
+    const c = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'tcp', role: 'client', action, endpoint: 9, ...more });
+    state.apply(c('socket'));
+    state.apply(c('connect', { local: client(5012), remote: SERVER }));
+    state.apply(server('accept', 3, { local: SERVER, remote: client(5012) }));
+    state.apply(server('write', 3, { bytes: 13 }));
+    state.apply(c('read', { bytes: 13 }));
+    state.apply(c('eof'));
+    state.apply(c('close', { reason: 'done' }));
+    const linked = state.connection('1-3');
+    assert.equal(linked?.clientSource, 'client');
+    assert.equal(linked?.closedFirst, 'server');
+    assert.deepEqual(linked?.finSent, { server: true, client: true });
+  });
+
   test('Mermaid text is escaped: no line breaks, no ; or # of its own', () => {
     assert.equal(mermaidText('a;b#c\nd\u0000'), 'a#59;b#35;c\\nd\\0');
   });
