@@ -191,7 +191,7 @@ describe('the page: state in, drawing out', () => {
     assert.equal(state.counters.replies, 1);
     assert.deepEqual(
       rowCells(peer, 'en').map((x) => x.text),
-      ['3-1', '127.0.0.1:5000', 'recvfrom sendto drop', '0/13', '2', '1/1'],
+      ['3-1', '127.0.0.1:5000', 'recvfrom() sendto() not sent', '0/13', '2', '1/1'],
     );
     assert.deepEqual(brief(udpArrows(peer, 'en')), ['datagram:client:lit', 'reply:server:lit']);
     const view = {

@@ -270,12 +270,12 @@ export interface CellDrawing {
 /** The cells of connection `c`'s row in the list. */
 export function rowCells(c: ViewConnection, lang: TraceLanguage): CellDrawing[] {
   const cell = (text: string, state = false): CellDrawing => ({ text, state });
-  const common = [
-    cell(c.id),
-    cell(addressText(c.remote)),
-    cell(c.steps.join(' ')),
-    cell(`${c.bytesIn}/${c.bytesOut}`),
-  ];
+  // UDP's steps are calls (`recvfrom()`), and a reply not sent is no call.
+  const steps =
+    c.transport === 'udp'
+      ? c.steps.map((s) => (s === 'drop' ? word('dropped', lang) : `${s}()`)).join(' ')
+      : c.steps.join(' ');
+  const common = [cell(c.id), cell(addressText(c.remote)), cell(steps), cell(`${c.bytesIn}/${c.bytesOut}`)];
   if (c.transport === 'udp') {
     return [...common, cell(String(c.datagramsIn ?? 0)), cell(`${c.repliesOut ?? 0}/${c.dropped ?? 0}`)];
   }

@@ -64,6 +64,7 @@ export const PAGE_WORDS = {
   kernelServer: { en: 'kernel: server', ko: '커널: 서버' },
   kernelClient: { en: 'kernel: client', ko: '커널: 클라이언트' },
   datagramsIn: { en: 'datagrams in', ko: '받은 데이터그램' },
+  dropped: { en: 'not sent', ko: '보내지 않음' },
   repliesOut: { en: 'replies sent/dropped', ko: '보낸/보내지 않은 응답' },
   follow: { en: 'follow the newest', ko: '최신 연결 따라가기' },
   seenByServer: {
