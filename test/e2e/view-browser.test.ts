@@ -8,6 +8,7 @@
  * leaves the page's work bounded (rows in the DOM, renders a second).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,6 +229,14 @@ describe('the live view in chromium', { timeout: 60_000 }, () => {
   });
 
   test('in Korean, the page shows no English words (outside addresses, call names, state names, numbers)', async () => {
+    // Without a CJK font chromium draws the Korean as boxes: the page would be unreadable.
+    let fonts = '';
+    try {
+      fonts = execFileSync('fc-list', [':lang=ko'], { encoding: 'utf8' });
+    } catch (error) {
+      assert.fail(`fc-list failed (${String(error)}): install Debian's fontconfig and fonts-noto-cjk`);
+    }
+    assert.ok(fonts.trim() !== '', 'no Korean font: install one (Debian: apt-get install fonts-noto-cjk)');
     const page = await open('ko-KR');
     assert.equal(await page.getAttribute('html', 'lang'), 'ko');
     for (let i = 0; i < 2; i++) {

@@ -112,7 +112,9 @@ describe('the live view server', () => {
         return c?.steps.includes('4c') === true;
       });
       assert.ok(update.id !== undefined && Number(update.id) > 0, 'updates carry an id');
-      const state = await waitForState(s.base, (st) => st.connections[0]?.kernel.client !== 'unknown');
+      const state = await waitForState(s.base, (st) =>
+        ['unknown', 'unread'].every((x) => st.connections[0]?.kernel.client !== x),
+      );
       const [c] = state.connections;
       assert.ok(c);
       assert.deepEqual(c.remote, local);
