@@ -244,7 +244,9 @@ export class ViewState {
     if (c === undefined) return;
     for (const end of ['server', 'client'] as const) {
       const state = states[end];
-      if (c.kernel[end] === state) continue;
+      // 'unread' is where a connection starts, never what a reading says: a reader that has not
+      // read since the connection appeared leaves it as it is.
+      if (c.kernel[end] === state || state === 'unread') continue;
       c.kernel[end] = state;
       this.#push(c, { time, source: 'kernel', action: 'state', end, state });
       this.#touch(c, time);

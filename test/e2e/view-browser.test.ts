@@ -254,7 +254,7 @@ describe('the live view in chromium', { timeout: 60_000 }, () => {
     // The legend's three words, in Korean.
     const note = (await page.textContent('#note')) ?? '';
     for (const w of ['알 수 없음', '사라짐', '아직 읽지 않음']) assert.ok(note.includes(w), note);
-    const shot = join(shots, 'view-ko.png');
+    const shot = join(shots, 'view-ko-walk.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
     await page.close();

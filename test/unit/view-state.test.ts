@@ -71,6 +71,8 @@ describe('the view state: trace events in, the diagrams out', () => {
       state.kernelTargets().map((t) => t.id),
       ['1-1'],
     );
+    state.applyKernel('1-1', { server: 'unread', client: 'unread' }, clock++);
+    assert.equal(state.connection('1-1')?.events.length, 3, "'unread' from a reader changes nothing");
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     const after = state.connection('1-1');
     assert.equal(after?.closedFirst, 'client');
