@@ -15,22 +15,22 @@
 // integrity hash. They are cached outside the repository, in $SOCKET_STEPS_NODE_CACHE, else
 // $XDG_CACHE_HOME/socket-steps/node, else ~/.cache/socket-steps/node (made mode 0700).
 //
-// CommonJS and plain syntax on purpose: it must run on the old node it replaces.
+// CommonJS on purpose: it must run on the old node it replaces, whatever its module defaults.
 
-var childProcess = require('node:child_process');
-var fs = require('node:fs');
-var os = require('node:os');
-var path = require('node:path');
-var supported = require('../bin/preflight.cjs').supported;
-var MINIMUM = require('../bin/preflight.cjs').MINIMUM;
+const childProcess = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const supported = require('../bin/preflight.cjs').supported;
+const MINIMUM = require('../bin/preflight.cjs').MINIMUM;
 
-var DEFAULT_LINE = '24';
-var PREFIX = 'socket-steps: ';
+const DEFAULT_LINE = '24';
+const PREFIX = 'socket-steps: ';
 
 /** The cache directory, per the environment (not made). */
 function cacheDirectory(env) {
   if (env.SOCKET_STEPS_NODE_CACHE) return path.resolve(env.SOCKET_STEPS_NODE_CACHE);
-  var base =
+  const base =
     env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)
       ? env.XDG_CACHE_HOME
       : path.join(os.homedir(), '.cache');
@@ -39,14 +39,14 @@ function cacheDirectory(env) {
 
 /** The registry package with this machine's official Node.js binary. */
 function packageName() {
-  return 'node-' + process.platform + '-' + process.arch;
+  return `node-${process.platform}-${process.arch}`;
 }
 
 /** Compares two 'X.Y.Z' versions numerically. */
 function compareVersions(a, b) {
-  var x = a.split('.').map(Number);
-  var y = b.split('.').map(Number);
-  for (var i = 0; i < 3; i++) {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
     if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) - (y[i] || 0);
   }
   return 0;
@@ -54,13 +54,13 @@ function compareVersions(a, b) {
 
 /** The newest cached release of line `major` that has a node binary, or undefined. */
 function newestCached(cache, major) {
-  var names;
+  let names;
   try {
     names = fs.readdirSync(cache);
   } catch (_) {
     return undefined;
   }
-  var found = names
+  const found = names
     .filter(
       (n) =>
         /^\d+\.\d+\.\d+$/.test(n) &&
@@ -82,13 +82,13 @@ function isExecutable(file) {
 
 /** The newest release of line `major` on the registry, or undefined when it cannot be asked. */
 function newestOnRegistry(major) {
-  var result = childProcess.spawnSync('npm', ['view', packageName() + '@' + major, 'version', '--json'], {
+  const result = childProcess.spawnSync('npm', ['view', `${packageName()}@${major}`, 'version', '--json'], {
     encoding: 'utf8',
     timeout: 60000,
   });
   if (result.status !== 0 || !result.stdout) return undefined;
   try {
-    var versions = JSON.parse(result.stdout);
+    let versions = JSON.parse(result.stdout);
     if (typeof versions === 'string') versions = [versions];
     return versions
       .filter((v) => /^\d+\.\d+\.\d+$/.test(v))
@@ -102,7 +102,7 @@ function newestOnRegistry(major) {
 /** Fetches release `version` into the cache (npm pack, then tar); throws with the reason. */
 function fetchRelease(cache, version) {
   fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
-  var partial = path.join(cache, version + '.partial');
+  const partial = path.join(cache, `${version}.partial`);
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(partial, { mode: 0o700 });
   process.stderr.write(
@@ -117,36 +117,35 @@ function fetchRelease(cache, version) {
       cache +
       '\n',
   );
-  var pack = childProcess.spawnSync(
+  const pack = childProcess.spawnSync(
     'npm',
-    ['pack', packageName() + '@' + version, '--silent', '--pack-destination', partial],
+    ['pack', `${packageName()}@${version}`, '--silent', '--pack-destination', partial],
     {
       encoding: 'utf8',
       timeout: 600000,
     },
   );
   if (pack.status !== 0)
-    throw new Error('npm pack ' + packageName() + '@' + version + ' failed: ' + lastLine(pack.stderr));
-  var tarball = fs.readdirSync(partial).filter((n) => n.endsWith('.tgz'))[0];
-  if (tarball === undefined)
-    throw new Error('npm pack ' + packageName() + '@' + version + ' left no tarball');
-  var tar = childProcess.spawnSync(
+    throw new Error(`npm pack ${packageName()}@${version} failed: ${lastLine(pack.stderr)}`);
+  const tarball = fs.readdirSync(partial).filter((n) => n.endsWith('.tgz'))[0];
+  if (tarball === undefined) throw new Error(`npm pack ${packageName()}@${version} left no tarball`);
+  const tar = childProcess.spawnSync(
     'tar',
     ['-xzf', path.join(partial, tarball), '-C', partial, '--strip-components=1'],
     {
       encoding: 'utf8',
     },
   );
-  if (tar.status !== 0) throw new Error('tar could not unpack ' + tarball + ': ' + lastLine(tar.stderr));
+  if (tar.status !== 0) throw new Error(`tar could not unpack ${tarball}: ${lastLine(tar.stderr)}`);
   fs.rmSync(path.join(partial, tarball));
-  if (!isExecutable(path.join(partial, 'bin', 'node'))) throw new Error(tarball + ' holds no bin/node');
-  var target = path.join(cache, version);
+  if (!isExecutable(path.join(partial, 'bin', 'node'))) throw new Error(`${tarball} holds no bin/node`);
+  const target = path.join(cache, version);
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(partial, target);
 }
 
 function lastLine(text) {
-  var lines = String(text || '')
+  const lines = String(text || '')
     .trim()
     .split('\n');
   return lines[lines.length - 1] || 'no reason given';
@@ -164,19 +163,19 @@ function ownVersion() {
  */
 function nodeBin(major, preferCache, env) {
   env = env || process.env;
-  var own = ownVersion();
+  const own = ownVersion();
   if (own !== undefined && own.replace(/^v/, '').split('.')[0] === String(major)) {
     return path.dirname(process.execPath);
   }
-  var cache = cacheDirectory(env);
-  var cached = newestCached(cache, major);
+  const cache = cacheDirectory(env);
+  let cached = newestCached(cache, major);
   if (preferCache && cached !== undefined) return path.join(cache, cached, 'bin');
-  var newest = newestOnRegistry(major);
+  const newest = newestOnRegistry(major);
   if (newest !== undefined && !isExecutable(path.join(cache, newest, 'bin', 'node'))) {
     try {
       fetchRelease(cache, newest);
     } catch (error) {
-      process.stderr.write(PREFIX + error.message + '\n');
+      process.stderr.write(`${PREFIX + error.message}\n`);
     }
   }
   cached = newestCached(cache, major);
@@ -201,17 +200,15 @@ function nodeBin(major, preferCache, env) {
  */
 function plan(own, env) {
   if (supported(own)) return { env: env, notice: undefined };
-  var line = env.SOCKET_STEPS_NODE_LINE || DEFAULT_LINE;
-  var bin;
+  const line = env.SOCKET_STEPS_NODE_LINE || DEFAULT_LINE;
+  let bin;
   try {
     bin = nodeBin(line, true, env);
   } catch (error) {
-    throw new Error(
-      'needs Node.js ' + MINIMUM + ' or newer; this machine has ' + own + ', and ' + error.message,
-    );
+    throw new Error(`needs Node.js ${MINIMUM} or newer; this machine has ${own}, and ${error.message}`);
   }
-  var probe = childProcess.spawnSync(path.join(bin, 'node'), ['--version'], { encoding: 'utf8' });
-  var version = probe.status === 0 ? probe.stdout.trim() : 'of line ' + line;
+  const probe = childProcess.spawnSync(path.join(bin, 'node'), ['--version'], { encoding: 'utf8' });
+  const version = probe.status === 0 ? probe.stdout.trim() : `of line ${line}`;
   return {
     env: Object.assign({}, env, { PATH: bin + path.delimiter + (env.PATH || '') }),
     notice:
@@ -231,20 +228,20 @@ function plan(own, env) {
  * after its last command; returns its exit code (128+n for a signal).
  */
 function run(command, args) {
-  var how;
+  let how;
   try {
     how = plan(process.version, process.env);
   } catch (error) {
-    process.stderr.write(PREFIX + error.message + '\n');
+    process.stderr.write(`${PREFIX + error.message}\n`);
     return 1;
   }
-  if (how.notice !== undefined) process.stderr.write(PREFIX + how.notice + '\n');
-  var child = childProcess.spawnSync('sh', ['-c', command + ' "$@"', 'sh'].concat(args), {
+  if (how.notice !== undefined) process.stderr.write(`${PREFIX + how.notice}\n`);
+  const child = childProcess.spawnSync('sh', ['-c', `${command} "$@"`, 'sh'].concat(args), {
     stdio: 'inherit',
     env: how.env,
   });
   if (child.error) {
-    process.stderr.write(PREFIX + 'could not run sh: ' + child.error.message + '\n');
+    process.stderr.write(`${PREFIX}could not run sh: ${child.error.message}\n`);
     return 1;
   }
   if (child.signal) return 128 + (os.constants.signals[child.signal] || 0);
@@ -260,7 +257,7 @@ module.exports = {
 };
 
 if (require.main === module) {
-  var verb = process.argv[2];
+  const verb = process.argv[2];
   // The signals a terminal sends reach the whole foreground group, the child's shell too: this
   // process only waits for it and passes its exit code on.
   ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'].forEach((s) => {
@@ -270,9 +267,9 @@ if (require.main === module) {
     process.exitCode = run(process.argv[3], process.argv.slice(4));
   } else if (verb === 'bin' && /^\d+$/.test(process.argv[3] || '') && process.argv.length === 4) {
     try {
-      process.stdout.write(nodeBin(process.argv[3], false) + '\n');
+      process.stdout.write(`${nodeBin(process.argv[3], false)}\n`);
     } catch (error) {
-      process.stderr.write(PREFIX + error.message + '\n');
+      process.stderr.write(`${PREFIX + error.message}\n`);
       process.exitCode = 1;
     }
   } else {
