@@ -8,7 +8,6 @@
  * leaves the page's work bounded (rows in the DOM, renders a second).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { fetchHello } from '../../src/index.js';
 import { kernelStateText } from '../../src/view/page-script/words.js';
 import { projectHelloPrograms, textbookHelloPrograms } from '../helpers/c-programs.js';
 import { binPath, runCommand } from '../helpers/process.js';
+import { needs, TOOLS } from '../helpers/tools.js';
 import {
   CHROMIUM_ARGS,
   chromiumPath,
@@ -105,7 +105,7 @@ async function kernelShown(
   return kernel;
 }
 
-describe('the live view in chromium', { timeout: 60_000 }, () => {
+describe('the live view in chromium', { timeout: 60_000, ...needs(TOOLS.chromium) }, () => {
   let browser: Browser;
   let server: ViewedServer;
   const shots = mkdtempSync(join(tmpdir(), 'socket-steps-view-'));
@@ -228,37 +228,33 @@ describe('the live view in chromium', { timeout: 60_000 }, () => {
     copyFileSync(shot, join(shots, 'view-ko.png'));
   });
 
-  test('in Korean, the page shows no English words (outside addresses, call names, state names, numbers)', async () => {
-    // Without a CJK font chromium draws the Korean as boxes: the page would be unreadable.
-    let fonts = '';
-    try {
-      fonts = execFileSync('fc-list', [':lang=ko'], { encoding: 'utf8' });
-    } catch (error) {
-      assert.fail(`fc-list failed (${String(error)}): install Debian's fontconfig and fonts-noto-cjk`);
-    }
-    assert.ok(fonts.trim() !== '', 'no Korean font: install one (Debian: apt-get install fonts-noto-cjk)');
-    const page = await open('ko-KR');
-    assert.equal(await page.getAttribute('html', 'lang'), 'ko');
-    for (let i = 0; i < 2; i++) {
-      await page.click('#run');
-      await page.waitForSelector('#run-result:has-text("Hello World!")');
-    }
-    await fetchHello({ host: '127.0.0.1', port: server.servicePort });
-    const state = await waitForState(server.url, (s) =>
-      s.connections.slice(0, 3).every((c) => settled(c.kernel)),
-    );
-    await kernelShown(page, server.url, state.connections[0]?.id ?? '');
-    await page.waitForSelector('#mermaid:has-text("연결요청에 대한 수락")');
-    const left = await englishLeft(page);
-    assert.deepEqual(left, [], `English words on the Korean page: ${left.join(' | ')}`);
-    // The legend's three words, in Korean.
-    const note = (await page.textContent('#note')) ?? '';
-    for (const w of ['알 수 없음', '사라짐', '아직 읽지 않음']) assert.ok(note.includes(w), note);
-    const shot = join(shots, 'view-ko-walk.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
-    await page.close();
-  });
+  test(
+    'in Korean, the page shows no English words (outside addresses, call names, state names, numbers)',
+    needs(TOOLS.koreanFont),
+    async () => {
+      const page = await open('ko-KR');
+      assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+      for (let i = 0; i < 2; i++) {
+        await page.click('#run');
+        await page.waitForSelector('#run-result:has-text("Hello World!")');
+      }
+      await fetchHello({ host: '127.0.0.1', port: server.servicePort });
+      const state = await waitForState(server.url, (s) =>
+        s.connections.slice(0, 3).every((c) => settled(c.kernel)),
+      );
+      await kernelShown(page, server.url, state.connections[0]?.id ?? '');
+      await page.waitForSelector('#mermaid:has-text("연결요청에 대한 수락")');
+      const left = await englishLeft(page);
+      assert.deepEqual(left, [], `English words on the Korean page: ${left.join(' | ')}`);
+      // The legend's three words, in Korean.
+      const note = (await page.textContent('#note')) ?? '';
+      for (const w of ['알 수 없음', '사라짐', '아직 읽지 않음']) assert.ok(note.includes(w), note);
+      const shot = join(shots, 'view-ko-walk.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
+      await page.close();
+    },
+  );
 
   test('layout: every cell of the table fits at 1,280 px (both languages); at 1,024 px the table is reachable', async () => {
     await fetchHello({ host: '127.0.0.1', port: server.servicePort });

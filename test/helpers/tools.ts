@@ -21,6 +21,8 @@ export interface Tool {
   pkg: string;
   /** Files that must be there too (a module of it). */
   files?: readonly string[];
+  /** What it must print for its `versionArgs` (a font list that must not be empty). */
+  output?: RegExp;
 }
 
 /** Every system program the tests use. */
@@ -74,6 +76,13 @@ export const TOOLS = {
     versionArgs: ['--version'],
     pkg: 'bsdutils',
   },
+  koreanFont: {
+    name: 'a Korean font (chromium draws Korean as boxes without one)',
+    paths: ['/usr/bin/fc-list', '/bin/fc-list'],
+    versionArgs: [':lang=ko'],
+    pkg: 'fonts-noto-cjk and fontconfig',
+    output: /\S/,
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],
@@ -90,7 +99,11 @@ const found = new Map<Tool, string | undefined>();
 /** Where `tool` is, or undefined when no path of it runs. */
 export function locate(tool: Tool): string | undefined {
   if (!found.has(tool)) {
-    const path = tool.paths.find((p) => existsSync(p) && spawnSync(p, tool.versionArgs).status === 0);
+    const path = tool.paths.find((p) => {
+      if (!existsSync(p)) return false;
+      const run = spawnSync(p, tool.versionArgs, { encoding: 'utf8' });
+      return run.status === 0 && (tool.output === undefined || tool.output.test(run.stdout));
+    });
     found.set(tool, (tool.files ?? []).every((f) => existsSync(f)) ? path : undefined);
   }
   return found.get(tool);
