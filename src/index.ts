@@ -165,6 +165,7 @@ export {
   UdpClient,
   type UdpConnectOptions,
   type UdpRequestOptions,
+  type UdpRetry,
 } from './transport/udp-client.js';
 export {
   type DatagramHandler,

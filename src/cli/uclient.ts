@@ -9,6 +9,8 @@ import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../pr
 import { formatHelloLine } from '../protocol/hello.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
+import type { TraceLanguage } from '../trace/schema.js';
+import type { UdpRetry } from '../transport/udp-client.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -37,8 +39,8 @@ The lecture's UDP client: socket(), sendto() a request, recvfrom() the reply, cl
                     "Message from server: " + the reply; q, Q or end of input quits
 
 UDP may lose a datagram without telling anyone: with no reply within --timeout, the request is
-sent again, --retries times at most. An ICMP "port unreachable" (nothing listens there) ends it
-at once.
+sent again, --retries times at most, and each retry is said on stderr. An ICMP "port
+unreachable" (nothing listens there) ends it at once.
 
 Options:
   --service hello|echo    what to ask for                                  [default: hello]
@@ -86,7 +88,12 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const stopTrace = values.trace ? printTrace(lang) : undefined;
   try {
-    const options = { host, port, timeout, retries, signal: stop.signal };
+    // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
+    // With --trace the trace says it already.
+    const onRetry = values.trace
+      ? undefined
+      : (retry: UdpRetry) => process.stderr.write(retryLine(retry, lang));
+    const options = { host, port, timeout, retries, signal: stop.signal, ...(onRetry ? { onRetry } : {}) };
     if (service === 'hello') {
       const reply = await fetchUdpHello({ ...options, request: message });
       process.stdout.write(formatHelloLine(reply.message));
@@ -142,4 +149,11 @@ async function* readLines(input: NodeJS.ReadableStream, splitter: EchoLineSplitt
   }
   const last = splitter.end();
   if (last !== undefined) yield last;
+}
+
+/** The line uclient prints on stderr as a retry goes out. */
+export function retryLine({ attempt, attempts, timeout }: UdpRetry, lang: TraceLanguage): string {
+  return lang === 'ko'
+    ? `${PROGRAM}: ${timeout} ms 안에 응답이 없어 다시 보냄 (${attempts}번 중 ${attempt}번째 시도)\n`
+    : `${PROGRAM}: no reply within ${timeout} ms; sending again (attempt ${attempt} of ${attempts})\n`;
 }
