@@ -91,6 +91,16 @@ export class IdleTimeoutError extends SocketStepsError {
 /** No data arrived within the read timeout. */
 export class ReadTimeoutError extends SocketStepsError {
   override readonly code = 'ERR_READ_TIMEOUT' as const;
+  /**
+   * What did arrive before the peer fell silent (empty when nothing did): a client can show it, as
+   * the C client prints whatever its read() gave.
+   */
+  readonly received: Buffer;
+
+  constructor(message: string, options: SocketStepsErrorOptions & { received?: Buffer } = {}) {
+    super(message, options);
+    this.received = options.received ?? Buffer.alloc(0);
+  }
 }
 
 /** The peer closed the connection before sending anything. */

@@ -2,9 +2,10 @@
  * `hclient [options] <IP> <port>`: the seed's hello_client.c.
  */
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES } from '../defaults.js';
-import { AbortError, SocketStepsError } from '../errors.js';
+import { AbortError, ReadTimeoutError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
+import type { TraceLanguage } from '../trace/schema.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -94,6 +95,11 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const signalled = stop.exitCode();
     if (error instanceof AbortError && signalled !== undefined) return signalled;
+    if (error instanceof ReadTimeoutError && talk.service === 'hello') {
+      // What did arrive is printed first, as the C client prints what read() gave it.
+      if (error.received.length > 0) process.stdout.write(formatHelloLine(error.received));
+      else throw new CliError(`${errorLine('read() error!', error)}\n${speakFirstHint(lang)}`);
+    }
     if (error instanceof SocketStepsError) {
       throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
     }
@@ -102,4 +108,11 @@ async function main(argv: readonly string[]): Promise<number> {
     stopTrace?.();
     stop.dispose();
   }
+}
+
+/** The hint after "sent nothing": a server that waits for the client to speak first. */
+export function speakFirstHint(lang: TraceLanguage): string {
+  return lang === 'ko'
+    ? `${PROGRAM}: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오`
+    : `${PROGRAM}: a greet or echo server waits for the client to speak first: try --service greet or --service echo`;
 }

@@ -485,9 +485,50 @@ describe('socket errors', () => {
     const port = await peerServer(t, () => {});
     const started = performance.now();
     const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
-    assert.equal(result.stderr, `read() error! 127.0.0.1:${port} sent nothing within 300 ms\n`);
+    assert.equal(
+      result.stderr,
+      `read() error! 127.0.0.1:${port} sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n`,
+    );
     assert.equal(result.code, 1);
     assert.ok(performance.now() - started < 5000);
+  });
+
+  test('against a greet or echo server, "sent nothing" hints at --service (English and Korean)', async (t) => {
+    for (const service of ['greet', 'echo']) {
+      const server = await startServer('hserver', ['--host', '127.0.0.1', '--service', service, '0']);
+      t.after(() => server.stop());
+      const en = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(server.port)]);
+      assert.equal(en.code, 1);
+      assert.equal(en.stdout.length, 0);
+      assert.match(
+        en.stderr,
+        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n$/,
+      );
+      const ko = await runBin('hclient', [
+        '--lang',
+        'ko',
+        '--timeout',
+        '0.3',
+        '127.0.0.1',
+        String(server.port),
+      ]);
+      assert.match(
+        ko.stderr,
+        /\nhclient: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오\n$/,
+      );
+      assert.equal((await server.stop()).code, 0);
+    }
+  });
+
+  test('a peer that sends 13 bytes without a NUL and stays open: the bytes are printed, then the error', async (t) => {
+    const port = await peerServer(t, (s) => s.write('Hello World!\n'));
+    const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
+    assert.equal(result.stdout.toString(), 'Message from server: Hello World!\n \n');
+    assert.equal(
+      result.stderr,
+      `read() error! 127.0.0.1:${port} stopped sending for 300 ms after 13 bytes\n`,
+    );
+    assert.equal(result.code, 1);
   });
 
   test('a peer that resets: read() error! with the reason, exit 1', async (t) => {
