@@ -176,6 +176,12 @@ export class ProxyHeaderError extends ProtocolError {
  */
 export class UntrustedProxyError extends SocketStepsError {
   override readonly code = 'ERR_UNTRUSTED_PROXY' as const;
+  /**
+   * The server resets such a connection rather than closing it: nothing it sent is read, and a
+   * close with unread bytes would be a reset or a clean close depending on whether they had
+   * arrived yet. The peer always sees the same thing, at once.
+   */
+  readonly resetConnection = true;
 }
 
 /** The peer closed the connection before the exchange was complete. */
