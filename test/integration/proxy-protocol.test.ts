@@ -124,7 +124,8 @@ describe('PROXY protocol stage', () => {
     const server = createHelloServer({ port: 0, host: '127.0.0.1', stages: [stage()] });
     const port = await started(server, t);
     const { value, events } = await traced(async () => {
-      const socket = await connectFrom(port, '127.0.0.3');
+      // The reset may come before connect() returns here: no waiting for 'connect'.
+      const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3', allowHalfOpen: true });
       const reply = readToEnd(socket).catch(() => Buffer.from('(reset)'));
       socket.write('PROXY TCP4 6.6.6.6 127.0.0.1 6666 9190\r\n');
       const bytes = await reply;
