@@ -60,7 +60,8 @@ ${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}  --trace            
 
 ${SECONDS_HELP}
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
-A second signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
+While clients are connected, the first signal says what it waits for and for how long; a second
+signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
 `;
 
 /** Runs hserver with the given arguments (without node and the script). */
@@ -143,5 +144,7 @@ async function main(argv: readonly string[]): Promise<number> {
     trace: values.trace ? () => printTrace(lang) : undefined,
     view,
     inFlight: (server) => server.connections,
+    ...(closeTimeout === undefined ? {} : { closeTimeout }),
+    lang,
   });
 }
