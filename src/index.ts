@@ -124,6 +124,13 @@ export {
 } from './services/udp-hello.js';
 export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
 export {
+  formatMerged,
+  type MergeSource,
+  mergeByStamp,
+  parseTraceLine,
+  type StampedLine,
+} from './trace/merge.js';
+export {
   formatTraceEvent,
   lectureStep,
   TRACE_LANGUAGES,

@@ -18,7 +18,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -35,8 +35,7 @@ with --service echo it is the textbook's echo client: each line of input is sent
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -61,6 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -72,7 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.

@@ -23,7 +23,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'uclient';
 const USAGE = 'Usage : uclient <IP> <port>';
@@ -48,8 +48,7 @@ Options:
                           echo: send TEXT once instead of reading lines
   --timeout SECS          how long to wait for each reply                 [default: ${DEFAULT_UDP_TIMEOUT_MS / 1000}]
   --retries N             how many times to send again after a timeout    [default: ${DEFAULT_UDP_RETRIES}]
-  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -75,6 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -86,13 +86,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = abortOnSignals(() => {
     if (service === 'echo' && message === undefined) process.stdin.destroy();
   });
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
   try {
     // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
     // With --trace the trace says it already.
-    const onRetry = values.trace
-      ? undefined
-      : (retry: UdpRetry) => process.stderr.write(retryLine(retry, lang));
+    const onRetry =
+      traceFormat !== undefined
+        ? undefined
+        : (retry: UdpRetry) => process.stderr.write(retryLine(retry, lang));
     const options = { host, port, timeout, retries, signal: stop.signal, ...(onRetry ? { onRetry } : {}) };
     if (service === 'hello') {
       const reply = await fetchUdpHello({ ...options, request: message });
