@@ -91,6 +91,16 @@ export class IdleTimeoutError extends SocketStepsError {
 /** No data arrived within the read timeout. */
 export class ReadTimeoutError extends SocketStepsError {
   override readonly code = 'ERR_READ_TIMEOUT' as const;
+  /**
+   * What did arrive before the peer fell silent (empty when nothing did): a client can show it, as
+   * the C client prints whatever its read() gave.
+   */
+  readonly received: Buffer;
+
+  constructor(message: string, options: SocketStepsErrorOptions & { received?: Buffer } = {}) {
+    super(message, options);
+    this.received = options.received ?? Buffer.alloc(0);
+  }
 }
 
 /** The peer closed the connection before sending anything. */
@@ -166,6 +176,12 @@ export class ProxyHeaderError extends ProtocolError {
  */
 export class UntrustedProxyError extends SocketStepsError {
   override readonly code = 'ERR_UNTRUSTED_PROXY' as const;
+  /**
+   * The server resets such a connection rather than closing it: nothing it sent is read, and a
+   * close with unread bytes would be a reset or a clean close depending on whether they had
+   * arrived yet. The peer always sees the same thing, at once.
+   */
+  readonly resetConnection = true;
 }
 
 /** The peer closed the connection before the exchange was complete. */

@@ -42,7 +42,10 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** @default 250 */
   progressInterval?: number;
-  /** Stops the run early (connections in flight are dropped and not counted). */
+  /**
+   * Stops the run early: connections in flight are dropped, counted in `inFlight` (not as ok or
+   * failed), and the elapsed time runs to the stop.
+   */
   signal?: AbortSignal;
   /**
    * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
@@ -78,15 +81,24 @@ export interface LoadResult {
   concurrency: number;
   /** Event loops that ran the connections. */
   threads: number;
-  /** Connections started. */
+  /** Connections started: `ok + failed + inFlight`. */
   started: number;
+  /** True when the run was stopped early (`signal`). */
+  interrupted: boolean;
+  /** Connections still in flight when the run was stopped early, dropped unfinished (0 otherwise). */
+  inFlight: number;
+  /**
+   * Connections that got not one byte from the server while they waited for it: those that timed
+   * out, and those in flight at an early stop. A server that accepts and never answers shows here.
+   */
+  noAnswer: { timedOut: number; inFlight: number };
   /** Exchanges completed with every byte as expected. */
   ok: number;
   /** Exchanges that failed, all kinds together. */
   failed: number;
   /** Failures by kind. */
   errors: Partial<Record<LoadErrorKind, number>>;
-  /** From the first connect to the last completion, in ms. */
+  /** From the first connect to the last completion, or to the stop when interrupted, in ms. */
   elapsedMs: number;
   /** Completed exchanges per second over `elapsedMs`. */
   perSecond: number;

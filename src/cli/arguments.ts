@@ -85,9 +85,10 @@ export const INFO_OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-/** The parseArgs specs of every program that traces: `--trace`, `--lang`, and {@link INFO_OPTIONS}. */
+/** The parseArgs specs of every program that traces: `--trace`, `--trace-format`, `--lang`, and {@link INFO_OPTIONS}. */
 export const TRACE_OPTIONS = {
   trace: { type: 'boolean' },
+  'trace-format': { type: 'string' },
   lang: { type: 'string' },
   ...INFO_OPTIONS,
 } as const;

@@ -11,10 +11,11 @@ import {
   WorkerSupervisor,
   workerPort,
 } from '../cluster/workers.js';
-import { MAX_WORKERS } from '../defaults.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
 import { MetricsServer, serveMetrics } from '../metrics/metrics-server.js';
 import { formatMetrics } from '../metrics/prometheus.js';
+import type { TraceLanguage } from '../trace/schema.js';
 import { descriptorLimit } from '../transport/descriptors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
@@ -46,6 +47,29 @@ export interface RunOptions {
   metrics?: HostPort;
   /** Serve the live view too (`--view`): it starts once the server listens and closes with it. */
   view?: ViewRequest;
+  /** How long `close()` lets connections finish, in ms, for the line a first signal prints. */
+  closeTimeout?: number;
+  /** The language of that line (`--lang`). */
+  lang?: TraceLanguage;
+}
+
+/**
+ * The line a first SIGINT/SIGTERM prints while connections are open: what the server now waits
+ * for, for how long at most, and that a second signal drops them. Without it, a server with an
+ * idle client looks hung for the whole close timeout.
+ */
+export function closingLine(
+  program: string,
+  open: number,
+  closeTimeoutMs: number,
+  lang: TraceLanguage,
+): string {
+  const seconds = `${closeTimeoutMs / 1000}`;
+  if (lang === 'ko') {
+    return `${program}: 종료하는 중: 새 연결은 받지 않고, 열린 연결 ${open}개가 끝나기를 최대 ${seconds}초 기다립니다 (Ctrl-C를 한 번 더 누르면 바로 끊습니다)\n`;
+  }
+  const connections = open === 1 ? '1 open connection' : `${open} open connections`;
+  return `${program}: stopping: no new connections; waiting up to ${seconds} s for ${connections} to finish (Ctrl-C again drops ${open === 1 ? 'it' : 'them'})\n`;
 }
 
 /** A host and port to bind. */
@@ -133,12 +157,25 @@ async function startMetrics(
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0, fd, expectPort, metrics, view: viewRequest }: RunOptions = {},
+  {
+    inFlight = () => 0,
+    fd,
+    expectPort,
+    metrics,
+    view: viewRequest,
+    closeTimeout = DEFAULT_CLOSE_TIMEOUT_MS,
+    lang = 'en',
+  }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
   onSignals(
-    () => void server.close(),
+    () => {
+      // Said at once, by the process the user talks to (a worker's supervisor speaks for it).
+      const open = inFlight();
+      if (open > 0 && !isWorker()) process.stderr.write(closingLine(program, open, closeTimeout, lang));
+      void server.close();
+    },
     () => {
       forced = inFlight() > 0;
       void server.destroy();
@@ -341,6 +378,10 @@ export interface ServeOptions<S extends RunnableServer> {
   /** `--view`: the live page, served by the primary (or the lone server). */
   view?: ViewRequest;
   inFlight?(server: S): number;
+  /** `--close-timeout` in ms, for the line a first signal prints. */
+  closeTimeout?: number;
+  /** `--lang`, for that line. */
+  lang?: TraceLanguage;
 }
 
 /**
@@ -367,6 +408,8 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
     return await runServer(program, server, {
       ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
       ...(source.kind === 'fd' ? { fd: source.fd, expectPort: source.port } : {}),
+      ...(options.closeTimeout === undefined ? {} : { closeTimeout: options.closeTimeout }),
+      ...(options.lang === undefined ? {} : { lang: options.lang }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       // Workers never serve the view: their primary does.
       ...(options.view === undefined || workers > 1 ? {} : { view: options.view }),

@@ -89,6 +89,10 @@ function socketPeer(socket: Socket, details: ConnectionDetails): TraceAddress | 
 export interface ConnectionStage {
   /** A short name, for messages. */
   readonly name: string;
+  /**
+   * Runs the stage on a new connection. A rejection closes the connection unserved; when the
+   * error has `resetConnection: true` the server resets it (RST) instead of closing it.
+   */
   run(connection: Connection): Promise<void>;
   /** The stage's own counters, for the server's snapshot (under `stages`, by the stage's name). */
   stats?(): Record<string, number>;

@@ -527,7 +527,10 @@ export class TcpServer {
         // The error's code (ERR_PROXY_HEADER, ECONNRESET, ...) is the reason traced and counted.
         socket.errorCode ??= systemCodeOf(error) ?? 'ERR_STAGE';
         this.#countHealthCheck(connection);
-        socket.destroy();
+        // A stage may ask for a reset (an untrusted proxy's connection, whose bytes are never
+        // read), so that the peer sees one outcome however its bytes and our close interleave.
+        if (isResetRequest(error)) socket.resetAndDestroy();
+        else socket.destroy();
         return;
       }
       if (socket.destroyed) return;
@@ -603,4 +606,9 @@ function statsCode(reason: string): string {
 // from one client must never take the server down; the reason shows in the close trace.
 function onSocketError(this: TrackedSocket, error: Error): void {
   this.errorCode ??= systemCodeOf(error) ?? error.message;
+}
+
+// An error a stage throws to have the connection reset (RST) rather than closed (FIN).
+function isResetRequest(error: unknown): boolean {
+  return (error as { resetConnection?: unknown } | null)?.resetConnection === true;
 }

@@ -195,8 +195,8 @@ describe('a host that is not a trusted proxy', () => {
   test('its forged header, straight to the backend, is not believed and gets nothing', async () => {
     const server = await backend();
     try {
+      // The server resets it, maybe before connect() returns here: no waiting for 'connect'.
       const socket = connect({ port: server.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-      await once(socket, 'connect');
       const reply = readToEnd(socket).catch(() => Buffer.alloc(0));
       socket.write('PROXY TCP4 6.6.6.6 127.0.0.1 6666 9190\r\n');
       assert.equal((await reply).length, 0);
