@@ -25,3 +25,35 @@ export function openDescriptors(): number | undefined {
     return undefined;
   }
 }
+
+// Connections the process's HTTP listeners (the view's, the metrics') hold now, all of them.
+let httpHeld = 0;
+
+/**
+ * Counts one connection of an HTTP listener as held until the returned function is called (once).
+ * The TCP servers of the same process read the total ({@link httpDescriptorsHeld}): those
+ * connections come out of their descriptor reserve first, then out of their own room.
+ */
+export function holdHttpDescriptor(): () => void {
+  httpHeld++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    httpHeld--;
+  };
+}
+
+/** How many connections the process's HTTP listeners hold now. */
+export function httpDescriptorsHeld(): number {
+  return httpHeld;
+}
+
+/**
+ * The part of a descriptor reserve that HTTP listeners may hold without taking from a TCP
+ * server's connections: half of it. The other half stays for files, DNS and the view's reads of
+ * /proc, whatever the HTTP listeners do.
+ */
+export function httpShareOfReserve(reserve: number): number {
+  return Math.floor(reserve / 2);
+}
