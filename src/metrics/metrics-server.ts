@@ -110,9 +110,7 @@ export class MetricsServer {
 
   /** Stops listening and ends every connection now. Safe to call more than once, and before listen(). */
   close(): Promise<void> {
-    this.#closing ??= (this.#listening ?? Promise.resolve())
-      .catch(() => {})
-      .then(() => this.#guard.close());
+    this.#closing ??= (this.#listening ?? Promise.resolve()).catch(() => {}).then(() => this.#guard.close());
     return this.#closing;
   }
 }

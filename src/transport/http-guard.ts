@@ -24,12 +24,7 @@ import { DEFAULT_DESCRIPTOR_RESERVE } from '../defaults.js';
 import { HostAllowlist } from '../policy/host-allowlist.js';
 import { type HttpTarget, parseHttpHost, parseHttpTarget } from '../protocol/http-request.js';
 import { validateDuration, validateInteger } from '../validate.js';
-import {
-  descriptorLimit,
-  holdHttpDescriptor,
-  httpShareOfReserve,
-  openDescriptors,
-} from './descriptors.js';
+import { descriptorLimit, holdHttpDescriptor, httpShareOfReserve, openDescriptors } from './descriptors.js';
 import { listenHttp } from './listen-http.js';
 
 /** Handles a request that passed the guard, with its parsed target. */
@@ -107,7 +102,12 @@ export class HttpGuard {
     const reserve =
       options.descriptorReserve === false
         ? false
-        : validateInteger(options.descriptorReserve ?? DEFAULT_DESCRIPTOR_RESERVE, 'descriptor reserve', 0, 1_000_000);
+        : validateInteger(
+            options.descriptorReserve ?? DEFAULT_DESCRIPTOR_RESERVE,
+            'descriptor reserve',
+            0,
+            1_000_000,
+          );
     this.#share = reserve === false ? undefined : httpShareOfReserve(reserve);
     // Checked early enough that the names' errors come from the constructor, not from listen().
     new HostAllowlist({ address: '0.0.0.0', port: 0, names: options.allowedHosts ?? [] });

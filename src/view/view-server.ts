@@ -19,16 +19,16 @@ import {
   VIEW_MAX_HTTP_CONNECTIONS,
   VIEW_MAX_RUNNING_CLIENTS,
   VIEW_MAX_STREAMS,
-  VIEW_STREAM_STALL_MS,
   VIEW_MAX_UPDATES_PER_SECOND,
   VIEW_STATS_INTERVAL_MS,
+  VIEW_STREAM_STALL_MS,
   VIEW_UPDATE_SAMPLE,
 } from '../defaults.js';
 import { type BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
+import type { HttpTarget } from '../protocol/http-request.js';
 import { subscribeTrace } from '../trace/events.js';
 import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
-import type { HttpTarget } from '../protocol/http-request.js';
-import { type HttpGuardCounts, HttpGuard } from '../transport/http-guard.js';
+import { HttpGuard, type HttpGuardCounts } from '../transport/http-guard.js';
 import type { ServerStats } from '../transport/stats.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
@@ -217,12 +217,12 @@ export class ViewServer {
     if (this.#closing !== undefined) {
       return Promise.reject(new ServerClosedError('the view was closed before listen()', { call: 'listen' }));
     }
-    this.#listening ??= this.#guard.listen((error) => this.#fail(error)).catch(
-      (error: unknown) => {
+    this.#listening ??= this.#guard
+      .listen((error) => this.#fail(error))
+      .catch((error: unknown) => {
         this.#unsubscribe();
         throw error;
-      },
-    );
+      });
     return this.#listening;
   }
 

@@ -174,7 +174,13 @@ describe('HostAllowlist', () => {
     for (const text of ['pages.example', 'PAGES.example:80', '192.0.2.9', '[2001:db8::9]', '[2001:db8::a]']) {
       assert.equal(allows(given, text), true, text);
     }
-    for (const text of ['pages.example.', 'www.pages.example', 'pages.exampl', '192.0.2.90', 'trailing.example']) {
+    for (const text of [
+      'pages.example.',
+      'www.pages.example',
+      'pages.exampl',
+      '192.0.2.90',
+      'trailing.example',
+    ]) {
       assert.equal(allows(given, text), false, text);
     }
     assert.equal(allows(given, 'trailing.example.'), true);
