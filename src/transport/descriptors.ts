@@ -51,9 +51,18 @@ export function httpDescriptorsHeld(): number {
 
 /**
  * The part of a descriptor reserve that HTTP listeners may hold without taking from a TCP
- * server's connections: half of it. The other half stays for files, DNS and the view's reads of
- * /proc, whatever the HTTP listeners do.
+ * server's connections: a quarter of it. A TCP server at its limit keeps up to half of its reserve
+ * for the refused sockets that wait to get their refusal; with this quarter, a quarter is always
+ * left for files, DNS and the view's reads of /proc, whatever the two sides do.
  */
 export function httpShareOfReserve(reserve: number): number {
+  return Math.floor(reserve / 4);
+}
+
+/**
+ * How many descriptors an HTTP listener leaves free when it takes a connection: half the reserve.
+ * With the service idle, the HTTP listeners may use the rest of the reserve down to this.
+ */
+export function httpFloorOfReserve(reserve: number): number {
   return Math.floor(reserve / 2);
 }

@@ -15,16 +15,16 @@
  * - **Descriptors**: the process's descriptor reserve holds for these listeners too. A connection
  *   that would leave fewer than half the reserve free is closed at once and counted as an `EMFILE`
  *   refusal (which the CLI reports as it does the service's); the connections held are counted
- *   process-wide, and a TCP server of the same process takes those past half its reserve out of
- *   its own room ({@link httpDescriptorsHeld}), so that neither side can run the process out.
+ *   process-wide, and a TCP server of the same process takes those past a quarter of its reserve
+ *   out of its own room ({@link httpDescriptorsHeld}), so that neither side can run the process out.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DEFAULT_DESCRIPTOR_RESERVE } from '../defaults.js';
-import { HostAllowlist } from '../policy/host-allowlist.js';
+import { HostAllowlist, parseAllowedHost } from '../policy/host-allowlist.js';
 import { type HttpTarget, parseHttpHost, parseHttpTarget } from '../protocol/http-request.js';
 import { validateDuration, validateInteger } from '../validate.js';
-import { descriptorLimit, holdHttpDescriptor, httpShareOfReserve, openDescriptors } from './descriptors.js';
+import { descriptorLimit, holdHttpDescriptor, httpFloorOfReserve, openDescriptors } from './descriptors.js';
 import { listenHttp } from './listen-http.js';
 
 /** Handles a request that passed the guard, with its parsed target. */
@@ -78,7 +78,7 @@ export class HttpGuard {
   readonly #options: HttpGuardOptions;
   readonly #maxConnections: number;
   readonly #headersTimeout: number;
-  readonly #share: number | undefined;
+  readonly #floor: number | undefined;
   readonly #handler: GuardedHandler;
   // In the order each became idle: the first idle one is the one that has waited longest.
   readonly #sockets = new Map<Socket, Tracked>();
@@ -108,9 +108,9 @@ export class HttpGuard {
             0,
             1_000_000,
           );
-    this.#share = reserve === false ? undefined : httpShareOfReserve(reserve);
-    // Checked early enough that the names' errors come from the constructor, not from listen().
-    new HostAllowlist({ address: '0.0.0.0', port: 0, names: options.allowedHosts ?? [] });
+    this.#floor = reserve === false ? undefined : httpFloorOfReserve(reserve);
+    // Checked here, so that a bad name fails when the listener is built, not when it listens.
+    for (const name of options.allowedHosts ?? []) parseAllowedHost(name);
     const timeout = this.#headersTimeout;
     this.server = createServer({
       headersTimeout: timeout,
@@ -184,8 +184,10 @@ export class HttpGuard {
       socket.destroy();
       return;
     }
-    const open = this.#share === undefined || this.#limit === undefined ? undefined : openDescriptors();
-    if (open !== undefined && this.#limit !== undefined && open + (this.#share ?? 0) > this.#limit) {
+    // `open` counts this socket already: keep `floor` descriptors free after it, or refuse it.
+    // (A readdir of /proc/self/fd per connection: these listeners are not the service's hot path.)
+    const open = this.#floor === undefined || this.#limit === undefined ? undefined : openDescriptors();
+    if (open !== undefined && this.#limit !== undefined && open + (this.#floor ?? 0) > this.#limit) {
       this.#counts.descriptorRefusals++;
       socket.destroy();
       return;
@@ -234,13 +236,13 @@ export class HttpGuard {
         if (!socket.destroyed && this.#sockets.has(socket)) this.#wait(socket, tracked);
       });
     }
-    const refusal = this.#check(request);
-    if (typeof refusal === 'string') {
-      const bad = !refusal.startsWith('unexpected');
+    const checked = this.#check(request);
+    if ('status' in checked) {
+      const bad = checked.status === 400;
       if (bad) this.#counts.badRequests++;
       else this.#counts.forbidden++;
-      const body = `${refusal}\n`;
-      response.writeHead(bad ? 400 : 403, {
+      const body = `${checked.reason}\n`;
+      response.writeHead(checked.status, {
         'content-type': TEXT,
         'content-length': Buffer.byteLength(body),
         'cache-control': 'no-store',
@@ -250,7 +252,7 @@ export class HttpGuard {
       return;
     }
     try {
-      this.#handler(request, response, refusal);
+      this.#handler(request, response, checked);
     } catch (error) {
       this.#options.onError?.(error);
       if (!response.headersSent) response.writeHead(500, { 'content-type': TEXT });
@@ -258,21 +260,25 @@ export class HttpGuard {
     }
   }
 
-  // The parsed target, or why the request is refused (400, or 403 for "unexpected ...").
-  #check(request: IncomingMessage): HttpTarget | string {
+  // The parsed target, or the refusal: 400 for what is malformed, 403 for a Host not ours.
+  #check(request: IncomingMessage): HttpTarget | { status: 400 | 403; reason: string } {
+    const bad = (reason: string) => ({ status: 400 as const, reason });
     const target = parseHttpTarget(request.url ?? '', request.method ?? 'GET');
-    if (target === undefined) return 'malformed request target';
+    if (target === undefined) return bad('malformed request target');
+    // Node keeps the first of two Host headers and drops the other: count them in the raw list.
     let hosts = 0;
     for (let i = 0; i < request.rawHeaders.length; i += 2) {
       if (request.rawHeaders[i]?.toLowerCase() === 'host') hosts++;
     }
-    if (hosts > 1) return 'more than one Host header';
+    if (hosts > 1) return bad('more than one Host header');
     // An absolute-form target's authority stands for the Host header (RFC 9112 §3.2.2).
     const text = target.authority ?? request.headers.host;
-    if (text === undefined) return 'no Host header';
+    if (text === undefined) return bad('no Host header');
     const host = parseHttpHost(text);
-    if (host === undefined) return 'malformed Host header';
-    if (this.#allowlist === undefined || !this.#allowlist.allows(host)) return 'unexpected Host header';
+    if (host === undefined) return bad('malformed Host header');
+    if (this.#allowlist === undefined || !this.#allowlist.allows(host)) {
+      return { status: 403, reason: 'unexpected Host header' };
+    }
     return target;
   }
 }

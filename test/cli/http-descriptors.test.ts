@@ -111,4 +111,45 @@ describe('hserver --view at a descriptor limit of 128', () => {
     for (const socket of held) socket.destroy();
     assert.equal((await server.stop()).code, 0);
   });
+
+  test('the view full and the service too: the service refuses visibly, the process never runs out', async (t) => {
+    const server = await startLimited('--service greet --host 127.0.0.1 --view 0 0');
+    t.after(() => server.stop());
+    const stuck = await stuckOnView(server.viewPort, 110);
+    t.after(() => {
+      for (const socket of stuck) socket.destroy();
+    });
+    // 70 greet clients held at once: more than the service's room once the view holds its 47.
+    let served = 0;
+    let refused = 0;
+    const clients = await Promise.all(
+      Array.from({ length: 70 }, async () => {
+        const socket = connect({ port: server.port, host: '127.0.0.1' });
+        socket.on('error', () => {});
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk));
+        await once(socket, 'connect');
+        socket.write("Hi. I'm Bob.\n");
+        await Promise.race([once(socket, 'data'), once(socket, 'close')]);
+        if (text.startsWith('ERROR')) refused++;
+        else if (text.length > 0) served++;
+        return socket;
+      }),
+    );
+    t.after(() => {
+      for (const socket of clients) socket.destroy();
+    });
+    // A quarter of the reserve of 32 stays free whatever both sides do.
+    assert.ok(openFds(server.child.pid) <= 128 - 8, `${openFds(server.child.pid)} descriptors open`);
+    assert.ok(served >= 20, `${served} served`);
+    assert.ok(refused > 0, 'some were refused');
+    assert.equal(served + refused, 70, `${served} served, ${refused} refused: none dropped silently`);
+    await until(
+      () => /hserver: accept\(\) error: too many open files \(EMFILE\)/.test(server.stderr()),
+      "the service's EMFILE line",
+      5_000,
+    );
+    for (const socket of [...clients, ...stuck]) socket.destroy();
+    assert.equal((await server.stop()).code, 0);
+  });
 });
