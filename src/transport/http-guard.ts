@@ -58,8 +58,9 @@ export interface HttpGuardCounts {
   timedOut: number;
   /** Connections refused because too few descriptors were left (`EMFILE`). */
   descriptorRefusals: number;
-  /** Requests answered 400 (malformed target or Host, none, or two) or 403 (another Host). */
+  /** Requests answered 400: a malformed target or Host, no Host, or two. */
   badRequests: number;
+  /** Requests answered 403: a well-formed Host that is not the listener's. */
   forbidden: number;
 }
 
