@@ -3,8 +3,6 @@
  * and, when it comes from a system call, the original Node error as `cause` with its `errno`
  * code (`ECONNREFUSED`, `EADDRINUSE`, ...) copied to `systemCode`.
  */
-import type { ProxyHeaderFailure } from './protocol/proxy-header.js';
-
 /** The system call, in the lecture's words, during which an error happened. */
 export type SocketCall =
   | 'socket'
@@ -148,6 +146,36 @@ export class ProtocolError extends SocketStepsError {
   // Widened for the subclass that names one protocol's failures with a code of its own.
   override readonly code: 'ERR_PROTOCOL' | 'ERR_PROXY_HEADER' = 'ERR_PROTOCOL';
 }
+
+/** Why a PROXY header was refused: stable codes to count and branch on. */
+export const ProxyHeaderFailure = {
+  /** The first bytes are neither `PROXY ` nor the v2 signature. */
+  NotProxy: 'not-proxy',
+  /** v1: no CRLF within 107 bytes. */
+  V1TooLong: 'v1-too-long',
+  /** v1: wrong structure (protocol, spaces, fields, a lone CR or LF, a byte that is not printable ASCII). */
+  V1Malformed: 'v1-malformed',
+  /** v1: an address that is not a strict literal of the family named (TCP4: IPv4, TCP6: IPv6). */
+  V1BadAddress: 'v1-bad-address',
+  /** v1: a port that is not a decimal 0-65535 without leading zeros. */
+  V1BadPort: 'v1-bad-port',
+  /** v2: the version nibble is not 2. */
+  V2BadVersion: 'v2-bad-version',
+  /** v2: the command is neither LOCAL (0) nor PROXY (1). */
+  V2BadCommand: 'v2-bad-command',
+  /** v2: a PROXY header with a family/protocol byte the spec does not define. */
+  V2BadFamily: 'v2-bad-family',
+  /** v2: the length is over the receiver's bound (`maxV2Length`). */
+  V2TooLong: 'v2-too-long',
+  /** v2: the length is too short for the family's address block. */
+  V2Length: 'v2-length',
+  /** v2: a TLV that is cut, overruns the header, repeats a type that must be unique, or breaks its type's rules. */
+  V2Tlv: 'v2-tlv',
+  /** v2: the CRC32C TLV does not match the header. */
+  V2Crc32c: 'v2-crc32c',
+} as const;
+/** Why a PROXY header was refused. */
+export type ProxyHeaderFailure = (typeof ProxyHeaderFailure)[keyof typeof ProxyHeaderFailure];
 
 /** Options of a {@link ProxyHeaderError}. */
 export interface ProxyHeaderErrorOptions extends SocketStepsErrorOptions {

@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { systemCodeOf } from '../errors.js';
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
-import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
+import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
 interface Flight {
   socket: Socket;

@@ -7,8 +7,8 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
-import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
 import { runLoop } from './load-loop.js';
+import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
 const WORKER_MARK = 'socket-steps load thread';
 

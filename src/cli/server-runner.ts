@@ -72,10 +72,11 @@ export function closingLine(
   return `${program}: stopping: no new connections; waiting up to ${seconds} s for ${connections} to finish (Ctrl-C again drops ${open === 1 ? 'it' : 'them'})\n`;
 }
 
-/** A host and port to bind. */
+/** A host and port to bind, and the names its HTTP listener answers besides its own. */
 export interface HostPort {
   host: string;
   port: number;
+  allowedHosts?: readonly string[];
 }
 
 /** The exposition of a lone server's snapshot, or of a supervisor's workers (their sum, and each). */
@@ -108,19 +109,37 @@ export function watchDescriptorRefusals(
   const first = server.snapshot();
   // Only a TCP server holds a descriptor per client.
   if (first.transport !== 'tcp') return;
-  let last = first.errors.EMFILE ?? 0;
+  watchRefusals(program, () => server.snapshot().errors.EMFILE ?? 0, until);
+}
+
+/**
+ * The same for an HTTP listener (`--view`, `--metrics`, named in the line): its connections
+ * refused because they would have taken the descriptors the process keeps in reserve.
+ */
+export function watchHttpDescriptorRefusals(
+  program: string,
+  option: string,
+  listener: { readonly refusals: { descriptorRefusals: number } },
+  until: Promise<unknown>,
+): void {
+  watchRefusals(`${program}: ${option}`, () => listener.refusals.descriptorRefusals, until);
+}
+
+// `prefix` begins each line: `hserver`, or `hserver: --view`.
+function watchRefusals(prefix: string, count: () => number, until: Promise<unknown>): void {
+  let last = count();
   let refusing = false;
   const timer = setInterval(() => {
-    const now = server.snapshot().errors.EMFILE ?? 0;
+    const now = count();
     if (now > last) {
       const limit = descriptorLimit();
       process.stderr.write(
-        `${program}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
+        `${prefix}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
       );
       refusing = true;
     } else if (refusing) {
       process.stderr.write(
-        `${program}: accepting connections again: none refused for lack of descriptors in the last second\n`,
+        `${prefix}: accepting connections again: none refused for lack of descriptors in the last second\n`,
       );
       refusing = false;
     }
@@ -149,6 +168,7 @@ async function startMetrics(
   } catch (error) {
     throw new CliError(errorLine(`${program}: --metrics: bind() error`, error));
   }
+  watchHttpDescriptorRefusals(program, '--metrics', metrics, until);
   void until.finally(() => metrics.close());
   return metrics;
 }
@@ -232,6 +252,7 @@ export async function runServer(
         await server.destroy();
         throw error;
       }
+      watchHttpDescriptorRefusals(program, '--view', view, server.closed);
     }
     watchDescriptorRefusals(program, server, server.closed);
     if (supervisor !== undefined) supervisor.listening(address);
@@ -326,6 +347,7 @@ export async function runWorkers(
     if (view !== undefined && !sideFailed) {
       try {
         await startView(program, view);
+        watchHttpDescriptorRefusals(program, '--view', view, supervisor.closed);
       } catch (error) {
         process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
         sideFailed = true;

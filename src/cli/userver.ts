@@ -119,12 +119,17 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
-  const metrics = parseMetrics(values.metrics, PROGRAM);
-  const view = parseViewRequest(values.view, PROGRAM, {
-    transport: 'udp',
-    service: service,
-    lang: values.lang === undefined ? undefined : lang,
-  });
+  const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
+  const view = parseViewRequest(
+    values.view,
+    PROGRAM,
+    {
+      transport: 'udp',
+      service: service,
+      lang: values.lang === undefined ? undefined : lang,
+    },
+    values['view-allow-host'],
+  );
   return serve({
     program: PROGRAM,
     workers,

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { ProtocolError, ReadTimeoutError } from '../errors.js';
+import type { PrefixResult } from '../protocol/prefix-result.js';
 import { type TraceAddress, toTraceAddress } from '../trace/events.js';
 
 /** An accepted connection: its number, its addresses and its socket. */
@@ -98,12 +99,7 @@ export interface ConnectionStage {
   stats?(): Record<string, number>;
 }
 
-/** What a streaming prefix parser says about the bytes so far. */
-export type PrefixResult<T> =
-  /** Not complete yet: give me more. */
-  | { done: false }
-  /** Complete: the value, and how many bytes of the last chunk were not part of it. */
-  | { done: true; value: T; unused: number };
+export type { PrefixResult };
 
 /** Options of {@link readPrefix}. */
 export interface ReadPrefixOptions {

@@ -29,7 +29,7 @@ import {
   validateListenSource,
 } from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
-import { descriptorLimit, openDescriptors } from './descriptors.js';
+import { descriptorLimit, httpDescriptorsHeld, httpShareOfReserve, openDescriptors } from './descriptors.js';
 import { type ServerStats, Tally } from './stats.js';
 
 /** Called for every accepted connection, once the pipeline's stages are done. */
@@ -423,6 +423,12 @@ export class TcpServer {
     return Math.max(1, limit - open - this.#descriptorReserve);
   }
 
+  // The HTTP listeners' connections past their share of the reserve come out of this room.
+  #httpOverflow(): number {
+    if (this.#descriptorReserve === false) return 0;
+    return Math.max(0, httpDescriptorsHeld() - httpShareOfReserve(this.#descriptorReserve));
+  }
+
   /** Closes the server gracefully (`await using server = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -477,7 +483,7 @@ export class TcpServer {
       else this.#refuse(socket, this.#refusal);
       return;
     }
-    if (this.#sockets.size + this.#refusing.size >= this.#descriptorRoom) {
+    if (this.#sockets.size + this.#refusing.size + this.#httpOverflow() >= this.#descriptorRoom) {
       // Out of descriptors but for the reserve: refuse now, and say so (errors.EMFILE), rather
       // than let the system run out and libuv drop connections unseen.
       this.#errors.add('EMFILE');
