@@ -17,11 +17,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram, ROOT } from '../c/build.js';
-import { findTool } from '../test/helpers/tools.js';
+import { toolPath } from '../test/helpers/tools.js';
 import { cpuMicros, HOST, keyValues, type Server, startServer, stopServer } from './servers.js';
 
 const connections = Number(process.env.PROFILE_CONNECTIONS ?? 60_000);
-const perf = findTool(['/usr/bin/perf', '/usr/sbin/perf'], ['--version'], 'linux-perf');
+const perf = toolPath({
+  name: 'perf',
+  paths: ['/usr/bin/perf', '/usr/sbin/perf'],
+  versionArgs: ['--version'],
+  pkg: 'linux-perf',
+});
 const work = mkdtempSync(join(tmpdir(), 'socket-steps-profile-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 

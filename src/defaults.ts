@@ -152,6 +152,29 @@ export const TRACE_TEXT_MAX = 200;
 /** The live view: the most page streams (`/events`) open at once; one more gets 503. */
 export const VIEW_MAX_STREAMS = 32;
 
+/**
+ * The live view: the most HTTP connections open at once, streams included (the pages' streams and
+ * 16 more for their requests); past it the connection idle longest is closed, or when every one is
+ * busy, the next is dropped. The view's own bound: it never takes the service's connections.
+ */
+export const VIEW_MAX_HTTP_CONNECTIONS = VIEW_MAX_STREAMS + 16;
+
+/**
+ * The live view: a page stream whose client has taken nothing of what waits for it for this long
+ * (its writes backed up, no byte of them taken) is closed, so that it does not hold its place.
+ */
+export const VIEW_STREAM_STALL_MS = 10_000;
+
+/** `--metrics`: the most HTTP connections open at once (a scraper needs one). */
+export const METRICS_MAX_CONNECTIONS = 8;
+
+/**
+ * The HTTP listeners (the view's, the metrics'): how long a connection may take to send a whole
+ * request head, from connecting or from its last answer, before it is closed. Any client sends
+ * one at once; a connection that sends nothing, or a byte now and then, must not hold a place.
+ */
+export const HTTP_HEADERS_TIMEOUT_MS = 5_000;
+
 /** The live view: the most updates a second sent to each page (they are coalesced). */
 export const VIEW_MAX_UPDATES_PER_SECOND = 10;
 

@@ -3,8 +3,6 @@
  * and, when it comes from a system call, the original Node error as `cause` with its `errno`
  * code (`ECONNREFUSED`, `EADDRINUSE`, ...) copied to `systemCode`.
  */
-import type { ProxyHeaderFailure } from './protocol/proxy-header.js';
-
 /** The system call, in the lecture's words, during which an error happened. */
 export type SocketCall =
   | 'socket'
@@ -91,6 +89,16 @@ export class IdleTimeoutError extends SocketStepsError {
 /** No data arrived within the read timeout. */
 export class ReadTimeoutError extends SocketStepsError {
   override readonly code = 'ERR_READ_TIMEOUT' as const;
+  /**
+   * What did arrive before the peer fell silent (empty when nothing did): a client can show it, as
+   * the C client prints whatever its read() gave.
+   */
+  readonly received: Buffer;
+
+  constructor(message: string, options: SocketStepsErrorOptions & { received?: Buffer } = {}) {
+    super(message, options);
+    this.received = options.received ?? Buffer.alloc(0);
+  }
 }
 
 /** The peer closed the connection before sending anything. */
@@ -139,6 +147,36 @@ export class ProtocolError extends SocketStepsError {
   override readonly code: 'ERR_PROTOCOL' | 'ERR_PROXY_HEADER' = 'ERR_PROTOCOL';
 }
 
+/** Why a PROXY header was refused: stable codes to count and branch on. */
+export const ProxyHeaderFailure = {
+  /** The first bytes are neither `PROXY ` nor the v2 signature. */
+  NotProxy: 'not-proxy',
+  /** v1: no CRLF within 107 bytes. */
+  V1TooLong: 'v1-too-long',
+  /** v1: wrong structure (protocol, spaces, fields, a lone CR or LF, a byte that is not printable ASCII). */
+  V1Malformed: 'v1-malformed',
+  /** v1: an address that is not a strict literal of the family named (TCP4: IPv4, TCP6: IPv6). */
+  V1BadAddress: 'v1-bad-address',
+  /** v1: a port that is not a decimal 0-65535 without leading zeros. */
+  V1BadPort: 'v1-bad-port',
+  /** v2: the version nibble is not 2. */
+  V2BadVersion: 'v2-bad-version',
+  /** v2: the command is neither LOCAL (0) nor PROXY (1). */
+  V2BadCommand: 'v2-bad-command',
+  /** v2: a PROXY header with a family/protocol byte the spec does not define. */
+  V2BadFamily: 'v2-bad-family',
+  /** v2: the length is over the receiver's bound (`maxV2Length`). */
+  V2TooLong: 'v2-too-long',
+  /** v2: the length is too short for the family's address block. */
+  V2Length: 'v2-length',
+  /** v2: a TLV that is cut, overruns the header, repeats a type that must be unique, or breaks its type's rules. */
+  V2Tlv: 'v2-tlv',
+  /** v2: the CRC32C TLV does not match the header. */
+  V2Crc32c: 'v2-crc32c',
+} as const;
+/** Why a PROXY header was refused. */
+export type ProxyHeaderFailure = (typeof ProxyHeaderFailure)[keyof typeof ProxyHeaderFailure];
+
 /** Options of a {@link ProxyHeaderError}. */
 export interface ProxyHeaderErrorOptions extends SocketStepsErrorOptions {
   /** Why the header was refused: a stable {@link ProxyHeaderFailure} code. */
@@ -166,6 +204,12 @@ export class ProxyHeaderError extends ProtocolError {
  */
 export class UntrustedProxyError extends SocketStepsError {
   override readonly code = 'ERR_UNTRUSTED_PROXY' as const;
+  /**
+   * The server resets such a connection rather than closing it: nothing it sent is read, and a
+   * close with unread bytes would be a reset or a clean close depending on whether they had
+   * arrived yet. The peer always sees the same thing, at once.
+   */
+  readonly resetConnection = true;
 }
 
 /** The peer closed the connection before the exchange was complete. */

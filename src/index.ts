@@ -124,6 +124,13 @@ export {
 } from './services/udp-hello.js';
 export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
 export {
+  formatMerged,
+  type MergeSource,
+  mergeByStamp,
+  parseTraceLine,
+  type StampedLine,
+} from './trace/merge.js';
+export {
   formatTraceEvent,
   lectureStep,
   TRACE_LANGUAGES,
@@ -165,6 +172,7 @@ export {
   UdpClient,
   type UdpConnectOptions,
   type UdpRequestOptions,
+  type UdpRetry,
 } from './transport/udp-client.js';
 export {
   type DatagramHandler,

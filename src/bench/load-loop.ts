@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { systemCodeOf } from '../errors.js';
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
-import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
+import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
 interface Flight {
   socket: Socket;
@@ -15,6 +15,8 @@ interface Flight {
   /** Bytes received for the current expect step. */
   received: Buffer[];
   receivedLength: number;
+  /** Whether any byte came from the server. */
+  answered: boolean;
   done: boolean;
 }
 
@@ -31,6 +33,9 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
     let ok = 0;
     let failed = 0;
     let stopping = false;
+    let interrupted = false;
+    let inFlight = 0;
+    const noAnswer = { timedOut: 0, inFlight: 0 };
 
     const canStart = () =>
       !stopping && started < requests && (duration === undefined || performance.now() - begin < duration);
@@ -47,6 +52,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       } else {
         failed++;
         errors[kind] = (errors[kind] ?? 0) + 1;
+        if (kind === 'timeout' && !flight.answered) noAnswer.timedOut++;
       }
       lastCompletion = now;
       if (canStart()) start();
@@ -65,6 +71,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
     };
 
     const onData = (flight: Flight, chunk: Buffer) => {
+      flight.answered = true;
       let data = chunk;
       while (data.length > 0) {
         const step = script[flight.step];
@@ -101,6 +108,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
         step: 0,
         received: [],
         receivedLength: 0,
+        answered: false,
         done: false,
       };
       flights.add(flight);
@@ -121,13 +129,17 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       Math.min(progressInterval, timeout),
     );
 
+    // An early stop: what was in flight is dropped but reported (how many, and how many of them
+    // had no answer yet), and the elapsed time runs to now: a silent server must not look idle.
     const onAbort = () => {
       stopping = true;
+      interrupted = true;
       for (const flight of [...flights]) {
         flight.done = true;
         flight.socket.destroy();
         flights.delete(flight);
-        started--;
+        inFlight++;
+        if (!flight.answered) noAnswer.inFlight++;
       }
       end();
     };
@@ -139,12 +151,15 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       ended = true;
       clearInterval(sweep);
       signal?.removeEventListener('abort', onAbort);
-      const elapsedMs = Math.max(lastCompletion - begin, 0.001);
+      const elapsedMs = Math.max((interrupted ? performance.now() : lastCompletion) - begin, 0.001);
       resolve({
         target: formatAddress(host, port),
         concurrency,
         threads: 1,
         started,
+        interrupted,
+        inFlight,
+        noAnswer,
         ok,
         failed,
         errors,

@@ -7,8 +7,8 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
-import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load.js';
 import { runLoop } from './load-loop.js';
+import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
 const WORKER_MARK = 'socket-steps load thread';
 
@@ -112,7 +112,7 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
       settled = true;
       cleanup();
       for (const worker of workers) void worker.terminate();
-      resolve(merge(plan, [], threads));
+      resolve({ ...merge(plan, [], threads), interrupted: true });
     };
     const cleanup = () => {
       clearInterval(ticker);
@@ -120,7 +120,7 @@ export function runOnThreads(plan: LoadPlan, threads: number, hooks: LoadHooks):
     };
 
     if (hooks.signal?.aborted) {
-      resolve(merge(plan, [], threads));
+      resolve({ ...merge(plan, [], threads), interrupted: true });
       return;
     }
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
@@ -183,9 +183,16 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
   let ok = 0;
   let failed = 0;
   let elapsedMs = 0.001;
+  let interrupted = false;
+  let inFlight = 0;
+  const noAnswer = { timedOut: 0, inFlight: 0 };
   for (const result of results) {
     latency.merge(LatencyHistogram.fromData(result.latency));
     started += result.started;
+    interrupted ||= result.interrupted;
+    inFlight += result.inFlight;
+    noAnswer.timedOut += result.noAnswer.timedOut;
+    noAnswer.inFlight += result.noAnswer.inFlight;
     ok += result.ok;
     failed += result.failed;
     elapsedMs = Math.max(elapsedMs, result.elapsedMs);
@@ -198,6 +205,9 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
     concurrency: plan.concurrency,
     threads,
     started,
+    interrupted,
+    inFlight,
+    noAnswer,
     ok,
     failed,
     errors,

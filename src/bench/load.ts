@@ -14,12 +14,19 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../protocol/greet.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
-import type { LatencyHistogram } from './histogram.js';
 import { runLoop } from './load-loop.js';
+import type { ExchangeStep, LoadHooks, LoadPlan, LoadProgress, LoadResult } from './load-plan.js';
 import { runOnThreads } from './load-threads.js';
 
-/** One step of an exchange: bytes to send, bytes to expect, or a half-close of our side. */
-export type ExchangeStep = { send: Buffer } | { expect: Buffer } | { shutdown: true };
+// The shared types live below both loops (load-plan.ts); the library's names for them stay here.
+export type {
+  ExchangeStep,
+  LoadErrorKind,
+  LoadHooks,
+  LoadPlan,
+  LoadProgress,
+  LoadResult,
+} from './load-plan.js';
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
@@ -42,7 +49,10 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** @default 250 */
   progressInterval?: number;
-  /** Stops the run early (connections in flight are dropped and not counted). */
+  /**
+   * Stops the run early: connections in flight are dropped, counted in `inFlight` (not as ok or
+   * failed), and the elapsed time runs to the stop.
+   */
   signal?: AbortSignal;
   /**
    * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
@@ -52,65 +62,6 @@ export interface LoadOptions {
    * @default 1
    */
   threads?: number;
-}
-
-/** Failure kinds, counted separately. */
-export type LoadErrorKind =
-  | 'refused'
-  | 'reset'
-  | 'timeout'
-  | 'bad-payload'
-  | 'closed-early'
-  | 'address-unavailable'
-  | 'other';
-
-/** Results so far, for progress reports. */
-export interface LoadProgress {
-  started: number;
-  ok: number;
-  failed: number;
-  elapsedMs: number;
-}
-
-/** The outcome of a run. */
-export interface LoadResult {
-  target: string;
-  concurrency: number;
-  /** Event loops that ran the connections. */
-  threads: number;
-  /** Connections started. */
-  started: number;
-  /** Exchanges completed with every byte as expected. */
-  ok: number;
-  /** Exchanges that failed, all kinds together. */
-  failed: number;
-  /** Failures by kind. */
-  errors: Partial<Record<LoadErrorKind, number>>;
-  /** From the first connect to the last completion, in ms. */
-  elapsedMs: number;
-  /** Completed exchanges per second over `elapsedMs`. */
-  perSecond: number;
-  /** Connect-to-EOF latency of the ok exchanges, in microseconds. */
-  latency: LatencyHistogram;
-}
-
-/** The options of a run once checked: what one event loop needs. */
-export interface LoadPlan {
-  host: string;
-  port: number;
-  concurrency: number;
-  /** `Infinity` when only the duration bounds the run. */
-  requests: number;
-  duration: number | undefined;
-  timeout: number;
-  progressInterval: number;
-  script: readonly ExchangeStep[];
-}
-
-/** What a run reports to while it runs. */
-export interface LoadHooks {
-  onProgress?: ((progress: LoadProgress) => void) | undefined;
-  signal?: AbortSignal | undefined;
 }
 
 /** Most event loops a run may ask for. */

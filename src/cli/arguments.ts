@@ -4,6 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { DEFAULT_HTTP_HOST } from '../defaults.js';
+import { parseAllowedHost } from '../policy/host-allowlist.js';
 import { parsePort, validateHost } from '../validate.js';
 import { CliError, errorLine } from './program.js';
 
@@ -85,9 +86,10 @@ export const INFO_OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-/** The parseArgs specs of every program that traces: `--trace`, `--lang`, and {@link INFO_OPTIONS}. */
+/** The parseArgs specs of every program that traces: `--trace`, `--trace-format`, `--lang`, and {@link INFO_OPTIONS}. */
 export const TRACE_OPTIONS = {
   trace: { type: 'boolean' },
+  'trace-format': { type: 'string' },
   lang: { type: 'string' },
   ...INFO_OPTIONS,
 } as const;
@@ -149,20 +151,56 @@ export function parseCount(
   return n;
 }
 
-/** The parseArgs spec of `--metrics [HOST:]PORT` (hserver, userver). */
-export const METRICS_OPTIONS = { metrics: { type: 'string' } } as const;
+/** The parseArgs specs of `--metrics [HOST:]PORT` and `--metrics-allow-host NAME` (hserver, userver). */
+export const METRICS_OPTIONS = {
+  metrics: { type: 'string' },
+  'metrics-allow-host': { type: 'string', multiple: true },
+} as const;
 
-/** The help line of `--metrics`. */
+/** The help lines of `--metrics` and `--metrics-allow-host`. */
 export const METRICS_HELP = `  --metrics [HOST:]PORT   serve Prometheus metrics on http://HOST:PORT/metrics
                           (HOST defaults to ${DEFAULT_HTTP_HOST}; 0 picks a free port)
+  --metrics-allow-host NAME[,NAME...]
+                          answer these Host names too (repeatable); the metrics answer
+                          localhost, 127.x.y.z, [::1] and their own address, else 403
 `;
+
+/**
+ * `--view-allow-host` / `--metrics-allow-host`: the names, each option given once or more and
+ * each value comma-separated. A bad name is a {@link CliError} naming it; `undefined` without the option.
+ */
+export function parseAllowedHosts(
+  values: readonly string[] | undefined,
+  option: string,
+  program: string,
+): string[] | undefined {
+  if (values === undefined) return undefined;
+  const names = values.flatMap((value) => value.split(','));
+  for (const name of names) {
+    try {
+      parseAllowedHost(name);
+    } catch {
+      throw new CliError(
+        `${program}: invalid ${option} '${name}': expected a host name or an IP address, without a port (NAME[,NAME...])`,
+      );
+    }
+  }
+  return names;
+}
 
 /** `--metrics`' value: where to serve the metrics, or undefined without the option. */
 export function parseMetrics(
   text: string | undefined,
   program: string,
-): { host: string; port: number } | undefined {
-  return text === undefined ? undefined : parseHostPort(text, '--metrics', program, DEFAULT_HTTP_HOST);
+  allow?: readonly string[],
+): { host: string; port: number; allowedHosts?: string[] } | undefined {
+  const allowedHosts = parseAllowedHosts(allow, '--metrics-allow-host', program);
+  if (text === undefined) {
+    if (allowedHosts !== undefined) throw new CliError(`${program}: --metrics-allow-host needs --metrics`);
+    return undefined;
+  }
+  const where = parseHostPort(text, '--metrics', program, DEFAULT_HTTP_HOST);
+  return allowedHosts === undefined ? where : { ...where, allowedHosts };
 }
 
 /**

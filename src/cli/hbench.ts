@@ -150,6 +150,9 @@ function toJson(result: LoadResult, service: string, target: string) {
     started: result.started,
     ok: result.ok,
     failed: result.failed,
+    interrupted: result.interrupted,
+    inFlight: result.inFlight,
+    noAnswer: result.noAnswer,
     errors: result.errors,
     seconds: Number((result.elapsedMs / 1000).toFixed(3)),
     connectionsPerSecond: Math.round(result.perSecond),
@@ -169,14 +172,24 @@ function report(result: LoadResult, service: string, target: string): string {
   const { latency } = result;
   const kinds = Object.entries(result.errors) as Array<[LoadErrorKind, number]>;
   const errors = kinds.length === 0 ? 'none' : kinds.map(([kind, n]) => `${kind} ${n}`).join(', ');
+  const { noAnswer } = result;
+  const silent = noAnswer.timedOut + noAnswer.inFlight;
+  const silentParts = [
+    ...(noAnswer.timedOut > 0 ? [`${noAnswer.timedOut} timed out`] : []),
+    ...(noAnswer.inFlight > 0 ? [`${noAnswer.inFlight} in flight when stopped`] : []),
+  ];
   return [
-    `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}${result.threads > 1 ? `, ${result.threads} threads` : ''}, ${(result.elapsedMs / 1000).toFixed(2)} s`,
-    `  connections  ${result.ok} ok, ${result.failed} failed (${result.started} started)`,
+    `${PROGRAM}: ${target} ${service}, concurrency ${result.concurrency}${result.threads > 1 ? `, ${result.threads} threads` : ''}, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
+    `  connections  ${result.ok} ok, ${result.failed} failed${result.interrupted ? `, ${result.inFlight} in flight when stopped` : ''} (${result.started} started)`,
     `  rate         ${Math.round(result.perSecond)} connections/s`,
     latency.count === 0
       ? '  latency      n/a (no exchange completed)'
       : `  latency      p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
     `  errors       ${errors}`,
+    // Connections the server left without a byte: a server that accepts and never answers.
+    ...(silent === 0
+      ? []
+      : [`  no answer    ${silent} got no byte from the server (${silentParts.join(', ')})`]),
     '',
   ].join('\n');
 }

@@ -2,9 +2,10 @@
  * `hclient [options] <IP> <port>`: the seed's hello_client.c.
  */
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES } from '../defaults.js';
-import { AbortError, SocketStepsError } from '../errors.js';
+import { AbortError, ReadTimeoutError, SocketStepsError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
+import type { TraceLanguage } from '../trace/schema.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -17,7 +18,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -34,8 +35,7 @@ with --service echo it is the textbook's echo client: each line of input is sent
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -60,6 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -71,7 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
@@ -94,6 +95,11 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const signalled = stop.exitCode();
     if (error instanceof AbortError && signalled !== undefined) return signalled;
+    if (error instanceof ReadTimeoutError && talk.service === 'hello') {
+      // What did arrive is printed first, as the C client prints what read() gave it.
+      if (error.received.length > 0) process.stdout.write(formatHelloLine(error.received));
+      else throw new CliError(`${errorLine('read() error!', error)}\n${speakFirstHint(lang)}`);
+    }
     if (error instanceof SocketStepsError) {
       throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
     }
@@ -102,4 +108,11 @@ async function main(argv: readonly string[]): Promise<number> {
     stopTrace?.();
     stop.dispose();
   }
+}
+
+/** The hint after "sent nothing": a server that waits for the client to speak first. */
+export function speakFirstHint(lang: TraceLanguage): string {
+  return lang === 'ko'
+    ? `${PROGRAM}: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오`
+    : `${PROGRAM}: a greet or echo server waits for the client to speak first: try --service greet or --service echo`;
 }

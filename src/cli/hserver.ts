@@ -26,7 +26,7 @@ import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'hserver';
@@ -52,15 +52,15 @@ Options:
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
                           (SO_REUSEPORT; see README)                       [default: 1]
-${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
 
 ${SECONDS_HELP}
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
-A second signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
+While clients are connected, the first signal says what it waits for and for how long; a second
+signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
 `;
 
 /** Runs hserver with the given arguments (without node and the script). */
@@ -97,6 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     },
   });
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const backlog =
     values.backlog === undefined ? undefined : parseCount(values.backlog, '--backlog', PROGRAM, 1, 65535);
   const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
@@ -111,12 +112,17 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
-  const metrics = parseMetrics(values.metrics, PROGRAM);
-  const view = parseViewRequest(values.view, PROGRAM, {
-    transport: 'tcp',
-    service: parseService(values.service, PROGRAM),
-    lang: values.lang === undefined ? undefined : lang,
-  });
+  const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
+  const view = parseViewRequest(
+    values.view,
+    PROGRAM,
+    {
+      transport: 'tcp',
+      service: parseService(values.service, PROGRAM),
+      lang: values.lang === undefined ? undefined : lang,
+    },
+    values['view-allow-host'],
+  );
   return serve({
     program: PROGRAM,
     workers,
@@ -140,8 +146,10 @@ async function main(argv: readonly string[]): Promise<number> {
         createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
       );
     },
-    trace: values.trace ? () => printTrace(lang) : undefined,
+    trace: traceFormat === undefined ? undefined : () => printTrace(lang, process.stderr, traceFormat),
     view,
     inFlight: (server) => server.connections,
+    ...(closeTimeout === undefined ? {} : { closeTimeout }),
+    lang,
   });
 }

@@ -11,10 +11,11 @@ import {
   WorkerSupervisor,
   workerPort,
 } from '../cluster/workers.js';
-import { MAX_WORKERS } from '../defaults.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, MAX_WORKERS } from '../defaults.js';
 import { BindError, ResolveError } from '../errors.js';
 import { MetricsServer, serveMetrics } from '../metrics/metrics-server.js';
 import { formatMetrics } from '../metrics/prometheus.js';
+import type { TraceLanguage } from '../trace/schema.js';
 import { descriptorLimit } from '../transport/descriptors.js';
 import type { ServerStats } from '../transport/stats.js';
 import { formatAddress } from '../validate.js';
@@ -46,12 +47,36 @@ export interface RunOptions {
   metrics?: HostPort;
   /** Serve the live view too (`--view`): it starts once the server listens and closes with it. */
   view?: ViewRequest;
+  /** How long `close()` lets connections finish, in ms, for the line a first signal prints. */
+  closeTimeout?: number;
+  /** The language of that line (`--lang`). */
+  lang?: TraceLanguage;
 }
 
-/** A host and port to bind. */
+/**
+ * The line a first SIGINT/SIGTERM prints while connections are open: what the server now waits
+ * for, for how long at most, and that a second signal drops them. Without it, a server with an
+ * idle client looks hung for the whole close timeout.
+ */
+export function closingLine(
+  program: string,
+  open: number,
+  closeTimeoutMs: number,
+  lang: TraceLanguage,
+): string {
+  const seconds = `${closeTimeoutMs / 1000}`;
+  if (lang === 'ko') {
+    return `${program}: 종료하는 중: 새 연결은 받지 않고, 열린 연결 ${open}개가 끝나기를 최대 ${seconds}초 기다립니다 (Ctrl-C를 한 번 더 누르면 바로 끊습니다)\n`;
+  }
+  const connections = open === 1 ? '1 open connection' : `${open} open connections`;
+  return `${program}: stopping: no new connections; waiting up to ${seconds} s for ${connections} to finish (Ctrl-C again drops ${open === 1 ? 'it' : 'them'})\n`;
+}
+
+/** A host and port to bind, and the names its HTTP listener answers besides its own. */
 export interface HostPort {
   host: string;
   port: number;
+  allowedHosts?: readonly string[];
 }
 
 /** The exposition of a lone server's snapshot, or of a supervisor's workers (their sum, and each). */
@@ -84,19 +109,37 @@ export function watchDescriptorRefusals(
   const first = server.snapshot();
   // Only a TCP server holds a descriptor per client.
   if (first.transport !== 'tcp') return;
-  let last = first.errors.EMFILE ?? 0;
+  watchRefusals(program, () => server.snapshot().errors.EMFILE ?? 0, until);
+}
+
+/**
+ * The same for an HTTP listener (`--view`, `--metrics`, named in the line): its connections
+ * refused because they would have taken the descriptors the process keeps in reserve.
+ */
+export function watchHttpDescriptorRefusals(
+  program: string,
+  option: string,
+  listener: { readonly refusals: { descriptorRefusals: number } },
+  until: Promise<unknown>,
+): void {
+  watchRefusals(`${program}: ${option}`, () => listener.refusals.descriptorRefusals, until);
+}
+
+// `prefix` begins each line: `hserver`, or `hserver: --view`.
+function watchRefusals(prefix: string, count: () => number, until: Promise<unknown>): void {
+  let last = count();
   let refusing = false;
   const timer = setInterval(() => {
-    const now = server.snapshot().errors.EMFILE ?? 0;
+    const now = count();
     if (now > last) {
       const limit = descriptorLimit();
       process.stderr.write(
-        `${program}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
+        `${prefix}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
       );
       refusing = true;
     } else if (refusing) {
       process.stderr.write(
-        `${program}: accepting connections again: none refused for lack of descriptors in the last second\n`,
+        `${prefix}: accepting connections again: none refused for lack of descriptors in the last second\n`,
       );
       refusing = false;
     }
@@ -125,6 +168,7 @@ async function startMetrics(
   } catch (error) {
     throw new CliError(errorLine(`${program}: --metrics: bind() error`, error));
   }
+  watchHttpDescriptorRefusals(program, '--metrics', metrics, until);
   void until.finally(() => metrics.close());
   return metrics;
 }
@@ -133,12 +177,25 @@ async function startMetrics(
 export async function runServer(
   program: string,
   server: RunnableServer,
-  { inFlight = () => 0, fd, expectPort, metrics, view: viewRequest }: RunOptions = {},
+  {
+    inFlight = () => 0,
+    fd,
+    expectPort,
+    metrics,
+    view: viewRequest,
+    closeTimeout = DEFAULT_CLOSE_TIMEOUT_MS,
+    lang = 'en',
+  }: RunOptions = {},
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
   onSignals(
-    () => void server.close(),
+    () => {
+      // Said at once, by the process the user talks to (a worker's supervisor speaks for it).
+      const open = inFlight();
+      if (open > 0 && !isWorker()) process.stderr.write(closingLine(program, open, closeTimeout, lang));
+      void server.close();
+    },
     () => {
       forced = inFlight() > 0;
       void server.destroy();
@@ -195,6 +252,7 @@ export async function runServer(
         await server.destroy();
         throw error;
       }
+      watchHttpDescriptorRefusals(program, '--view', view, server.closed);
     }
     watchDescriptorRefusals(program, server, server.closed);
     if (supervisor !== undefined) supervisor.listening(address);
@@ -289,6 +347,7 @@ export async function runWorkers(
     if (view !== undefined && !sideFailed) {
       try {
         await startView(program, view);
+        watchHttpDescriptorRefusals(program, '--view', view, supervisor.closed);
       } catch (error) {
         process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
         sideFailed = true;
@@ -341,6 +400,10 @@ export interface ServeOptions<S extends RunnableServer> {
   /** `--view`: the live page, served by the primary (or the lone server). */
   view?: ViewRequest;
   inFlight?(server: S): number;
+  /** `--close-timeout` in ms, for the line a first signal prints. */
+  closeTimeout?: number;
+  /** `--lang`, for that line. */
+  lang?: TraceLanguage;
 }
 
 /**
@@ -367,6 +430,8 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
     return await runServer(program, server, {
       ...(inFlight === undefined ? {} : { inFlight: () => inFlight(server) }),
       ...(source.kind === 'fd' ? { fd: source.fd, expectPort: source.port } : {}),
+      ...(options.closeTimeout === undefined ? {} : { closeTimeout: options.closeTimeout }),
+      ...(options.lang === undefined ? {} : { lang: options.lang }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       // Workers never serve the view: their primary does.
       ...(options.view === undefined || workers > 1 ? {} : { view: options.view }),

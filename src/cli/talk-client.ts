@@ -3,9 +3,8 @@
  * greet prints the dialogue as it happens; echo is the textbook's echo client (prompt, send a
  * line, print `Message from server: <line>`, `q`/`Q` or end of input quits).
  */
-import { createInterface } from 'node:readline';
 import { ProtocolError } from '../errors.js';
-import { formatEchoLine } from '../protocol/echo-client.js';
+import { EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/echo-client.js';
 import { validateName } from '../protocol/greet.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
@@ -50,15 +49,22 @@ export async function runGreetClient(target: TalkTarget, name: string, io: TalkI
  */
 export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<void> {
   const session = await openEcho(target);
-  const lines = createInterface({ input: io.input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
-  const stop = () => lines.close();
-  target.signal.addEventListener('abort', stop, { once: true });
+  // Lines are cut as bytes, never decoded: input that is not UTF-8 (a file, a pipe) goes out and
+  // comes back byte for byte, and each line keeps its own ending (`\r\n` too).
+  const lines = readByteLines(io.input)[Symbol.asyncIterator]();
+  // A signal ends the wait for input at once (a read of the terminal is no socket call it reaches).
+  let onAbort = () => {};
+  const aborted = new Promise<IteratorResult<Buffer>>((resolve) => {
+    onAbort = () => resolve({ done: true, value: undefined });
+  });
+  target.signal.addEventListener('abort', onAbort, { once: true });
   const interactive = io.input.isTTY === true;
   try {
     if (interactive) io.output.write(TCP_ECHO_PROMPT);
-    for await (const line of lines) {
-      if (line === 'q' || line === 'Q') break;
-      const sent = Buffer.from(`${line}\n`, 'utf8');
+    for (;;) {
+      const next = await Promise.race([lines.next(), aborted]);
+      if (next.done === true || isQuitLine(next.value)) break;
+      const sent = next.value;
       const back = await session.echo(sent);
       // Something else than an echo (a greet or hello server on that port): say so, exit 1.
       if (!back.equals(sent)) {
@@ -74,8 +80,20 @@ export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<voi
     await session.close().catch(() => {});
     throw error;
   } finally {
-    target.signal.removeEventListener('abort', stop);
-    lines.close();
+    target.signal.removeEventListener('abort', onAbort);
+    // Not awaited: after a signal, a read of the input may still be pending (the program exits).
+    void lines.return(undefined);
   }
   await session.close();
+}
+
+/** The input's lines as bytes, each with its newline (the last may lack one, at end of input). */
+async function* readByteLines(input: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  // A TCP line has no datagram's size limit; like a line read by fgets in a loop, any length goes.
+  const splitter = new EchoLineSplitter(Number.MAX_SAFE_INTEGER);
+  for await (const chunk of input) {
+    yield* splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+  }
+  const last = splitter.end();
+  if (last !== undefined) yield last;
 }

@@ -16,9 +16,41 @@ export function chooseLanguage(flag: string | undefined, program: string, env = 
   return locale.toLowerCase().startsWith('ko') ? 'ko' : 'en';
 }
 
-/** Prints every trace event as a line on stderr until the returned function is called. */
-export function printTrace(lang: TraceLanguage, stream: NodeJS.WritableStream = process.stderr): () => void {
+/** How `--trace` prints: the lecture's lines (`text`), or one JSON object per event (`json`). */
+export type TraceFormat = 'text' | 'json';
+
+/**
+ * The trace the command line asks for: `undefined` without `--trace` or `--trace-format`, else its
+ * format (`--trace-format json` alone turns the trace on too).
+ */
+export function chooseTraceFormat(
+  values: { trace?: boolean | undefined; 'trace-format'?: string | undefined },
+  program: string,
+): TraceFormat | undefined {
+  const flag = values['trace-format'];
+  if (flag !== undefined && flag !== 'text' && flag !== 'json') {
+    throw new CliError(`${program}: invalid --trace-format '${flag}': expected text or json`);
+  }
+  if (flag === undefined && values.trace !== true) return undefined;
+  return flag ?? 'text';
+}
+
+/** The help lines of `--trace` and `--trace-format`. */
+export const TRACE_HELP = `  --trace                 print the lecture's steps on stderr as they happen
+  --trace-format FORMAT   text (default), or json: one JSON object per event on stderr, with its
+                          system-wide monotonic stamp (monotonicNs), to merge processes' traces
+`;
+
+/**
+ * Prints every trace event on stderr until the returned function is called: a line of text in
+ * `lang`, or (`json`) the event as one JSON object on a line of its own.
+ */
+export function printTrace(
+  lang: TraceLanguage,
+  stream: NodeJS.WritableStream = process.stderr,
+  format: TraceFormat = 'text',
+): () => void {
   return subscribeTrace((event) => {
-    stream.write(`${formatTraceEvent(event, lang)}\n`);
+    stream.write(format === 'json' ? `${JSON.stringify(event)}\n` : `${formatTraceEvent(event, lang)}\n`);
   });
 }

@@ -9,6 +9,8 @@ import { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from '../pr
 import { formatHelloLine } from '../protocol/hello.js';
 import { openUdpEchoClient, type UdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
+import type { TraceLanguage } from '../trace/schema.js';
+import type { UdpRetry } from '../transport/udp-client.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -21,7 +23,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'uclient';
 const USAGE = 'Usage : uclient <IP> <port>';
@@ -37,8 +39,8 @@ The lecture's UDP client: socket(), sendto() a request, recvfrom() the reply, cl
                     "Message from server: " + the reply; q, Q or end of input quits
 
 UDP may lose a datagram without telling anyone: with no reply within --timeout, the request is
-sent again, --retries times at most. An ICMP "port unreachable" (nothing listens there) ends it
-at once.
+sent again, --retries times at most, and each retry is said on stderr. An ICMP "port
+unreachable" (nothing listens there) ends it at once.
 
 Options:
   --service hello|echo    what to ask for                                  [default: hello]
@@ -46,8 +48,7 @@ Options:
                           echo: send TEXT once instead of reading lines
   --timeout SECS          how long to wait for each reply                 [default: ${DEFAULT_UDP_TIMEOUT_MS / 1000}]
   --retries N             how many times to send again after a timeout    [default: ${DEFAULT_UDP_RETRIES}]
-  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace (default: from LANG, else en)
+${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -73,6 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -84,9 +86,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = abortOnSignals(() => {
     if (service === 'echo' && message === undefined) process.stdin.destroy();
   });
-  const stopTrace = values.trace ? printTrace(lang) : undefined;
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
   try {
-    const options = { host, port, timeout, retries, signal: stop.signal };
+    // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
+    // With --trace the trace says it already.
+    const onRetry =
+      traceFormat !== undefined
+        ? undefined
+        : (retry: UdpRetry) => process.stderr.write(retryLine(retry, lang));
+    const options = { host, port, timeout, retries, signal: stop.signal, ...(onRetry ? { onRetry } : {}) };
     if (service === 'hello') {
       const reply = await fetchUdpHello({ ...options, request: message });
       process.stdout.write(formatHelloLine(reply.message));
@@ -142,4 +150,11 @@ async function* readLines(input: NodeJS.ReadableStream, splitter: EchoLineSplitt
   }
   const last = splitter.end();
   if (last !== undefined) yield last;
+}
+
+/** The line uclient prints on stderr as a retry goes out. */
+export function retryLine({ attempt, attempts, timeout }: UdpRetry, lang: TraceLanguage): string {
+  return lang === 'ko'
+    ? `${PROGRAM}: ${timeout} ms 안에 응답이 없어 다시 보냄 (${attempts}번 중 ${attempt}번째 시도)\n`
+    : `${PROGRAM}: no reply within ${timeout} ms; sending again (attempt ${attempt} of ${attempts})\n`;
 }

@@ -25,7 +25,7 @@ import { chooseListenSource } from './listen-source.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
-import { chooseLanguage, printTrace } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
@@ -51,8 +51,7 @@ Options:
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port
                           (SO_REUSEPORT; see README)                       [default: 1]
-${METRICS_HELP}${VIEW_HELP}  --trace                 print the lecture's steps on stderr as they happen
-  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -102,6 +101,7 @@ async function main(argv: readonly string[]): Promise<number> {
     bindingOptions: { '--host': values.host !== undefined, '--workers': values.workers !== undefined },
   });
   const lang = chooseLanguage(values.lang, PROGRAM);
+  const traceFormat = chooseTraceFormat(values, PROGRAM);
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   if (service === 'echo' && (values.message !== undefined || values['no-nul'])) {
     throw new CliError(`${PROGRAM}: --message and --no-nul are for --service hello`);
@@ -119,12 +119,17 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
-  const metrics = parseMetrics(values.metrics, PROGRAM);
-  const view = parseViewRequest(values.view, PROGRAM, {
-    transport: 'udp',
-    service: service,
-    lang: values.lang === undefined ? undefined : lang,
-  });
+  const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
+  const view = parseViewRequest(
+    values.view,
+    PROGRAM,
+    {
+      transport: 'udp',
+      service: service,
+      lang: values.lang === undefined ? undefined : lang,
+    },
+    values['view-allow-host'],
+  );
   return serve({
     program: PROGRAM,
     workers,
@@ -136,7 +141,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ? createUdpEchoServer(common)
         : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
     },
-    trace: values.trace ? () => printTrace(lang) : undefined,
+    trace: traceFormat === undefined ? undefined : () => printTrace(lang, process.stderr, traceFormat),
     view,
   });
 }

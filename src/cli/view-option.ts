@@ -6,24 +6,29 @@ import { DEFAULT_HTTP_HOST } from '../defaults.js';
 import type { TraceLanguage } from '../trace/schema.js';
 import { formatAddress } from '../validate.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../view/view-server.js';
-import { parseHostPort } from './arguments.js';
+import { parseAllowedHosts, parseHostPort } from './arguments.js';
 import { CliError, errorLine } from './program.js';
 
-/** The parseArgs spec of `--view`. */
+/** The parseArgs specs of `--view` and `--view-allow-host`. */
 export const VIEW_OPTIONS = {
   view: { type: 'string' },
+  'view-allow-host': { type: 'string', multiple: true },
 } as const;
 
-/** The help's lines on `--view`. */
+/** The help's lines on `--view` and `--view-allow-host`. */
 export const VIEW_HELP = `  --view [HOST:]PORT      serve the live page of the lecture's diagrams on PORT (0: a free one)
                           HOST defaults to ${DEFAULT_HTTP_HOST}; [::1]:PORT for IPv6 (see README before
                           binding beyond loopback: the page shows clients' addresses and lines)
+  --view-allow-host NAME[,NAME...]
+                          answer these Host names too (repeatable); the view answers
+                          localhost, 127.x.y.z, [::1] and its own address, else 403
 `;
 
-/** Where the view listens. */
+/** Where the view listens, and the names it answers besides its own. */
 export interface ViewAddressOption {
   host: string;
   port: number;
+  allowedHosts?: readonly string[];
 }
 
 /** Parses `--view`: `PORT`, `HOST:PORT` or `[IPv6]:PORT` (see parseHostPort). */
@@ -55,10 +60,21 @@ export function parseViewRequest(
   text: string | undefined,
   program: string,
   server: { transport: 'tcp' | 'udp'; service: string; lang: TraceLanguage | undefined },
+  allow?: readonly string[],
 ): ViewRequest | undefined {
-  if (text === undefined) return undefined;
+  const allowedHosts = parseAllowedHosts(allow, '--view-allow-host', program);
+  if (text === undefined) {
+    if (allowedHosts !== undefined) throw new CliError(`${program}: --view-allow-host needs --view`);
+    return undefined;
+  }
   const { transport, service, lang } = server;
-  return { ...parseViewOption(text, program), transport, service, ...(lang === undefined ? {} : { lang }) };
+  return {
+    ...parseViewOption(text, program),
+    transport,
+    service,
+    ...(lang === undefined ? {} : { lang }),
+    ...(allowedHosts === undefined ? {} : { allowedHosts }),
+  };
 }
 
 /** Builds (not yet listening) the view a program asked for, with the server's own callbacks. */
@@ -74,6 +90,7 @@ export function buildView(
     transport: request.transport,
     service: request.service,
     ...(request.lang === undefined ? {} : { lang: request.lang }),
+    ...(request.allowedHosts === undefined ? {} : { allowedHosts: request.allowedHosts }),
     ...hooks,
   });
 }

@@ -62,6 +62,11 @@ export class HelloDecoder {
     return this.#length;
   }
 
+  /** The bytes received so far (before the frame is complete), without ending the frame. */
+  received(): Buffer {
+    return this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks);
+  }
+
   /** The frame, once complete. */
   get frame(): HelloFrame | undefined {
     return this.#frame;

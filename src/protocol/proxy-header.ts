@@ -25,42 +25,16 @@
  * `source`. Whether the peer may send a header at all is the server's question (trusted proxies).
  */
 import { DEFAULT_PROXY_V2_MAX_LENGTH } from '../defaults.js';
-import { ProxyHeaderError } from '../errors.js';
+import { ProxyHeaderError, ProxyHeaderFailure } from '../errors.js';
 import { formatIPv4, formatIPv6, parseDecimal, parseIPv4, parseIPv6 } from '../ip-address.js';
 import type { TraceAddress } from '../trace/schema.js';
-import type { PrefixResult } from '../transport/connection.js';
 import { validateInteger } from '../validate.js';
 import { crc32c } from './crc32c.js';
+import type { PrefixResult } from './prefix-result.js';
 
-/** Why a PROXY header was refused: stable codes to count and branch on. */
-export const ProxyHeaderFailure = {
-  /** The first bytes are neither `PROXY ` nor the v2 signature. */
-  NotProxy: 'not-proxy',
-  /** v1: no CRLF within 107 bytes. */
-  V1TooLong: 'v1-too-long',
-  /** v1: wrong structure (protocol, spaces, fields, a lone CR or LF, a byte that is not printable ASCII). */
-  V1Malformed: 'v1-malformed',
-  /** v1: an address that is not a strict literal of the family named (TCP4: IPv4, TCP6: IPv6). */
-  V1BadAddress: 'v1-bad-address',
-  /** v1: a port that is not a decimal 0-65535 without leading zeros. */
-  V1BadPort: 'v1-bad-port',
-  /** v2: the version nibble is not 2. */
-  V2BadVersion: 'v2-bad-version',
-  /** v2: the command is neither LOCAL (0) nor PROXY (1). */
-  V2BadCommand: 'v2-bad-command',
-  /** v2: a PROXY header with a family/protocol byte the spec does not define. */
-  V2BadFamily: 'v2-bad-family',
-  /** v2: the length is over the receiver's bound (`maxV2Length`). */
-  V2TooLong: 'v2-too-long',
-  /** v2: the length is too short for the family's address block. */
-  V2Length: 'v2-length',
-  /** v2: a TLV that is cut, overruns the header, repeats a type that must be unique, or breaks its type's rules. */
-  V2Tlv: 'v2-tlv',
-  /** v2: the CRC32C TLV does not match the header. */
-  V2Crc32c: 'v2-crc32c',
-} as const;
-/** Why a PROXY header was refused. */
-export type ProxyHeaderFailure = (typeof ProxyHeaderFailure)[keyof typeof ProxyHeaderFailure];
+// The failure codes live with the errors (errors.ts imports nothing of the project's); the
+// protocol's name for them stays here too.
+export { ProxyHeaderFailure } from '../errors.js';
 
 /**
  * What a header says the proxied connection was. `'unknown'` for v1 `UNKNOWN`, v2 `UNSPEC`, and a

@@ -118,7 +118,7 @@ export interface HelloReply {
 /**
  * socket, connect, read, close: fetches the hello message. Reads across TCP segments until a NUL,
  * EOF or `maxBytes`. Rejects with the errors of `connectTcp`, {@link ReadTimeoutError} if the
- * server sends nothing in time, or {@link ClosedWithoutDataError} if it closes without sending.
+ * server falls silent in time (with what arrived, in its `received`), or {@link ClosedWithoutDataError} if it closes without sending.
  */
 export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
@@ -150,7 +150,7 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
             decoder.receivedBytes === 0
               ? `${target} sent nothing within ${timeout} ms`
               : `${target} stopped sending for ${timeout} ms after ${decoder.receivedBytes} bytes`,
-            { call: 'read' },
+            { call: 'read', received: decoder.received() },
           ),
       },
       { timeout, signal: options.signal },

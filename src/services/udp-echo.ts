@@ -3,7 +3,7 @@
  * empty one included; the client sends a message and waits for it to come back.
  */
 import { DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } from '../defaults.js';
-import { connectUdp, type UdpClient } from '../transport/udp-client.js';
+import { connectUdp, type UdpClient, type UdpRetry } from '../transport/udp-client.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
 import { validateDuration, validateInteger } from '../validate.js';
 
@@ -33,6 +33,8 @@ export interface UdpEchoClientOptions {
   retries?: number;
   /** Aborts connecting and every exchange. */
   signal?: AbortSignal;
+  /** Called as each retry is sent (see `UdpRequestOptions.onRetry`). */
+  onRetry?: (retry: UdpRetry) => void;
 }
 
 /** An echo client on one UDP socket: many messages, one reply each. */
@@ -41,11 +43,19 @@ export class UdpEchoClient {
   readonly #timeout: number;
   readonly #retries: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #onRetry: ((retry: UdpRetry) => void) | undefined;
   #previous: Buffer | undefined;
 
   /** @internal Use {@link openUdpEchoClient}. */
-  constructor(client: UdpClient, timeout: number, retries: number, signal: AbortSignal | undefined) {
+  constructor(
+    client: UdpClient,
+    timeout: number,
+    retries: number,
+    signal: AbortSignal | undefined,
+    onRetry?: (retry: UdpRetry) => void,
+  ) {
     this.#client = client;
+    this.#onRetry = onRetry;
     this.#timeout = timeout;
     this.#retries = retries;
     this.#signal = signal;
@@ -71,6 +81,7 @@ export class UdpEchoClient {
       timeout: this.#timeout,
       retries: this.#retries,
       signal: this.#signal,
+      ...(this.#onRetry === undefined ? {} : { onRetry: this.#onRetry }),
       accept:
         previous === undefined || previous.equals(current)
           ? undefined
@@ -94,5 +105,5 @@ export async function openUdpEchoClient(options: UdpEchoClientOptions): Promise<
   const timeout = validateDuration(options.timeout ?? DEFAULT_UDP_TIMEOUT_MS, 'timeout');
   const retries = validateInteger(options.retries ?? DEFAULT_UDP_RETRIES, 'retries', 0, 1000);
   const client = await connectUdp({ host: options.host, port: options.port, signal: options.signal });
-  return new UdpEchoClient(client, timeout, retries, options.signal);
+  return new UdpEchoClient(client, timeout, retries, options.signal, options.onRetry);
 }

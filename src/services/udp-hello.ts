@@ -6,7 +6,7 @@ import { DEFAULT_HELLO_MESSAGE, DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } fr
 import { InvalidArgumentError } from '../errors.js';
 import { checkDatagramSize, helloMessageOf } from '../protocol/datagram.js';
 import { encodeHello, HelloEnd } from '../protocol/hello.js';
-import { connectUdp } from '../transport/udp-client.js';
+import { connectUdp, type UdpRetry } from '../transport/udp-client.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
 import type { HelloReply } from './hello.js';
 
@@ -66,6 +66,8 @@ export interface FetchUdpHelloOptions {
   request?: Uint8Array;
   /** Aborts the exchange. */
   signal?: AbortSignal;
+  /** Called as each retry is sent (see `UdpRequestOptions.onRetry`). */
+  onRetry?: (retry: UdpRetry) => void;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function fetchUdpHello(options: FetchUdpHelloOptions): Promise<Hell
       timeout: options.timeout ?? DEFAULT_UDP_TIMEOUT_MS,
       retries: options.retries ?? DEFAULT_UDP_RETRIES,
       signal: options.signal,
+      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
     });
     const message = helloMessageOf(reply);
     return {

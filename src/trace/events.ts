@@ -42,15 +42,18 @@ export const traceChannels = {
   udpClient: diagnosticsChannel.channel(TRACE_CHANNELS.udpClient),
 } as const;
 
-/** Event fields a publisher supplies; the step and time are filled in. */
-export type TraceEventInit = Omit<TraceEvent, 'step' | 'time'>;
+/** Event fields a publisher supplies; the step and times are filled in. */
+export type TraceEventInit = Omit<TraceEvent, 'step' | 'time' | 'monotonicNs'>;
 
-/** Completes an event with its lecture step and timestamp. Call only when the channel has subscribers. */
+/** Completes an event with its lecture step and timestamps. Call only when the channel has subscribers. */
 export function makeTraceEvent(init: TraceEventInit): TraceEvent {
   return {
     ...init,
     step: lectureStep(init.transport, init.role, init.action),
     time: performance.timeOrigin + performance.now(),
+    // process.hrtime is libuv's uv_hrtime: clock_gettime(CLOCK_MONOTONIC) on Linux, shared by
+    // every process, unlike performance.now(), which counts from this process's own start.
+    monotonicNs: String(process.hrtime.bigint()),
   };
 }
 

@@ -46,6 +46,13 @@ export interface TraceEvent {
   connection?: number;
   /** `performance.timeOrigin + performance.now()` at the moment of the event, in ms. */
   time: number;
+  /**
+   * The system's monotonic clock at the moment of the event, in ns, as a decimal string (JSON has
+   * no 64-bit integers). On Linux this is CLOCK_MONOTONIC, one clock for every process on the
+   * machine, so that events of a server and a client process can be put in the order they
+   * happened. `time` is not: each process's `timeOrigin` is read from the wall clock on its own.
+   */
+  monotonicNs?: string;
   /** Our side's address. */
   local?: TraceAddress;
   /** The peer's address: the client's, also when it came through a proxy. */

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { ProtocolError, ReadTimeoutError } from '../errors.js';
+import type { PrefixResult } from '../protocol/prefix-result.js';
 import { type TraceAddress, toTraceAddress } from '../trace/events.js';
 
 /** An accepted connection: its number, its addresses and its socket. */
@@ -89,17 +90,16 @@ function socketPeer(socket: Socket, details: ConnectionDetails): TraceAddress | 
 export interface ConnectionStage {
   /** A short name, for messages. */
   readonly name: string;
+  /**
+   * Runs the stage on a new connection. A rejection closes the connection unserved; when the
+   * error has `resetConnection: true` the server resets it (RST) instead of closing it.
+   */
   run(connection: Connection): Promise<void>;
   /** The stage's own counters, for the server's snapshot (under `stages`, by the stage's name). */
   stats?(): Record<string, number>;
 }
 
-/** What a streaming prefix parser says about the bytes so far. */
-export type PrefixResult<T> =
-  /** Not complete yet: give me more. */
-  | { done: false }
-  /** Complete: the value, and how many bytes of the last chunk were not part of it. */
-  | { done: true; value: T; unused: number };
+export type { PrefixResult };
 
 /** Options of {@link readPrefix}. */
 export interface ReadPrefixOptions {

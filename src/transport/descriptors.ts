@@ -25,3 +25,44 @@ export function openDescriptors(): number | undefined {
     return undefined;
   }
 }
+
+// Connections the process's HTTP listeners (the view's, the metrics') hold now, all of them.
+let httpHeld = 0;
+
+/**
+ * Counts one connection of an HTTP listener as held until the returned function is called (once).
+ * The TCP servers of the same process read the total ({@link httpDescriptorsHeld}): those
+ * connections come out of their descriptor reserve first, then out of their own room.
+ */
+export function holdHttpDescriptor(): () => void {
+  httpHeld++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    httpHeld--;
+  };
+}
+
+/** How many connections the process's HTTP listeners hold now. */
+export function httpDescriptorsHeld(): number {
+  return httpHeld;
+}
+
+/**
+ * The part of a descriptor reserve that HTTP listeners may hold without taking from a TCP
+ * server's connections: a quarter of it. A TCP server at its limit keeps up to half of its reserve
+ * for the refused sockets that wait to get their refusal; with this quarter, a quarter is always
+ * left for files, DNS and the view's reads of /proc, whatever the two sides do.
+ */
+export function httpShareOfReserve(reserve: number): number {
+  return Math.floor(reserve / 4);
+}
+
+/**
+ * How many descriptors an HTTP listener leaves free when it takes a connection: half the reserve.
+ * With the service idle, the HTTP listeners may use the rest of the reserve down to this.
+ */
+export function httpFloorOfReserve(reserve: number): number {
+  return Math.floor(reserve / 2);
+}

@@ -29,7 +29,7 @@ import {
   validateListenSource,
 } from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
-import { descriptorLimit, openDescriptors } from './descriptors.js';
+import { descriptorLimit, httpDescriptorsHeld, httpShareOfReserve, openDescriptors } from './descriptors.js';
 import { type ServerStats, Tally } from './stats.js';
 
 /** Called for every accepted connection, once the pipeline's stages are done. */
@@ -423,6 +423,12 @@ export class TcpServer {
     return Math.max(1, limit - open - this.#descriptorReserve);
   }
 
+  // The HTTP listeners' connections past their share of the reserve come out of this room.
+  #httpOverflow(): number {
+    if (this.#descriptorReserve === false) return 0;
+    return Math.max(0, httpDescriptorsHeld() - httpShareOfReserve(this.#descriptorReserve));
+  }
+
   /** Closes the server gracefully (`await using server = ...`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -477,7 +483,7 @@ export class TcpServer {
       else this.#refuse(socket, this.#refusal);
       return;
     }
-    if (this.#sockets.size + this.#refusing.size >= this.#descriptorRoom) {
+    if (this.#sockets.size + this.#refusing.size + this.#httpOverflow() >= this.#descriptorRoom) {
       // Out of descriptors but for the reserve: refuse now, and say so (errors.EMFILE), rather
       // than let the system run out and libuv drop connections unseen.
       this.#errors.add('EMFILE');
@@ -527,7 +533,10 @@ export class TcpServer {
         // The error's code (ERR_PROXY_HEADER, ECONNRESET, ...) is the reason traced and counted.
         socket.errorCode ??= systemCodeOf(error) ?? 'ERR_STAGE';
         this.#countHealthCheck(connection);
-        socket.destroy();
+        // A stage may ask for a reset (an untrusted proxy's connection, whose bytes are never
+        // read), so that the peer sees one outcome however its bytes and our close interleave.
+        if (isResetRequest(error)) socket.resetAndDestroy();
+        else socket.destroy();
         return;
       }
       if (socket.destroyed) return;
@@ -603,4 +612,9 @@ function statsCode(reason: string): string {
 // from one client must never take the server down; the reason shows in the close trace.
 function onSocketError(this: TrackedSocket, error: Error): void {
   this.errorCode ??= systemCodeOf(error) ?? error.message;
+}
+
+// An error a stage throws to have the connection reset (RST) rather than closed (FIN).
+function isResetRequest(error: unknown): boolean {
+  return (error as { resetConnection?: unknown } | null)?.resetConnection === true;
 }

@@ -69,6 +69,21 @@ export interface UdpRequestOptions {
    * @default every datagram is accepted
    */
   accept?: (reply: Buffer) => boolean;
+  /**
+   * Called as each retry is sent, so that a program can say why it is still waiting (a UDP reply
+   * may never come, and four silent seconds look like a hang).
+   */
+  onRetry?: (retry: UdpRetry) => void;
+}
+
+/** A retry of {@link UdpClient.request}: the request goes out again. */
+export interface UdpRetry {
+  /** This attempt's number, from 2. */
+  attempt: number;
+  /** Attempts in all (retries + 1). */
+  attempts: number;
+  /** How long the last attempt waited for a reply, in ms. */
+  timeout: number;
 }
 
 /** Most replies kept while nobody waits for one (late duplicates): memory stays bounded. */
@@ -165,6 +180,7 @@ export class UdpClient {
           remote: this.#remote,
           reason: `no reply within ${timeout} ms, sending again (attempt ${attempt} of ${attempts})`,
         });
+        options.onRetry?.({ attempt, attempts, timeout });
       }
       await this.send(payload);
       const deadline = performance.now() + timeout;

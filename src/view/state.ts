@@ -56,10 +56,22 @@ export interface ViewConnection {
   clientSteps: string[];
   /** Where the client column comes from: the client's own trace (run in this process) or the server's view of it. */
   clientSource: 'client' | 'server';
-  /** The kernel's state of each end (TCP), from `ss` or /proc/net/tcp{,6}; `unread` until a reading covers it. */
+  /**
+   * The kernel's state of each end (TCP), from `ss` (else /proc/net/tcp{,6}): `unread` until a
+   * reading has covered the connection; always `unknown` for UDP, which has no connection state.
+   */
   kernel: { server: KernelState; client: KernelState };
+  /** Bytes the server received: the bytes the client sent. */
   bytesIn: number;
+  /** Bytes the server sent: the bytes the client received. */
   bytesOut: number;
+  /**
+   * TCP: which ends have sent their FIN, as far as the trace (a read() that returned 0, shutdown(),
+   * a clean close()) or the kernel's states (FIN_WAIT1/2, CLOSING, TIME_WAIT, LAST_ACK on that end,
+   * CLOSE_WAIT, LAST_ACK, CLOSING or TIME_WAIT on the other) show it. Never guessed: false means not
+   * known to have been sent.
+   */
+  finSent: { server: boolean; client: boolean };
   /** Which side sent its FIN first, once known. */
   closedFirst?: ViewEnd;
   /** False once the server closed its socket. */
@@ -68,6 +80,10 @@ export interface ViewConnection {
   reason?: string;
   /** UDP: replies not sent because of the rate limit. */
   dropped?: number;
+  /** UDP: datagrams received from this peer. */
+  datagramsIn?: number;
+  /** UDP: replies sent to this peer. */
+  repliesOut?: number;
   /** First and last event, ms since the epoch. */
   started: number;
   updated: number;
@@ -101,7 +117,11 @@ export interface ViewCounters {
   connections: number;
   closed: number;
   refused: number;
+  /** UDP: datagrams received. */
   datagrams: number;
+  /** UDP: replies sent. */
+  replies: number;
+  /** UDP: replies not sent because of the rate limit. */
   dropped: number;
 }
 
@@ -189,6 +209,7 @@ export class ViewState {
     closed: 0,
     refused: 0,
     datagrams: 0,
+    replies: 0,
     dropped: 0,
   };
 
@@ -242,13 +263,22 @@ export class ViewState {
     if (c === undefined) return;
     for (const end of ['server', 'client'] as const) {
       const state = states[end];
-      if (c.kernel[end] === state) continue;
+      // 'unread' is where a connection starts, never what a reading says: a reader that has not
+      // read since the connection appeared leaves it as it is.
+      if (c.kernel[end] === state || state === 'unread') continue;
       c.kernel[end] = state;
       this.#push(c, { time, source: 'kernel', action: 'state', end, state });
       this.#touch(c, time);
     }
     // The end that sent the first FIN is the one that waits (FIN_WAIT1/2, TIME_WAIT) while the other
     // does not: the kernel's word on who closed first, over what the trace suggested.
+    for (const end of ['server', 'client'] as const) {
+      const other = end === 'server' ? 'client' : 'server';
+      if (!c.finSent[end] && (SENT_OWN_FIN.has(c.kernel[end]) || GOT_PEER_FIN.has(c.kernel[other]))) {
+        c.finSent[end] = true;
+        this.#touch(c, time);
+      }
+    }
     const first = activeCloser(c.kernel.server, c.kernel.client);
     if (first !== undefined && c.closedFirst !== first) {
       c.closedFirst = first;
@@ -355,15 +385,19 @@ export class ViewState {
         c.bytesOut += event.bytes ?? 0;
         break;
       case 'eof':
+        c.finSent.client = true;
         c.closedFirst ??= 'client';
         break;
       case 'shutdown':
+        c.finSent.server = true;
         c.closedFirst ??= 'server';
         break;
       case 'close':
         // Which FIN went first is not in this event (hello never reads the client's): the kernel says.
         c.open = false;
         c.reason = event.reason ?? 'done';
+        // A clean close sends the FIN; after an error the socket may have been reset instead.
+        if (CLEAN_CLOSE.has(c.reason)) c.finSent.server = true;
         this.counters.closed++;
         break;
     }
@@ -393,6 +427,7 @@ export class ViewState {
     switch (event.action) {
       case 'recvfrom':
         this.counters.datagrams++;
+        c.datagramsIn = (c.datagramsIn ?? 0) + 1;
         c.bytesIn += event.bytes ?? 0;
         if (c.clientSource === 'server') {
           addOnce(c.clientSteps, 'socket');
@@ -400,6 +435,8 @@ export class ViewState {
         }
         break;
       case 'sendto':
+        this.counters.replies++;
+        c.repliesOut = (c.repliesOut ?? 0) + 1;
         c.bytesOut += event.bytes ?? 0;
         break;
       case 'drop':
@@ -428,13 +465,14 @@ export class ViewState {
       steps: [],
       clientSteps: [],
       clientSource: 'server',
-      // TCP: nothing read yet. UDP has no connection state for the kernel to report.
+      // Not read yet (TCP); UDP has no state for the kernel to give.
       kernel:
         transport === 'tcp'
           ? { server: 'unread', client: 'unread' }
           : { server: 'unknown', client: 'unknown' },
       bytesIn: 0,
       bytesOut: 0,
+      finSent: { server: false, client: false },
       open: true,
       started: event.time,
       updated: event.time,
@@ -488,6 +526,7 @@ export class ViewState {
     const linked = p.linked;
     if (linked !== undefined) {
       addOnce(linked.clientSteps, step);
+      clientFin(linked, item);
       this.#push(linked, item);
       this.#touch(linked, event.time);
     } else {
@@ -517,7 +556,10 @@ export class ViewState {
     p.linked = c;
     c.clientSource = 'client';
     c.clientSteps = [...p.steps];
-    for (const item of p.events) this.#push(c, item);
+    for (const item of p.events) {
+      clientFin(c, item);
+      this.#push(c, item);
+    }
     c.events.sort((a, b) => a.time - b.time);
     p.events = [];
     this.#touch(c, c.updated);
@@ -536,6 +578,33 @@ export class ViewState {
     // Re-inserting keeps the set in order of the latest change.
     this.#changed.delete(c.id);
     this.#changed.add(c.id);
+  }
+}
+
+// The states an end is in only after it sent its FIN, and those it is in only after it got the other's.
+const SENT_OWN_FIN: ReadonlySet<KernelState> = new Set([
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'CLOSING',
+  'TIME_WAIT',
+  'LAST_ACK',
+]);
+const GOT_PEER_FIN: ReadonlySet<KernelState> = new Set(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
+// Close reasons after which the server's socket ended with a FIN (not a reset).
+const CLEAN_CLOSE: ReadonlySet<string> = new Set(['done', 'health check']);
+
+// What a client of this process says of the FINs: its read() returning 0 is the server's FIN (sent
+// before the client's own), its shutdown() or clean close() its own.
+function clientFin(c: ViewConnection, item: ViewEvent): void {
+  if (c.transport !== 'tcp') return;
+  if (item.action === 'eof') {
+    c.finSent.server = true;
+    c.closedFirst ??= 'server';
+  } else if (item.action === 'shutdown') {
+    c.finSent.client = true;
+    c.closedFirst ??= 'client';
+  } else if (item.action === 'close' && (item.reason === undefined || CLEAN_CLOSE.has(item.reason))) {
+    c.finSent.client = true;
   }
 }
 

@@ -9,29 +9,33 @@
  * calls; a page that reads slowly misses updates (it gets a fresh snapshot once it catches up)
  * rather than buffering without bound.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   DEFAULT_HTTP_HOST,
+  HTTP_HEADERS_TIMEOUT_MS,
   VIEW_HEARTBEAT_MS,
   VIEW_KERNEL_MAX_AGE_MS,
   VIEW_KERNEL_OPEN_RECHECK_MS,
   VIEW_KERNEL_WAITING_RECHECK_MS,
+  VIEW_MAX_HTTP_CONNECTIONS,
   VIEW_MAX_RUNNING_CLIENTS,
   VIEW_MAX_STREAMS,
   VIEW_MAX_UPDATES_PER_SECOND,
   VIEW_SNAPSHOT_INTERVAL_MS,
   VIEW_STATS_INTERVAL_MS,
+  VIEW_STREAM_STALL_MS,
   VIEW_UPDATE_SAMPLE,
 } from '../defaults.js';
 import { type BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
+import type { HttpTarget } from '../protocol/http-request.js';
 import { subscribeTrace } from '../trace/events.js';
 import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
-import { listenHttp } from '../transport/listen-http.js';
+import { HttpGuard, type HttpGuardCounts } from '../transport/http-guard.js';
 import type { ServerStats } from '../transport/stats.js';
-import { validateHost, validateInteger, validatePort } from '../validate.js';
+import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
-import { isLoopback, KernelReader, type KernelSource } from './kernel-reader.js';
+import { KernelReader, type KernelSource } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
 import { type PageOptions, renderPage } from './page.js';
 import {
@@ -72,6 +76,20 @@ export interface ViewServerOptions {
   routes?: Readonly<Record<string, ViewRoute>>;
   /** Most page streams at once; one more gets 503. @default 32 */
   maxStreams?: number;
+  /**
+   * Names (or addresses) the view answers besides its own: `localhost`, 127.x.y.z, `[::1]`, the
+   * address it is bound to (not a wildcard's), and its host when that is a name. Every other `Host`
+   * gets 403 (DNS rebinding); see README.
+   */
+  allowedHosts?: readonly string[];
+  /** Most HTTP connections at once, streams included (the view's own bound). @default maxStreams + 16 */
+  maxConnections?: number;
+  /** ms a connection may take to send a request head before it is closed. @default 5000 */
+  headersTimeout?: number;
+  /** ms a stream whose client takes nothing of what waits for it is kept. @default 10000 */
+  streamStallTimeout?: number;
+  /** The process's descriptor reserve (as the service's); `false` for none. @default 32 */
+  descriptorReserve?: number | false;
   /** ms between heartbeats (`: ping`) on a stream. @default 15000 */
   heartbeat?: number;
   /** Reads the kernel's states; `false` for none (every state `unknown`). @default a KernelReader (`ss`, else /proc/net/tcp{,6}) */
@@ -83,6 +101,8 @@ export interface ViewServerOptions {
 interface Stream {
   response: ServerResponse;
   lagging: boolean;
+  // While lagging: checks that the client takes something of its backlog.
+  stall: NodeJS.Timeout | undefined;
 }
 
 const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
@@ -139,9 +159,9 @@ export class ViewServer {
   readonly #maxStreams: number;
   readonly #heartbeat: number;
   readonly #kernel: KernelReader | undefined;
-  readonly #server: Server;
+  readonly #guard: HttpGuard;
+  readonly #stallTimeout: number;
   readonly #streams = new Set<Stream>();
-  readonly #sockets = new Set<Socket>();
   readonly #unsubscribe: () => void;
   #seq = 0;
   #running = 0;
@@ -189,20 +209,38 @@ export class ViewServer {
         this.#wakeKernel();
       }
     });
-    this.#server = createServer((request, response) => {
-      try {
-        this.#handle(request, response);
-      } catch (error) {
-        this.#fail(error);
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-        response.end('internal error\n');
-      }
-    });
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
-    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#stallTimeout = validateDuration(
+      options.streamStallTimeout ?? VIEW_STREAM_STALL_MS,
+      'stream stall timeout',
+    );
+    // Hosts, malformed targets, the connection cap, the headers' timeout and the descriptor reserve.
+    this.#guard = new HttpGuard(
+      {
+        host: this.#host,
+        port: this.#port,
+        maxConnections: validateInteger(
+          options.maxConnections ?? this.#maxStreams + (VIEW_MAX_HTTP_CONNECTIONS - VIEW_MAX_STREAMS),
+          'max connections',
+          this.#maxStreams + 1,
+          100_000,
+        ),
+        headersTimeout: options.headersTimeout ?? HTTP_HEADERS_TIMEOUT_MS,
+        ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+        ...(options.descriptorReserve === undefined ? {} : { descriptorReserve: options.descriptorReserve }),
+        onError: (error) => this.#fail(error),
+      },
+      (request, response, target) => this.#handle(request, response, target),
+    );
+  }
+
+  /** What the view's HTTP guard refused or closed (Hosts, the connection cap, timeouts, descriptors). */
+  get refusals(): HttpGuardCounts {
+    return this.#guard.counts();
+  }
+
+  /** HTTP connections open now, streams included. */
+  get connections(): number {
+    return this.#guard.connections;
   }
 
   /** Page streams open now. */
@@ -222,7 +260,7 @@ export class ViewServer {
 
   /** The view's bound address, once listening. */
   address(): AddressInfo | undefined {
-    const a = this.#server.address();
+    const a = this.#guard.server.address();
     return typeof a === 'object' && a !== null ? a : undefined;
   }
 
@@ -231,12 +269,12 @@ export class ViewServer {
     if (this.#closing !== undefined) {
       return Promise.reject(new ServerClosedError('the view was closed before listen()', { call: 'listen' }));
     }
-    this.#listening ??= listenHttp(this.#server, this.#host, this.#port, (error) => this.#fail(error)).catch(
-      (error: unknown) => {
+    this.#listening ??= this.#guard
+      .listen((error) => this.#fail(error))
+      .catch((error: unknown) => {
         this.#unsubscribe();
         throw error;
-      },
-    );
+      });
     return this.#listening;
   }
 
@@ -248,16 +286,13 @@ export class ViewServer {
         clearTimeout(timer);
       }
       clearInterval(this.#heartbeatTimer);
-      for (const stream of this.#streams) stream.response.end();
-      this.#streams.clear();
-      if (!this.#server.listening) {
-        resolve();
-        return;
+      for (const stream of this.#streams) {
+        clearInterval(stream.stall);
+        stream.response.end();
       }
-      this.#server.close(() => resolve());
-      // A stream would hold close() open for ever: end every connection now.
-      this.#server.closeAllConnections();
-      for (const socket of this.#sockets) socket.destroy();
+      this.#streams.clear();
+      // A stream would hold close() open for ever: the guard ends every connection now.
+      void this.#guard.close().then(resolve);
     });
     return this.#closing;
   }
@@ -417,18 +452,15 @@ export class ViewServer {
     }
   }
 
-  #handle(request: IncomingMessage, response: ServerResponse): void {
+  // The guard has checked the target and the Host (400, 403) before this.
+  #handle(request: IncomingMessage, response: ServerResponse, target: HttpTarget): void {
     const method = request.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       response.end('only GET and HEAD\n');
       return;
     }
-    if (!this.#hostAllowed(request)) {
-      this.#send(request, response, 403, 'text/plain; charset=utf-8', 'unexpected Host header\n');
-      return;
-    }
-    const url = new URL(request.url ?? '/', 'http://view.invalid');
+    const url = { pathname: target.path, searchParams: new URLSearchParams(target.query) };
     const extra = this.#options.routes;
     if (extra !== undefined && Object.hasOwn(extra, url.pathname)) {
       extra[url.pathname]?.(request, response);
@@ -473,16 +505,6 @@ export class ViewServer {
       default:
         this.#send(request, response, 404, 'text/plain; charset=utf-8', 'not found\n');
     }
-  }
-
-  // A view on loopback answers only requests addressed to loopback (or localhost): a page of another
-  // site whose name resolves to 127.0.0.1 (DNS rebinding) cannot read it.
-  #hostAllowed(request: IncomingMessage): boolean {
-    if (!isLoopback(this.#host) && this.#host !== 'localhost') return true;
-    const host = request.headers.host;
-    if (host === undefined) return true;
-    const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-    return name === 'localhost' || isLoopback(name);
   }
 
   #pageOptions(request: IncomingMessage): PageOptions {
@@ -571,18 +593,21 @@ export class ViewServer {
       return;
     }
     response.socket?.setNoDelay(true);
-    const stream: Stream = { response, lagging: false };
+    const stream: Stream = { response, lagging: false, stall: undefined };
     this.#streams.add(stream);
     response.once('close', () => {
+      clearInterval(stream.stall);
       this.#streams.delete(stream);
       if (this.#streams.size === 0) this.#stopPolling();
     });
     response.on('drain', () => {
       if (!stream.lagging) return;
       stream.lagging = false;
+      clearInterval(stream.stall);
+      stream.stall = undefined;
       this.#sendSnapshot(stream);
     });
-    response.write('retry: 2000\n\n');
+    this.#writeRaw(stream, 'retry: 2000\n\n');
     this.#startPolling();
     void this.#sharedSnapshot().then(
       (built) => {
@@ -599,9 +624,26 @@ export class ViewServer {
 
   #write(stream: Stream, event: string, data: string): void {
     if (stream.lagging) return;
-    const ok = stream.response.write(`id: ${++this.#seq}\nevent: ${event}\ndata: ${data}\n\n`);
-    // A page that does not keep up misses updates, and gets a fresh snapshot once it drains.
-    if (!ok) stream.lagging = true;
+    this.#writeRaw(stream, `id: ${++this.#seq}\nevent: ${event}\ndata: ${data}\n\n`);
+  }
+
+  // A page that does not keep up misses updates, and gets a fresh snapshot once it drains; one
+  // that takes nothing of its backlog for a whole stall period is closed, so that it gives its
+  // place to another page (the 32 places would otherwise be held for as long as such clients like).
+  #writeRaw(stream: Stream, text: string): void {
+    if (stream.response.write(text) || stream.lagging) return;
+    stream.lagging = true;
+    let queued = stream.response.socket?.writableLength ?? 0;
+    stream.stall = setInterval(() => {
+      const now = stream.response.socket?.writableLength ?? 0;
+      if (now < queued) {
+        queued = now;
+        return;
+      }
+      clearInterval(stream.stall);
+      stream.response.socket?.destroy();
+    }, this.#stallTimeout);
+    stream.stall.unref();
   }
 
   #startPolling(): void {
@@ -609,7 +651,7 @@ export class ViewServer {
     if (this.#statsTimer === undefined) this.#pollStats();
     if (this.#heartbeatTimer === undefined) {
       this.#heartbeatTimer = setInterval(() => {
-        for (const stream of this.#streams) if (!stream.lagging) stream.response.write(': ping\n\n');
+        for (const stream of this.#streams) if (!stream.lagging) this.#writeRaw(stream, ': ping\n\n');
       }, this.#heartbeat);
       this.#heartbeatTimer.unref();
     }

@@ -1,6 +1,6 @@
 /**
- * `npm run demo`: the lecture's run, with its lines in the order the steps happened. stdout and
- * stderr go to one file, as on a terminal, so that the order seen is the order written.
+ * `npm run demo`: the lecture's run, with its lines in the order the steps happened (merged by
+ * their monotonic stamps). stdout and stderr go to one file, as on a terminal.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -31,6 +31,34 @@ async function demo(args: string[]): Promise<{ code: number | null; output: stri
   }
 }
 
+/**
+ * The demo's trace lines carry their time since the first event and come in that order; the note
+ * on a server that went ahead of connect() is there exactly when the server's accept() line comes
+ * before the client's connect() line.
+ */
+function checkMerged(output: string, lang: 'en' | 'ko'): void {
+  const lines = output.split('\n');
+  const events = lines.filter((l) => /^\s*\+\d+\.\d{3} ms \[/.test(l));
+  assert.ok(events.length >= 11, output);
+  const times = events.map((l) => Number(/\+(\d+\.\d{3}) ms/.exec(l)?.[1]));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+    output,
+  );
+  assert.equal(times[0], 0);
+  const [server, client] = lang === 'ko' ? ['서버', '클라이언트'] : ['server', 'client'];
+  const accept = lines.findIndex((l) => l.includes(`[${server}] 4a `));
+  const connect = lines.findIndex((l) => l.includes(`[${client}] 2 `));
+  const note = lines.findIndex((l) => /^\s+(note: the server's|참고: 클라이언트 프로세스가)/.test(l));
+  if (accept < connect) {
+    assert.equal(note, connect - 1, `the note just before connect():\n${output}`);
+    assert.match(lines[note] ?? '', /accept\(\)/);
+  } else {
+    assert.equal(note, -1, `no note when connect() came first:\n${output}`);
+  }
+}
+
 describe('npm run demo', () => {
   test('--trace: the steps in the order they happened, client and server interleaved', async () => {
     const { code, output } = await demo(['--trace']);
@@ -46,6 +74,14 @@ describe('npm run demo', () => {
     assert.ok(at('[client] 2 connect()') < at('Message from server: Hello World! '), output);
     assert.ok(at('[client] 4 close()') < at('[server] 5 close()'), output);
     assert.match(output, /hserver exited with 0, hclient with 0\n$/);
+    checkMerged(output, 'en');
+  });
+
+  test('--trace --lang ko: merged by stamp too, in Korean', async () => {
+    const { code, output } = await demo(['--trace', '--lang', 'ko']);
+    assert.equal(code, 0, output);
+    assert.match(output, /\[서버\] 4a 연결요청에 대한 수락 accept\(\)/);
+    checkMerged(output, 'ko');
   });
 
   test('server options go to the server only: --count 1 serves the one client and ends', async () => {

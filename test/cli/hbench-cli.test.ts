@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { buildProgram } from '../../c/build.js';
 import { createHelloServer } from '../../src/index.js';
@@ -81,9 +82,93 @@ describe('hbench', () => {
         assert.ok(json.ok >= 100, `${json.ok} exchanges reported`);
         assert.equal(json.failed, 0, 'connections in flight are dropped, not counted as failed');
       } else {
-        assert.match(out, /connections {2}\d+ ok, 0 failed \(\d+ started\)/);
+        assert.match(out, /connections {2}\d+ ok, 0 failed, \d+ in flight when stopped \(\d+ started\)/);
       }
     }
+  });
+
+  test('interrupted against a server that accepts and never answers: in flight, no answer, the real elapsed time', async (t) => {
+    // A raw server: accepts, reads nothing, writes nothing.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const { port } = silent.address() as AddressInfo;
+    let accepted = 0;
+    silent.on('connection', () => accepted++);
+
+    const interrupt = async (args: string[], ready: () => boolean, holdMs: number) => {
+      const spawned = performance.now();
+      const child = spawn(binPath('hbench'), [...args, '-d', '60', '127.0.0.1', String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: testEnv(),
+      });
+      t.after(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      await until(ready, 'hbench to connect');
+      // The interval the report must account for: nothing completes in it (not a synchronisation).
+      if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
+      child.kill('SIGINT');
+      const [code] = await exited;
+      assert.equal(code, 130);
+      return { out, wallSeconds: (performance.now() - spawned) / 1000 };
+    };
+
+    // 1.5 s with 4 connections waiting and none answered (the issue's first case).
+    accepted = 0;
+    const first = await interrupt(['-c', '4', '--timeout', '30'], () => accepted >= 4, 1500);
+    const head = /^hbench: 127\.0\.0\.1:\d+ hello, concurrency 4, ([\d.]+) s \(interrupted\)\n/.exec(
+      first.out,
+    );
+    assert.ok(head, first.out);
+    const seconds = Number(head[1]);
+    assert.ok(
+      seconds >= 1.5 && seconds <= first.wallSeconds,
+      `${seconds} s reported, ${first.wallSeconds} s wall`,
+    );
+    assert.match(first.out, /\n {2}connections {2}0 ok, 0 failed, 4 in flight when stopped \(4 started\)\n/);
+    assert.match(
+      first.out,
+      /\n {2}errors {7}none\n {2}no answer {4}4 got no byte from the server \(4 in flight when stopped\)\n$/,
+    );
+
+    // Timeouts, then more in flight, on two threads, as JSON (the issue's second case).
+    accepted = 0;
+    const second = await interrupt(
+      ['-j', '2', '-c', '4', '--timeout', '0.3', '--json'],
+      () => accepted >= 12,
+      0,
+    );
+    const json = JSON.parse(second.out) as {
+      started: number;
+      ok: number;
+      failed: number;
+      interrupted: boolean;
+      inFlight: number;
+      noAnswer: { timedOut: number; inFlight: number };
+      errors: Record<string, number>;
+      seconds: number;
+    };
+    assert.equal(json.interrupted, true);
+    assert.equal(json.ok, 0);
+    assert.equal(json.inFlight, 4, 'the 4 connections open at the stop');
+    assert.ok(json.failed >= 8, `${json.failed} timed out`);
+    assert.deepEqual(json.errors, { timeout: json.failed });
+    assert.equal(json.started, json.failed + json.inFlight);
+    assert.deepEqual(json.noAnswer, { timedOut: json.failed, inFlight: 4 });
+    assert.ok(json.seconds >= 0.6 && json.seconds <= second.wallSeconds, `${json.seconds} s`);
   });
 
   test('--json against the C hello server', async (t) => {

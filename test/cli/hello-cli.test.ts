@@ -7,6 +7,7 @@ import { fetchHello } from '../../src/index.js';
 import { childPids, socketInodes, socketRows } from '../helpers/proc-net.js';
 import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
 import { freePort, peerServer, rawConnect, readToEnd } from '../helpers/raw.js';
+import { until } from '../helpers/wait.js';
 
 const HELLO_LINE = 'Message from server: Hello World! \n';
 
@@ -63,6 +64,64 @@ describe('hserver + hclient', () => {
       assert.equal(result.code, 1);
       assert.match(result.stderr, /^connect\(\) error! /);
     }
+  });
+
+  test('SIGINT with an idle client connected says at once what it waits for, how long, and that a second drops it', async (t) => {
+    const cases = [
+      {
+        lang: 'en',
+        line: 'hserver: stopping: no new connections; waiting up to 30 s for 1 open connection to finish (Ctrl-C again drops it)\n',
+      },
+      {
+        lang: 'ko',
+        line: 'hserver: 종료하는 중: 새 연결은 받지 않고, 열린 연결 1개가 끝나기를 최대 30초 기다립니다 (Ctrl-C를 한 번 더 누르면 바로 끊습니다)\n',
+      },
+    ];
+    for (const { lang, line } of cases) {
+      // greet waits for the client to speak: an idle client keeps its connection open.
+      const server = await startServer('hserver', [
+        '--service',
+        'greet',
+        '--lang',
+        lang,
+        '--close-timeout',
+        '30',
+        '--host',
+        '127.0.0.1',
+        '0',
+      ]);
+      t.after(() => server.stop());
+      const client = await rawConnect(server.port);
+      t.after(() => client.destroy());
+      // The server's drop ends the stream (rawConnect's socket stays half open: end it there).
+      const ended = new Promise<void>((resolve) => {
+        client.once('end', resolve);
+        client.once('close', resolve);
+      });
+      client.on('error', () => {});
+      client.resume();
+      // Connected: the greeting protocol answers nothing until the client speaks, so wait for the
+      // server's own count through SIGUSR1's stats line.
+      await until(async () => {
+        server.child.kill('SIGUSR1');
+        await once(server.child.stderr as NodeJS.EventEmitter, 'data');
+        return /"open":1/.test(server.stderr());
+      }, 'the server to count the client');
+      server.child.kill('SIGINT');
+      await until(() => server.stderr().includes(line), `the waiting line in ${lang}`);
+      assert.equal(server.child.exitCode, null, 'still waiting for the client (30 s)');
+      server.child.kill('SIGINT');
+      assert.deepEqual(await server.exited(), { code: 1, signal: null });
+      assert.match(server.stderr(), /hserver: stopped at once, clients in flight were dropped\n$/);
+      await ended;
+      client.destroy();
+    }
+  });
+
+  test('SIGINT with no client connected says nothing more and exits 0', async () => {
+    const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    assert.deepEqual(await server.stop('SIGINT'), { code: 0, signal: null });
+    assert.doesNotMatch(server.stderr(), /stopping/);
   });
 
   test('a second signal just after the first, while the server exits, still ends in our exit code', async () => {
@@ -485,9 +544,50 @@ describe('socket errors', () => {
     const port = await peerServer(t, () => {});
     const started = performance.now();
     const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
-    assert.equal(result.stderr, `read() error! 127.0.0.1:${port} sent nothing within 300 ms\n`);
+    assert.equal(
+      result.stderr,
+      `read() error! 127.0.0.1:${port} sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n`,
+    );
     assert.equal(result.code, 1);
     assert.ok(performance.now() - started < 5000);
+  });
+
+  test('against a greet or echo server, "sent nothing" hints at --service (English and Korean)', async (t) => {
+    for (const service of ['greet', 'echo']) {
+      const server = await startServer('hserver', ['--host', '127.0.0.1', '--service', service, '0']);
+      t.after(() => server.stop());
+      const en = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(server.port)]);
+      assert.equal(en.code, 1);
+      assert.equal(en.stdout.length, 0);
+      assert.match(
+        en.stderr,
+        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n$/,
+      );
+      const ko = await runBin('hclient', [
+        '--lang',
+        'ko',
+        '--timeout',
+        '0.3',
+        '127.0.0.1',
+        String(server.port),
+      ]);
+      assert.match(
+        ko.stderr,
+        /\nhclient: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오\n$/,
+      );
+      assert.equal((await server.stop()).code, 0);
+    }
+  });
+
+  test('a peer that sends 13 bytes without a NUL and stays open: the bytes are printed, then the error', async (t) => {
+    const port = await peerServer(t, (s) => s.write('Hello World!\n'));
+    const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
+    assert.equal(result.stdout.toString(), 'Message from server: Hello World!\n \n');
+    assert.equal(
+      result.stderr,
+      `read() error! 127.0.0.1:${port} stopped sending for 300 ms after 13 bytes\n`,
+    );
+    assert.equal(result.code, 1);
   });
 
   test('a peer that resets: read() error! with the reason, exit 1', async (t) => {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fetchHello, fetchUdpHello } from '../../src/index.js';
 import { formatMetrics } from '../../src/metrics/prometheus.js';
@@ -233,5 +234,68 @@ describe('hserver and userver --metrics', () => {
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, /hserver: --metrics: bind\(\) error: .*address already in use/);
     await server.stop();
+  });
+});
+
+/** The metric names (families) of an exposition, from its `# TYPE` lines. */
+function familyNames(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('# TYPE '))
+    .map((line) => line.split(' ')[2] as string);
+}
+
+/** The metric names in the first table of `section` of the README whose header row starts with `| first |`. */
+function readmeTableNames(readme: string, first: string): Set<string> {
+  const lines = readme.split('\n').map((l) => l.trim());
+  const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
+  assert.ok(start !== -1, `README has no table starting with "| ${first} |"`);
+  const names = new Set<string>();
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    const cell = line.split('|')[1] ?? '';
+    for (const match of cell.matchAll(/`([a-z_]+)(?:\{[^}]*\})?`/g)) names.add(match[1] as string);
+  }
+  return names;
+}
+
+describe('the README lists every metric', () => {
+  test('every family hserver, userver and a supervisor export is in the English and the Korean table', async () => {
+    const hserver = await startServer('hserver', [
+      '--host',
+      '127.0.0.1',
+      '--proxy-protocol',
+      '--trusted-proxy',
+      '127.0.0.1/32',
+      '--metrics',
+      '0',
+      '0',
+    ]);
+    const tcpText = await (await fetch(metricsUrl(hserver))).text();
+    assert.equal((await hserver.stop()).code, 0);
+    const userver = await startServer('userver', ['--host', '127.0.0.1', '--metrics', '0', '0']);
+    const udpText = await (await fetch(metricsUrl(userver))).text();
+    assert.equal((await userver.stop()).code, 0);
+    // A supervisor's families (--workers) come from the same formatter, with the workers' snapshots.
+    const workerTexts = (['tcp', 'udp'] as const).map((transport) =>
+      formatMetrics({
+        program: 'hserver',
+        version: '0',
+        startTime: 0,
+        total: stats({ transport }),
+        workers: [stats({ transport, worker: 1 })],
+      }),
+    );
+    const exported = new Set([tcpText, udpText, ...workerTexts].flatMap(familyNames));
+    assert.ok(exported.has('socket_steps_replies_in_flight'), [...exported].join(' '));
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const korean = readme.slice(readme.indexOf('## 한국어 안내'));
+    for (const [label, names] of [
+      ['English', readmeTableNames(readme, 'metric')],
+      ['Korean', readmeTableNames(korean, '지표')],
+    ] as const) {
+      const missing = [...exported].filter((name) => !names.has(name));
+      assert.deepEqual(missing, [], `the ${label} metrics table lacks these`);
+    }
   });
 });

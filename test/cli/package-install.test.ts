@@ -5,13 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT, runCommand, startServer } from '../helpers/process.js';
 
 const PROGRAMS = ['hserver', 'hclient', 'userver', 'uclient', 'hbench'] as const;
+// Every file of deploy/ (systemd units, HAProxy and nginx configurations), as package paths.
+const deployFiles = readdirSync(`${ROOT}deploy`, { recursive: true, withFileTypes: true })
+  .filter((entry) => entry.isFile())
+  .map((entry) => join(relative(ROOT, entry.parentPath), entry.name))
+  .sort();
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as {
   version: string;
   scripts: Record<string, string>;
@@ -52,6 +57,9 @@ describe('the npm package', { timeout: 180_000 }, () => {
       assert.ok(files.includes(`bin/${program}`), `bin/${program}`);
       assert.ok(files.includes(`dist/bin/${program}.cjs`), `dist/bin/${program}.cjs`);
     }
+    assert.ok(deployFiles.includes('deploy/systemd/hserver.service'), deployFiles.join(' '));
+    // The README's systemd steps copy the units from the installed package's deploy/.
+    for (const file of deployFiles) assert.ok(files.includes(file), `${file} is in the package`);
     assert.equal(
       files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/')).length,
       0,
@@ -77,6 +85,15 @@ describe('the npm package', { timeout: 180_000 }, () => {
     const prefix = join(dir, 'prefix');
     npm(['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], dir);
     const bin = (name: string) => join(prefix, 'bin', name);
+    // What the README's systemd steps copy: byte for byte the repository's deploy/.
+    const installed = execFileSync('npm', ['root', '-g', '--prefix', prefix], { encoding: 'utf8' }).trim();
+    for (const file of deployFiles) {
+      assert.deepEqual(
+        readFileSync(join(installed, 'socket-steps', file)),
+        readFileSync(`${ROOT}${file}`),
+        `${file} installed`,
+      );
+    }
     for (const program of PROGRAMS) {
       const result = await runCommand(bin(program), ['--version']);
       assert.equal(result.stdout.toString(), `${program} ${pkg.version}\n`, result.stderr);

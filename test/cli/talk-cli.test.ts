@@ -70,7 +70,8 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
     assert.equal(result.stderr, '');
     assert.equal(
       result.stdout.toString('utf8'),
-      'Message from server: hello\nMessage from server: 안녕하세요\nMessage from server: \n',
+      // Bytes pass through as they are: the \r\n line comes back with its \r.
+      'Message from server: hello\r\nMessage from server: 안녕하세요\nMessage from server: \n',
     );
     assert.equal(result.code, 0);
     const eof = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(server.port)], {
@@ -78,6 +79,26 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
     });
     assert.equal(eof.stdout.toString(), 'Message from server: last line without newline\n');
     assert.equal(eof.code, 0);
+  });
+
+  test('echo: input that is not a terminal goes out and comes back byte for byte (NUL, 0x01, 0xff)', async (t) => {
+    const server = await startServer('hserver', ['--service', 'echo', '--host', '127.0.0.1', '0']);
+    t.after(() => server.stop().then(() => {}));
+    const input = Buffer.from('abc\x00\x01\xff\n\xfe\xc3(\r\nq\n', 'latin1');
+    const result = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(server.port)], {
+      input,
+    });
+    assert.equal(result.stderr, '');
+    assert.deepEqual(
+      result.stdout,
+      Buffer.concat([
+        Buffer.from('Message from server: '),
+        Buffer.from('abc\x00\x01\xff\n', 'latin1'),
+        Buffer.from('Message from server: '),
+        Buffer.from('\xfe\xc3(\r\n', 'latin1'),
+      ]),
+    );
+    assert.equal(result.code, 0);
   });
 
   test('echo: SIGINT while waiting for input exits 130, quietly', async (t) => {

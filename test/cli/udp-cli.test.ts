@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, type TestContext, test } from 'node:test';
-import { runBin, type StartedServer, startServer } from '../helpers/process.js';
+import { binPath, runBin, type StartedServer, startServer, testEnv } from '../helpers/process.js';
 import { openPeer, type TestPeer } from '../helpers/udp.js';
 
 const HOST = '127.0.0.1';
@@ -139,10 +140,41 @@ describe('uclient errors', () => {
     const result = await runBin('uclient', ['--timeout', '0.1', '--retries', '1', HOST, String(silent.port)]);
     expectFailure(
       result,
-      `recvfrom() error: ${HOST}:${silent.port}: no reply after 2 attempts of 100 ms each\n`,
+      `uclient: no reply within 100 ms; sending again (attempt 2 of 2)\nrecvfrom() error: ${HOST}:${silent.port}: no reply after 2 attempts of 100 ms each\n`,
     );
     assert.equal((await silent.receive()).message.length, 0);
     assert.equal((await silent.receive()).message.length, 0);
+  });
+
+  test('each retry is said on stderr as it goes out, in English and in Korean', async (t) => {
+    const silent = await peer(t);
+    for (const [lang, first] of [
+      ['en', 'uclient: no reply within 400 ms; sending again (attempt 2 of 3)\n'],
+      ['ko', 'uclient: 400 ms 안에 응답이 없어 다시 보냄 (3번 중 2번째 시도)\n'],
+    ] as const) {
+      const child = spawn(
+        binPath('uclient'),
+        ['--lang', lang, '--timeout', '0.4', '--retries', '2', HOST, String(silent.port)],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() },
+      );
+      t.after(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      const exited = once(child, 'exit');
+      let err = '';
+      child.stderr.setEncoding('utf8');
+      const deadline = AbortSignal.timeout(5_000);
+      while (!err.includes('\n')) err += (await once(child.stderr, 'data', { signal: deadline }))[0];
+      // The first retry is said while the client still waits (two more attempts of 400 ms to go).
+      assert.equal(err, first);
+      assert.equal(child.exitCode, null, 'uclient still running when it said its first retry');
+      for await (const chunk of child.stderr) err += chunk;
+      const [code] = await exited;
+      assert.equal(code, 1);
+      assert.equal(err.split('\n').length, 4, err);
+      assert.match(err, /attempt 3 of 3|3번 중 3번째/);
+      for (let i = 0; i < 3; i++) assert.equal((await silent.receive()).message.length, 0);
+    }
   });
 
   test('a message too large for a datagram is refused before anything is sent', async (t) => {

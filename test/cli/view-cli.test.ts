@@ -135,6 +135,37 @@ describe('hserver and userver --view', () => {
     assert.equal(after, 'closed');
   });
 
+  test('npm run view -- --lang ko: the instructions in Korean, the page in Korean', async (t) => {
+    const child = spawn(process.execPath, ['scripts/view.js', '--lang', 'ko', '--service', 'greet'], {
+      cwd: ROOT,
+      env: testEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const deadline = AbortSignal.timeout(10_000);
+    while (!out.includes('Ctrl-C를 누르면 서버가 멈춥니다.')) {
+      const [chunk] = (await once(child.stdout, 'data', { signal: deadline })) as [string];
+      out += chunk;
+    }
+    const url =
+      /\n브라우저로 (http:\/\/127\.0\.0\.1:\d+\/) 에 접속한 뒤, 다른 터미널에서 클라이언트를 실행하세요:\n/.exec(
+        out,
+      )?.[1];
+    assert.ok(url !== undefined, out);
+    assert.match(
+      out,
+      /\n {2}bin\/hclient --service greet 127\.0\.0\.1 \d+\nCtrl-C를 누르면 서버가 멈춥니다\.\n$/,
+    );
+    assert.doesNotMatch(out.split('\n').slice(1).join('\n'), /Open|browser|terminal|stops/);
+    const page = await request(url);
+    assert.match(page.body, /<html lang="ko">/);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    assert.deepEqual(await exited, [0, null]);
+  });
+
   test('npm run view (scripts/view.js): the URL and the hclient command, running until Ctrl-C', async (t) => {
     const child = spawn(process.execPath, ['scripts/view.js'], {
       cwd: ROOT,

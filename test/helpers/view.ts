@@ -3,9 +3,10 @@
  * from its stderr, read `/state`, collect Server-Sent Events, and launch Debian's chromium through
  * playwright-core (failing loudly when it is missing: never a skip).
  */
-import { existsSync } from 'node:fs';
+
 import { get, type IncomingMessage } from 'node:http';
 import { type StartedServer, startServer } from './process.js';
+import { TOOLS, toolPath } from './tools.js';
 
 /** A server program with its view. */
 export interface ViewedServer extends StartedServer {
@@ -182,15 +183,9 @@ export function openEvents(base: string): Promise<SseStream> {
   });
 }
 
-/** Where chromium is: CHROMIUM_PATH, else Debian's /usr/bin/chromium. Throws (never skips) when missing. */
+/** Where chromium is: CHROMIUM_PATH, else Debian's /usr/bin/chromium (see TOOLS.chromium). */
 export function chromiumPath(): string {
-  const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `chromium not found at ${path}: install it (apt-get install chromium, as .ci/run does) or set CHROMIUM_PATH`,
-    );
-  }
-  return path;
+  return toolPath(TOOLS.chromium);
 }
 
 /** The flags chromium runs with in the tests (headless, no network of its own). */

@@ -117,6 +117,11 @@ describe('runLoad', () => {
     setImmediate(() => controller.abort());
     const result = await running;
     assert.equal(result.ok, 0);
+    // What was in flight is reported, not dropped from the counts.
+    assert.equal(result.interrupted, true);
+    assert.equal(result.started, 2);
+    assert.equal(result.inFlight, 2);
+    assert.deepEqual(result.noAnswer, { timedOut: 0, inFlight: 2 });
   });
 });
 

@@ -124,7 +124,8 @@ describe('PROXY protocol stage', () => {
     const server = createHelloServer({ port: 0, host: '127.0.0.1', stages: [stage()] });
     const port = await started(server, t);
     const { value, events } = await traced(async () => {
-      const socket = await connectFrom(port, '127.0.0.3');
+      // The reset may come before connect() returns here: no waiting for 'connect'.
+      const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3', allowHalfOpen: true });
       const reply = readToEnd(socket).catch(() => Buffer.from('(reset)'));
       socket.write('PROXY TCP4 6.6.6.6 127.0.0.1 6666 9190\r\n');
       const bytes = await reply;
@@ -136,6 +137,27 @@ describe('PROXY protocol stage', () => {
     const stats = server.snapshot();
     assert.deepEqual(stats.errors, { ERR_UNTRUSTED_PROXY: 1 });
     assert.deepEqual(stats.stages['proxy-protocol'], { 'refused:untrusted': 1 });
+  });
+
+  test('an untrusted peer is always reset, whether its header arrived before the refusal or after (20 tries)', async (t) => {
+    const server = createHelloServer({ port: 0, host: '127.0.0.1', stages: [stage()] });
+    const port = await started(server, t);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      // The reset may come before connect() has returned here: listen for it from the start.
+      const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3', allowHalfOpen: true });
+      const outcome = new Promise<string>((resolve) => {
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        socket.once('end', () => resolve('clean close'));
+        socket.resume();
+      });
+      // As the README's example does: the header as soon as connected, then read.
+      socket.write('PROXY TCP4 6.6.6.6 127.0.0.1 6666 9190\r\n');
+      outcomes.push(await outcome);
+      socket.destroy();
+    }
+    assert.deepEqual(new Set(outcomes), new Set(['ECONNRESET']), outcomes.join(', '));
+    await until(() => server.snapshot().errors.ERR_UNTRUSTED_PROXY === 20, 'the refusals to be counted');
   });
 
   test('no header, a cut one, a malformed one, a UDP one and a slow one are refused by reason', async (t) => {

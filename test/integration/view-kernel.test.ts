@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { type KernelEnds, KernelReader } from '../../src/view/kernel-reader.js';
 import { ssFamily, ssFilter } from '../../src/view/ss.js';
-import { ss } from '../helpers/tools.js';
+import { needs, TOOLS, toolPath } from '../helpers/tools.js';
 
 async function listening(server: Server, host: string): Promise<number> {
   server.listen(0, host);
@@ -26,9 +26,9 @@ async function dial(port: number, host: string, allowHalfOpen = false): Promise<
   return socket;
 }
 
-describe('the kernel reader on the real kernel', () => {
+describe('the kernel reader on the real kernel', needs(TOOLS.ss), () => {
   test('the filter: only the rows asked for, among 40 other connections in TIME_WAIT on the same port', async () => {
-    const program = ss();
+    const program = toolPath(TOOLS.ss);
     // The server closes first: each of its sides stays in TIME_WAIT, which is what fills tables.
     const server = createServer((c) => {
       c.on('error', () => {});
@@ -77,7 +77,6 @@ describe('the kernel reader on the real kernel', () => {
   });
 
   test('ss and /proc say the same of the same connections: IPv4, IPv6, dual stack, each stage', async () => {
-    ss();
     const viaSs = new KernelReader({ maxReadsPerSecond: 1000, readSpacing: 0 });
     const viaProc = new KernelReader({ ss: false, maxReadsPerSecond: 1000, readSpacing: 0 });
     assert.equal(viaSs.source, 'ss');

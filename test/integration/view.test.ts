@@ -13,7 +13,7 @@ import { createHelloServer } from '../../src/services/hello.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
 import { KernelReader } from '../../src/view/kernel-reader.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../../src/view/view-server.js';
-import { ss } from '../helpers/tools.js';
+import { needs, TOOLS } from '../helpers/tools.js';
 import { getState, openEvents, request, type ViewStateJson, waitForState } from '../helpers/view.js';
 
 interface Setup {
@@ -307,51 +307,54 @@ describe('the live view server', () => {
     }
   });
 
-  test('32 clients polling /state cost no more than one: at most one build and one kernel read per 200 ms', async () => {
-    ss();
-    let statsCalls = 0;
-    const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello', {
-      stats: () => {
-        statsCalls++;
-        return s.service.snapshot();
-      },
-    });
-    try {
-      const socket = await dial(s.port);
-      socket.resume();
-      await once(socket, 'close');
-      const reader = s.view.kernel;
-      assert.ok(reader);
-      const builds = s.view.snapshotBuilds;
-      const reads = reader.reads;
-      const calls = statsCalls;
-      const started = performance.now();
-      let answers = 0;
-      const bodies = new Set<string>();
-      // 32 pollers, each asking again as soon as it has its answer: bounded in count and time.
-      await Promise.all(
-        Array.from({ length: 32 }, async () => {
-          for (let i = 0; i < 40 && performance.now() - started < 1_000; i++) {
-            const r = await request(`${s.base}state`);
-            assert.equal(r.status, 200);
-            bodies.add(r.body);
-            answers++;
-          }
-        }),
-      );
-      const windows = Math.ceil((performance.now() - started) / 200) + 1;
-      const built = s.view.snapshotBuilds - builds;
-      assert.ok(answers >= 64, `${answers} answers`);
-      assert.ok(built <= windows, `${built} builds for ${answers} answers in ${windows} windows of 200 ms`);
-      assert.ok(reader.reads - reads <= windows, `${reader.reads - reads} kernel reads`);
-      assert.ok(statsCalls - calls <= windows, `${statsCalls - calls} stats readings`);
-      assert.ok(bodies.size <= built, 'every answer is one of the builds, byte for byte');
-      const state = JSON.parse([...bodies][0] ?? '{}') as ViewStateJson;
-      assert.equal(state.kernel.source, 'ss');
-    } finally {
-      await teardown(s);
-    }
-  });
+  test(
+    '32 clients polling /state cost no more than one: at most one build and one kernel read per 200 ms',
+    needs(TOOLS.ss),
+    async () => {
+      let statsCalls = 0;
+      const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello', {
+        stats: () => {
+          statsCalls++;
+          return s.service.snapshot();
+        },
+      });
+      try {
+        const socket = await dial(s.port);
+        socket.resume();
+        await once(socket, 'close');
+        const reader = s.view.kernel;
+        assert.ok(reader);
+        const builds = s.view.snapshotBuilds;
+        const reads = reader.reads;
+        const calls = statsCalls;
+        const started = performance.now();
+        let answers = 0;
+        const bodies = new Set<string>();
+        // 32 pollers, each asking again as soon as it has its answer: bounded in count and time.
+        await Promise.all(
+          Array.from({ length: 32 }, async () => {
+            for (let i = 0; i < 40 && performance.now() - started < 1_000; i++) {
+              const r = await request(`${s.base}state`);
+              assert.equal(r.status, 200);
+              bodies.add(r.body);
+              answers++;
+            }
+          }),
+        );
+        const windows = Math.ceil((performance.now() - started) / 200) + 1;
+        const built = s.view.snapshotBuilds - builds;
+        assert.ok(answers >= 64, `${answers} answers`);
+        assert.ok(built <= windows, `${built} builds for ${answers} answers in ${windows} windows of 200 ms`);
+        assert.ok(reader.reads - reads <= windows, `${reader.reads - reads} kernel reads`);
+        assert.ok(statsCalls - calls <= windows, `${statsCalls - calls} stats readings`);
+        assert.ok(bodies.size <= built, 'every answer is one of the builds, byte for byte');
+        const state = JSON.parse([...bodies][0] ?? '{}') as ViewStateJson;
+        assert.equal(state.kernel.source, 'ss');
+      } finally {
+        await teardown(s);
+      }
+    },
+  );
 
   test('without ss: the same states from /proc, and /state says where they came from', async () => {
     const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello', {
@@ -372,8 +375,7 @@ describe('the live view server', () => {
     }
   });
 
-  test("a finished connection's real kernel states reach the page within 1 s", async () => {
-    ss();
+  test("a finished connection's real kernel states reach the page within 1 s", needs(TOOLS.ss), async () => {
     const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello');
     try {
       const events = await openEvents(s.base);
@@ -396,40 +398,43 @@ describe('the live view server', () => {
     }
   });
 
-  test('the kernel is read only while a shown connection can still change; a new one starts the reads again', async () => {
-    ss();
-    const s = await setup(() => createEchoServer({ host: '127.0.0.1', port: 0 }), 'echo');
-    try {
-      const events = await openEvents(s.base);
-      await events.waitFor((e) => e.event === 'snapshot');
-      const reader = s.view.kernel;
-      assert.ok(reader);
-      // A reset: both sockets go at once, no TIME_WAIT left to wait for.
-      const socket = await dial(s.port);
-      const port = socket.localPort;
-      socket.on('error', () => {});
-      socket.resetAndDestroy();
-      const gone = (e: { event: string; data: string }, p: number | undefined) => {
-        if (e.event !== 'update') return false;
-        const c = (JSON.parse(e.data) as ViewStateJson).connections.find((x) => x.remote.port === p);
-        return c?.kernel.server === 'gone' && c.kernel.client === 'gone';
-      };
-      await events.waitFor((e) => gone(e, port));
-      const reads = reader.reads;
-      // Nothing can change any more: an observation window of 700 ms (3 reads at the full rate).
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      assert.equal(reader.reads, reads, 'no reads while every shown connection has settled');
-      const next = await dial(s.port);
-      const nextPort = next.localPort;
-      next.on('error', () => {});
-      next.resetAndDestroy();
-      await events.waitFor((e) => gone(e, nextPort));
-      assert.ok(reader.reads > reads, 'the new connection was read');
-      events.close();
-    } finally {
-      await teardown(s);
-    }
-  });
+  test(
+    'the kernel is read only while a shown connection can still change; a new one starts the reads again',
+    needs(TOOLS.ss),
+    async () => {
+      const s = await setup(() => createEchoServer({ host: '127.0.0.1', port: 0 }), 'echo');
+      try {
+        const events = await openEvents(s.base);
+        await events.waitFor((e) => e.event === 'snapshot');
+        const reader = s.view.kernel;
+        assert.ok(reader);
+        // A reset: both sockets go at once, no TIME_WAIT left to wait for.
+        const socket = await dial(s.port);
+        const port = socket.localPort;
+        socket.on('error', () => {});
+        socket.resetAndDestroy();
+        const gone = (e: { event: string; data: string }, p: number | undefined) => {
+          if (e.event !== 'update') return false;
+          const c = (JSON.parse(e.data) as ViewStateJson).connections.find((x) => x.remote.port === p);
+          return c?.kernel.server === 'gone' && c.kernel.client === 'gone';
+        };
+        await events.waitFor((e) => gone(e, port));
+        const reads = reader.reads;
+        // Nothing can change any more: an observation window of 700 ms (3 reads at the full rate).
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        assert.equal(reader.reads, reads, 'no reads while every shown connection has settled');
+        const next = await dial(s.port);
+        const nextPort = next.localPort;
+        next.on('error', () => {});
+        next.resetAndDestroy();
+        await events.waitFor((e) => gone(e, nextPort));
+        assert.ok(reader.reads > reads, 'the new connection was read');
+        events.close();
+      } finally {
+        await teardown(s);
+      }
+    },
+  );
 
   test('updates are coalesced: at most 10 a second however many connections come', async () => {
     const s = await setup(() => createHelloServer({ host: '127.0.0.1', port: 0 }), 'hello');

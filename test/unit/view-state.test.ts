@@ -67,6 +67,7 @@ describe('the view state: trace events in, the diagrams out', () => {
       { server: 'unread', client: 'unread' },
       "not read yet, which is not 'unknown'",
     );
+    assert.deepEqual(c.finSent, { server: true, client: false }, 'the clean close() sent the FIN');
     assert.equal(c.open, false);
     assert.equal(c.bytesOut, 13);
     assert.equal(c.closedFirst, undefined, 'the trace alone does not say whose FIN went first');
@@ -74,6 +75,8 @@ describe('the view state: trace events in, the diagrams out', () => {
       state.kernelTargets().map((t) => `${t.id}:${t.pace}`),
       ['1-1:changing'],
     );
+    state.applyKernel('1-1', { server: 'unread', client: 'unread' }, clock++);
+    assert.equal(state.connection('1-1')?.events.length, 3, "'unread' from a reader changes nothing");
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     assert.deepEqual(
       state.kernelTargets().map((t) => `${t.id}:${t.pace}`),
@@ -201,6 +204,38 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.match(ko, /participant C as 클라이언트 127\.0\.0\.1:5003/);
     assert.match(ko, /연결요청에 대한 수락 accept\(\)/);
     assert.match(ko, /클라이언트가 먼저 닫음/);
+  });
+
+  test("which ends sent a FIN: from the trace where it shows it, else from the kernel's states of both ends", () => {
+    const state = new ViewState();
+    listen(state);
+    // echo: the connection still open, then the server's kernel says the client's FIN arrived.
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5010) }));
+    state.apply(server('read', 1, { bytes: 3 }));
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: false, client: false });
+    state.applyKernel('1-1', { server: 'CLOSE_WAIT', client: 'FIN_WAIT2' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: false, client: true });
+    assert.equal(state.connection('1-1')?.closedFirst, 'client');
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: true, client: true });
+    // A close after an error may have been a reset: no FIN claimed for it.
+    state.apply(server('accept', 2, { local: SERVER, remote: client(5011) }));
+    state.apply(server('close', 2, { reason: 'ECONNRESET' }));
+    assert.deepEqual(state.connection('1-2')?.finSent, { server: false, client: false });
+    // A client of this process: its read() returning 0 is the server's FIN, sent first.
+    const c = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'tcp', role: 'client', action, endpoint: 9, ...more });
+    state.apply(c('socket'));
+    state.apply(c('connect', { local: client(5012), remote: SERVER }));
+    state.apply(server('accept', 3, { local: SERVER, remote: client(5012) }));
+    state.apply(server('write', 3, { bytes: 13 }));
+    state.apply(c('read', { bytes: 13 }));
+    state.apply(c('eof'));
+    state.apply(c('close', { reason: 'done' }));
+    const linked = state.connection('1-3');
+    assert.equal(linked?.clientSource, 'client');
+    assert.equal(linked?.closedFirst, 'server');
+    assert.deepEqual(linked?.finSent, { server: true, client: true });
   });
 
   test('Mermaid text is escaped: no line breaks, no ; or # of its own', () => {
