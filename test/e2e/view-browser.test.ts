@@ -56,8 +56,10 @@ async function visibleText(page: Page): Promise<string> {
 
 // What may stay in Latin letters on the Korean page: the calls (`accept()`, `server.listen()`),
 // the kernel's state names, the protocol's own terms as the lecture writes them (TCP, UDP, IP, PORT,
-// FIN), program, service and product names, the path /proc, and the button to English itself.
+// FIN), program, service and product names (ss among them), the path /proc, and the button to
+// English itself.
 const ALLOWED = new Set([
+  'ss',
   'TCP',
   'UDP',
   'IP',

@@ -82,8 +82,8 @@ export const PAGE_WORDS = {
   fd: { en: 'inherited descriptor', ko: '물려받은 디스크립터' },
   closedFirst: { en: 'closed first', ko: '먼저 닫음' },
   unknownNote: {
-    en: '"unknown": this machine\'s kernel cannot say (a peer on another host, or no /proc). "gone": the kernel has no row for that end any more. "not read yet": the kernel has not been read since the connection appeared.',
-    ko: '"알 수 없음": 이 컴퓨터의 커널이 알려 줄 수 없음 (다른 호스트의 상대이거나 /proc 없음). "사라짐": 커널에 그 끝의 항목이 더 이상 없음. "아직 읽지 않음": 연결이 생긴 뒤 아직 커널을 읽지 않음.',
+    en: '"unknown": this machine\'s kernel cannot say (a peer on another host, or neither ss nor /proc). "gone": the kernel has no row for that end any more. "not read yet": no reading of the kernel has covered this connection yet.',
+    ko: '"알 수 없음": 이 컴퓨터의 커널이 알려 줄 수 없음 (다른 호스트의 상대이거나 ss도 /proc도 없음). "사라짐": 커널에 그 끝의 항목이 더 이상 없음. "아직 읽지 않음": 이 연결을 다룬 커널 읽기가 아직 없음.',
   },
   udpNote: {
     en: 'UDP has no connection and no accept(): each datagram stands alone, and the list has one row per client address and port.',
