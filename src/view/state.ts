@@ -131,6 +131,11 @@ export interface ViewStateOptions {
   maxConnections?: number;
   /** Items kept in each connection's sequence diagram. @default 48 */
   maxEvents?: number;
+  /**
+   * Whether a reader will give the kernel's states: when false, a TCP connection's ends start as
+   * `unknown` (nothing will ever read them) instead of `unread`. @default true
+   */
+  kernelReadable?: boolean;
 }
 
 // Clients of this process seen connecting, waiting for the server's side of the same connection.
@@ -201,6 +206,9 @@ export class ViewState {
   // Each connection's address-pair key, computed once.
   readonly #keys = new Map<string, string>();
   readonly #changed = new Set<string>();
+  // Ends for which one reading, not yet a second, found no row: see applyKernel.
+  readonly #goneOnce = new Map<string, { server: boolean; client: boolean }>();
+  readonly #kernelReadable: boolean;
   #listenersChanged = false;
   /** Counts since the view started. */
   readonly counters: ViewCounters = {
@@ -216,6 +224,7 @@ export class ViewState {
   constructor(options: ViewStateOptions = {}) {
     this.#maxConnections = options.maxConnections ?? VIEW_MAX_CONNECTIONS;
     this.#maxEvents = options.maxEvents ?? VIEW_MAX_EVENTS;
+    this.#kernelReadable = options.kernelReadable ?? true;
   }
 
   /** Connections, newest first. */
@@ -256,7 +265,10 @@ export class ViewState {
 
   /**
    * Records what the kernel says of one connection's ends at `time`; each change is added to the
-   * sequence diagram.
+   * sequence diagram. An end becomes `gone` only when two readings in a row found no row for it:
+   * the kernel's tables are walked while they change, and a walk can miss a socket that is moving
+   * (from its full form to its TIME_WAIT form, say). One miss taken at its word would show a
+   * TIME_WAIT end as gone, and a connection whose ends are both gone is not read again.
    */
   applyKernel(id: string, states: { server: KernelState; client: KernelState }, time: number): void {
     const c = this.#connections.get(id);
@@ -265,7 +277,19 @@ export class ViewState {
       const state = states[end];
       // 'unread' is where a connection starts, never what a reading says: a reader that has not
       // read since the connection appeared leaves it as it is.
-      if (c.kernel[end] === state || state === 'unread') continue;
+      if (state === 'unread') continue;
+      let once = this.#goneOnce.get(id);
+      // A row seen again: an earlier miss was only a miss.
+      if (state !== 'gone' && once !== undefined) once[end] = false;
+      if (c.kernel[end] === state) continue;
+      if (state === 'gone') {
+        if (once === undefined) this.#goneOnce.set(id, (once = { server: false, client: false }));
+        if (!once[end]) {
+          once[end] = true;
+          continue;
+        }
+        once[end] = false;
+      }
       c.kernel[end] = state;
       this.#push(c, { time, source: 'kernel', action: 'state', end, state });
       this.#touch(c, time);
@@ -468,7 +492,9 @@ export class ViewState {
       // Not read yet (TCP); UDP has no state for the kernel to give.
       kernel:
         transport === 'tcp'
-          ? { server: 'unread', client: 'unread' }
+          ? this.#kernelReadable
+            ? { server: 'unread', client: 'unread' }
+            : { server: 'unknown', client: 'unknown' }
           : { server: 'unknown', client: 'unknown' },
       bytesIn: 0,
       bytesOut: 0,
@@ -503,6 +529,7 @@ export class ViewState {
     this.#changed.delete(id);
     const key = this.#keys.get(id);
     this.#keys.delete(id);
+    this.#goneOnce.delete(id);
     if (key !== undefined && this.#byTuple.get(key) === c) this.#byTuple.delete(key);
   }
 

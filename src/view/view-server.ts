@@ -152,7 +152,7 @@ const PACE_MS: Readonly<Record<KernelPace, number>> = {
 /** The live view's HTTP server. */
 export class ViewServer {
   /** The reducer of the trace: what the page shows. */
-  readonly state = new ViewState();
+  readonly state: ViewState;
   readonly #options: ViewServerOptions;
   readonly #host: string;
   readonly #port: number;
@@ -193,6 +193,7 @@ export class ViewServer {
     this.#maxStreams = validateInteger(options.maxStreams ?? VIEW_MAX_STREAMS, 'max streams', 1, 10_000);
     this.#heartbeat = validateInteger(options.heartbeat ?? VIEW_HEARTBEAT_MS, 'heartbeat', 1, 2 ** 31 - 1);
     this.#kernel = options.kernel === false ? undefined : (options.kernel ?? new KernelReader());
+    this.state = new ViewState({ kernelReadable: this.#kernel !== undefined });
     if (options.lang !== undefined && !TRACE_LANGUAGES.includes(options.lang)) {
       throw new InvalidArgumentError(`invalid view language '${String(options.lang)}': expected en or ko`);
     }

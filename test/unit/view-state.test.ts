@@ -78,6 +78,7 @@ describe('the view state: trace events in, the diagrams out', () => {
     state.applyKernel('1-1', { server: 'unread', client: 'unread' }, clock++);
     assert.equal(state.connection('1-1')?.events.length, 3, "'unread' from a reader changes nothing");
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     assert.deepEqual(
       state.kernelTargets().map((t) => `${t.id}:${t.pace}`),
       ['1-1:waiting'],
@@ -88,13 +89,43 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.deepEqual(after?.clientSteps, ['1', '2', '3', '4']);
     assert.deepEqual(
       after?.events.filter((e) => e.source === 'kernel').map((e) => `${e.end}:${e.state}`),
-      ['server:gone', 'client:TIME_WAIT'],
+      ['client:TIME_WAIT', 'server:gone'],
+      'the server end is gone only once a second reading agrees',
     );
     // The same states again add nothing.
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     assert.equal(state.connection('1-1')?.events.length, 5);
     state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
+    state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
     assert.deepEqual(state.kernelTargets(), [], 'both ends gone: nothing left to read');
+  });
+
+  test('one reading without a row does not make an end gone; two in a row do', () => {
+    const state = new ViewState();
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5100) }));
+    state.apply(server('close', 1, { reason: 'done' }));
+    state.applyKernel('1-1', { server: 'TIME_WAIT', client: 'gone' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.kernel, { server: 'TIME_WAIT', client: 'unread' });
+    // A walk of the table that missed the TIME_WAIT row while the client's row really went.
+    state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.kernel, { server: 'TIME_WAIT', client: 'gone' });
+    assert.equal(state.kernelTargets().length, 1, 'still read: the server end is not settled');
+    // The row is seen again: the miss is forgotten, and one more miss is again not enough.
+    state.applyKernel('1-1', { server: 'TIME_WAIT', client: 'gone' }, clock++);
+    state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
+    assert.equal(state.connection('1-1')?.kernel.server, 'TIME_WAIT');
+    state.applyKernel('1-1', { server: 'gone', client: 'gone' }, clock++);
+    assert.deepEqual(state.connection('1-1')?.kernel, { server: 'gone', client: 'gone' });
+    assert.deepEqual(state.kernelTargets(), []);
+  });
+
+  test("with no kernel reader, a TCP connection's ends are 'unknown' from the start, not 'not read yet'", () => {
+    const state = new ViewState({ kernelReadable: false });
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5101) }));
+    assert.deepEqual(state.connection('1-1')?.kernel, { server: 'unknown', client: 'unknown' });
+    assert.deepEqual(state.kernelTargets(), []);
   });
 
   test('how soon each connection may change: changing, open, waiting, or settled and left out', () => {
@@ -118,10 +149,12 @@ describe('the view state: trace events in, the diagrams out', () => {
     state.applyKernel('1-1', { server: 'ESTABLISHED', client: 'ESTABLISHED' }, clock++);
     state.applyKernel('1-2', { server: 'FIN_WAIT2', client: 'CLOSE_WAIT' }, clock++);
     state.applyKernel('1-3', { server: 'gone', client: 'gone' }, clock++);
+    state.applyKernel('1-3', { server: 'gone', client: 'gone' }, clock++);
     state.applyKernel('1-4', { server: 'ESTABLISHED', client: 'unknown' }, clock++);
     assert.deepEqual(paces(), ['1-1:open', '1-2:changing', '1-4:open']);
     // The server closed its side: whatever the kernel said last, the states are about to change.
     state.apply(server('close', 1, { reason: 'done' }));
+    state.applyKernel('1-4', { server: 'gone', client: 'unknown' }, clock++);
     state.applyKernel('1-4', { server: 'gone', client: 'unknown' }, clock++);
     assert.deepEqual(paces(), ['1-1:changing', '1-2:changing'], 'a peer elsewhere and a gone end: settled');
   });
@@ -216,6 +249,7 @@ describe('the view state: trace events in, the diagrams out', () => {
     state.applyKernel('1-1', { server: 'CLOSE_WAIT', client: 'FIN_WAIT2' }, clock++);
     assert.deepEqual(state.connection('1-1')?.finSent, { server: false, client: true });
     assert.equal(state.connection('1-1')?.closedFirst, 'client');
+    state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     state.applyKernel('1-1', { server: 'gone', client: 'TIME_WAIT' }, clock++);
     assert.deepEqual(state.connection('1-1')?.finSent, { server: true, client: true });
     // A close after an error may have been a reset: no FIN claimed for it.
