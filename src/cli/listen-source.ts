@@ -4,6 +4,7 @@
  */
 import { activatedSockets, clearActivationEnv } from '../transport/socket-activation.js';
 import { parsePort } from '../validate.js';
+import { writeStderr } from './output.js';
 import { CliError, errorLine } from './program.js';
 
 /** A server program's listening socket: a port to bind, or an inherited descriptor. */
@@ -56,7 +57,7 @@ export function chooseListenSource({
   }
   const [fd] = activated.fds as [number, ...number[]];
   if (activated.fds.length > 1) {
-    process.stderr.write(
+    writeStderr(
       `${program}: systemd passed ${activated.fds.length} sockets; using the first (descriptor ${fd})\n`,
     );
   }

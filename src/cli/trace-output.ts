@@ -4,6 +4,7 @@
  */
 import { subscribeTrace } from '../trace/events.js';
 import { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
+import { writeStderr } from './output.js';
 import { CliError } from './program.js';
 
 /** The trace language: `--lang` if given, else Korean under a Korean locale, else English. */
@@ -16,9 +17,13 @@ export function chooseLanguage(flag: string | undefined, program: string, env = 
   return locale.toLowerCase().startsWith('ko') ? 'ko' : 'en';
 }
 
-/** Prints every trace event as a line on stderr until the returned function is called. */
-export function printTrace(lang: TraceLanguage, stream: NodeJS.WritableStream = process.stderr): () => void {
+/**
+ * Prints every trace event as a line on stderr until the returned function is called. A line
+ * that cannot be written (stderr closed or full) is dropped and counted, never thrown at the
+ * code that published the event.
+ */
+export function printTrace(lang: TraceLanguage, write: (text: string) => void = writeStderr): () => void {
   return subscribeTrace((event) => {
-    stream.write(`${formatTraceEvent(event, lang)}\n`);
+    write(`${formatTraceEvent(event, lang)}\n`);
   });
 }

@@ -374,6 +374,7 @@ export function mergeStats(all: readonly ServerStats[]): ServerStats | undefined
     sum.bytesIn += s.bytesIn;
     sum.bytesOut += s.bytesOut;
     sum.healthChecks += s.healthChecks;
+    if (s.logLinesDropped !== undefined) sum.logLinesDropped = (sum.logLinesDropped ?? 0) + s.logLinesDropped;
     addCounts(sum.errors, s.errors);
     addCounts(sum.outcomes, s.outcomes);
     for (const [name, counts] of Object.entries(s.stages)) {

@@ -136,6 +136,11 @@ export function formatMetrics(input: MetricsInput): string {
 
   family('received_bytes_total', 'counter', 'Bytes received from clients.').sample(total.bytesIn);
   family('sent_bytes_total', 'counter', 'Bytes sent to clients.').sample(total.bytesOut);
+  family(
+    'log_lines_dropped_total',
+    'counter',
+    'Log lines not written because stderr failed (a closed pipe, a full disk); serving went on.',
+  ).sample(total.logLinesDropped ?? 0);
 
   if (total.transport === 'tcp') {
     const outcomes = family(
