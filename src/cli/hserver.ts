@@ -90,6 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
     program: PROGRAM,
     usage: USAGE,
     positionals,
+    transport: 'tcp',
     bindingOptions: {
       '--host': values.host !== undefined,
       '--backlog': values.backlog !== undefined,

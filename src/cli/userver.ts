@@ -99,6 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
     program: PROGRAM,
     usage: USAGE,
     positionals,
+    transport: 'udp',
     bindingOptions: { '--host': values.host !== undefined, '--workers': values.workers !== undefined },
   });
   const lang = chooseLanguage(values.lang, PROGRAM);
