@@ -119,6 +119,16 @@ export const DEFAULT_WORKER_RESTART_WINDOW_MS = 10_000;
 /** --workers: the most workers one supervisor runs. */
 export const MAX_WORKERS = 64;
 
+/** How often (ms) a `--workers` supervisor asks each worker whether it still answers. */
+export const DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS = 1000;
+
+/**
+ * A worker that has answered nothing for this long (ms) is taken as hung (stopped, or its event
+ * loop stuck) and is killed with SIGKILL and replaced: its socket would keep taking its share of
+ * new clients and serve none. Long enough for a busy worker's event loop; short for a client.
+ */
+export const DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS = 3000;
+
 /**
  * PROXY protocol v2: the largest length a header may announce (the header is 16 + this many bytes).
  * HAProxy 2.6's largest header, with every TLV it can add (SSL details, a 255-byte authority, a

@@ -60,6 +60,8 @@ ${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}  --trace            
 
 ${SECONDS_HELP}
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
+SIGQUIT, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGIO and SIGSTKFLT close
+it as SIGTERM does, say so in one line, and exit 128 + the signal's number (SIGUSR2: 140).
 A second signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
 `;
 

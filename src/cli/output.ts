@@ -52,6 +52,11 @@ export function writeStderr(text: string): void {
   process.stderr.write(text);
 }
 
+/** The program's name, as given to {@link guardOutput} (`socket-steps` before it). */
+export function programName(): string {
+  return installedFor ?? 'socket-steps';
+}
+
 /** How many log writes were dropped because stderr failed (0 while it works). */
 export function droppedLogLines(): number {
   return dropped;

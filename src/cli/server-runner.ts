@@ -136,7 +136,7 @@ export async function runServer(
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
-  onSignals(
+  const signals = onSignals(
     () => void server.close(),
     () => {
       forced = inFlight() > 0;
@@ -212,7 +212,8 @@ export async function runServer(
     writeStderr(`${program}: stopped at once, clients in flight were dropped\n`);
     return ExitCode.Failure;
   }
-  return ExitCode.Ok;
+  // A worker answers to its supervisor, which says how the whole stopped.
+  return (supervisor === undefined ? signals.exitCode() : undefined) ?? ExitCode.Ok;
 }
 
 // The workers' sum, with the log lines the primary itself dropped added in.
@@ -245,15 +246,19 @@ export async function runWorkers(
         await server.destroy();
       }
     },
-    onWorkerExit: ({ pid, code, signal, outcome }) => {
-      if (outcome === 'replaced') {
+    onWorkerExit: ({ pid, code, signal, outcome, hungFor }) => {
+      if (outcome === 'replaced' && hungFor !== undefined) {
+        writeStderr(
+          `${program}: worker ${pid} answered nothing for ${(hungFor / 1000).toFixed(1)} s; killed it (SIGKILL), starting another\n`,
+        );
+      } else if (outcome === 'replaced') {
         writeStderr(`${program}: worker ${pid} exited (${signal ?? code}); starting another\n`);
       } else if (outcome === 'gave-up') {
         writeStderr(`${program}: workers keep exiting; stopping\n`);
       }
     },
   });
-  onSignals(
+  const signals = onSignals(
     () => void supervisor.stop(),
     () => void supervisor.destroy(),
   );
@@ -315,7 +320,8 @@ export async function runWorkers(
   }
   await supervisor.closed;
   await view?.close();
-  return supervisor.failed || sideFailed ? ExitCode.Failure : ExitCode.Ok;
+  if (supervisor.failed || sideFailed) return ExitCode.Failure;
+  return signals.exitCode() ?? ExitCode.Ok;
 }
 
 /**

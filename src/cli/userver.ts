@@ -61,6 +61,8 @@ Replies over the rate limit are dropped silently, as UDP allows: the limit keeps
 being used to flood an address that someone forges as the source of their datagrams.
 
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
+SIGQUIT, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGIO and SIGSTKFLT close
+it as SIGTERM does, say so in one line, and exit 128 + the signal's number (SIGUSR2: 140).
 SIGUSR1 prints the stats on stderr.
 `;
 
