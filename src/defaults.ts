@@ -101,6 +101,19 @@ export const DEFAULT_UDP_REPLY_BURST = 100;
  */
 export const DEFAULT_UDP_RATE_LIMIT_SOURCES = 10_000;
 
+/**
+ * The UDP loop guard (src/policy/loop-guard.ts), which `--no-rate-limit` leaves on: a datagram
+ * from a source that carries back, within this many ms, exactly what we last sent it is a bounce.
+ * A loop between two servers bounces in well under a millisecond on one machine, a few on a LAN.
+ */
+export const DEFAULT_UDP_BOUNCE_WINDOW_MS = 50;
+
+/** Bounces in a row from one source before it is taken as a loop and not answered. */
+export const DEFAULT_UDP_MAX_BOUNCES = 8;
+
+/** How long (ms) a source taken as a loop gets no answer. */
+export const DEFAULT_UDP_LOOP_BLOCK_MS = 10_000;
+
 /** hbench: how long a run starts connections when neither -n nor -d is given. */
 export const DEFAULT_LOAD_DURATION_MS = 5_000;
 
