@@ -7,14 +7,16 @@
  * A source (address and port) "bounces" when it sends back, within `bounceWindow` ms of our
  * reply, exactly what we last sent it (same length and CRC32C): what another server answering us
  * does, and what no person and no ordinary client does (a client waits for its answer, and then
- * sends something else, or the same after its retry timeout). After `maxBounces` bounces in a row
- * the source gets no answer for `blockFor` ms, which ends the loop: the other side has nothing left
- * to answer. Pure: no sockets, no timers; the clock is injectable. Memory is bounded like the rate
+ * sends something else, or the same after its retry timeout). The bounce that makes `maxBounces`
+ * in a row is not answered, and the count starts again. That ends the loop: the other side has
+ * nothing left to answer. Each spoofed datagram gets at most `maxBounces` answers from each side,
+ * and there is nothing to block: a client that does send the same message straight back loses
+ * one datagram in `maxBounces + 1`, which its retry (not a bounce: too late) gets answered.
+ * Pure: no sockets, no timers; the clock is injectable. Memory is bounded like the rate
  * limiter's: at most `maxKeys` sources, the least recently heard from forgotten first.
  */
 import {
   DEFAULT_UDP_BOUNCE_WINDOW_MS,
-  DEFAULT_UDP_LOOP_BLOCK_MS,
   DEFAULT_UDP_MAX_BOUNCES,
   DEFAULT_UDP_RATE_LIMIT_SOURCES,
 } from '../defaults.js';
@@ -24,10 +26,8 @@ import { validateInteger } from '../validate.js';
 export interface LoopGuardOptions {
   /** A datagram equal to our last reply to its source, this soon after it (ms), is a bounce. @default 50 */
   bounceWindow?: number;
-  /** Bounces in a row that make a loop. @default 8 */
+  /** Bounces in a row that make a loop: the last is not answered. @default 16 */
   maxBounces?: number;
-  /** How long (ms) a looping source is not answered. @default 10000 */
-  blockFor?: number;
   /** Sources tracked at once. @default 10000 */
   maxKeys?: number;
   /** The clock, in milliseconds; only differences matter. @default performance.now */
@@ -43,14 +43,12 @@ interface SourceState {
   sentDigest: number;
   sentAt: number;
   bounces: number;
-  blockedUntil: number;
 }
 
 /** Per-source bounce counting with a bounded number of sources. */
 export class LoopGuard {
   readonly #bounceWindow: number;
   readonly #maxBounces: number;
-  readonly #blockFor: number;
   readonly #maxKeys: number;
   readonly #now: () => number;
   // Insertion order is use order: re-inserted on every use, the first is the least recent.
@@ -64,12 +62,6 @@ export class LoopGuard {
       60_000,
     );
     this.#maxBounces = validateInteger(options.maxBounces ?? DEFAULT_UDP_MAX_BOUNCES, 'max bounces', 1, 1e6);
-    this.#blockFor = validateInteger(
-      options.blockFor ?? DEFAULT_UDP_LOOP_BLOCK_MS,
-      'block time',
-      1,
-      86_400_000,
-    );
     this.#maxKeys = validateInteger(options.maxKeys ?? DEFAULT_UDP_RATE_LIMIT_SOURCES, 'max keys', 1, 1e8);
     this.#now = options.now ?? (() => performance.now());
   }
@@ -80,14 +72,13 @@ export class LoopGuard {
   }
 
   /**
-   * Decides whether a datagram of `length` bytes from `source` may be answered: `loop` while the
-   * source is blocked, or when this bounce completes a run of `maxBounces`. `digest` gives the
-   * datagram's CRC32C, asked for only when its length is that of our last reply.
+   * Decides whether a datagram of `length` bytes from `source` may be answered: `loop` when this
+   * bounce completes a run of `maxBounces`. `digest` gives the datagram's CRC32C, asked for only
+   * when its length is that of our last reply, within the bounce window.
    */
   admit(source: string, length: number, digest: () => number): LoopVerdict {
     const now = this.#now();
     const state = this.#touch(source);
-    if (now < state.blockedUntil) return 'loop';
     const bounced =
       state.sentLength === length &&
       now - state.sentAt <= this.#bounceWindow &&
@@ -99,7 +90,8 @@ export class LoopGuard {
     state.bounces++;
     if (state.bounces < this.#maxBounces) return 'answer';
     state.bounces = 0;
-    state.blockedUntil = now + this.#blockFor;
+    // Not answered: not a reply of ours either, so the next datagram is no bounce.
+    state.sentLength = undefined;
     return 'loop';
   }
 
@@ -118,7 +110,7 @@ export class LoopGuard {
         const oldest = this.#sources.keys().next();
         if (oldest.done !== true) this.#sources.delete(oldest.value);
       }
-      state = { sentLength: undefined, sentDigest: 0, sentAt: 0, bounces: 0, blockedUntil: 0 };
+      state = { sentLength: undefined, sentDigest: 0, sentAt: 0, bounces: 0 };
     } else {
       this.#sources.delete(source);
     }

@@ -8,7 +8,7 @@
  * that answers anyone can otherwise be used to flood a victim whose address an attacker spoofs.
  * Whatever the rate limit, two guards against loops between answering servers stay on: a
  * datagram from one of this process's own UDP servers is never answered, and a source that plays
- * our replies straight back is not answered for a while (see {@link LoopGuard}).
+ * our replies straight back again and again has the last of a run unanswered (see {@link LoopGuard}).
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -129,7 +129,7 @@ export interface UdpServerOptions {
   /**
    * Tuning of the loop guard, which stays on with or without a rate limit: a source that sends
    * back what we just sent it, again and again, is another server answering us (see {@link LoopGuard}).
-   * @default { bounceWindow: 50, maxBounces: 8, blockFor: 10000 }
+   * @default { bounceWindow: 50, maxBounces: 16 }
    */
   loopGuard?: LoopGuardOptions;
   /** Handles each datagram and returns the reply, if any. */

@@ -14,7 +14,7 @@ import { startServer } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 
 // DEFAULT_UDP_MAX_BOUNCES: written out, so that this test also runs against a tree without it.
-const MAX_BOUNCES = 8;
+const MAX_BOUNCES = 16;
 
 /**
  * Sends `payload` to 127.0.0.1:`to` from `fromHost`:`from` (a port whose sockets set
