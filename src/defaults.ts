@@ -101,6 +101,20 @@ export const DEFAULT_UDP_REPLY_BURST = 100;
  */
 export const DEFAULT_UDP_RATE_LIMIT_SOURCES = 10_000;
 
+/**
+ * The UDP loop guard (src/policy/loop-guard.ts), which `--no-rate-limit` leaves on: a datagram
+ * from a source that carries back, within this many ms, exactly what we last sent it is a bounce.
+ * A loop between two servers bounces in well under a millisecond on one machine, a few on a LAN.
+ */
+export const DEFAULT_UDP_BOUNCE_WINDOW_MS = 50;
+
+/**
+ * Bounces in a row from one source, the last of which is not answered: that ends a loop (nothing
+ * else is in flight), and costs a client that does send the same message straight back one
+ * datagram in 17, which its retry recovers.
+ */
+export const DEFAULT_UDP_MAX_BOUNCES = 16;
+
 /** hbench: how long a run starts connections when neither -n nor -d is given. */
 export const DEFAULT_LOAD_DURATION_MS = 5_000;
 
@@ -118,6 +132,16 @@ export const DEFAULT_WORKER_RESTART_WINDOW_MS = 10_000;
 
 /** --workers: the most workers one supervisor runs. */
 export const MAX_WORKERS = 64;
+
+/** How often (ms) a `--workers` supervisor asks each worker whether it still answers. */
+export const DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS = 1000;
+
+/**
+ * A worker that has answered nothing for this long (ms) is taken as hung (stopped, or its event
+ * loop stuck) and is killed with SIGKILL and replaced: its socket would keep taking its share of
+ * new clients and serve none. Long enough for a busy worker's event loop; short for a client.
+ */
+export const DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS = 3000;
 
 /**
  * PROXY protocol v2: the largest length a header may announce (the header is 16 + this many bytes).

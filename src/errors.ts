@@ -254,4 +254,7 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   ENFILE: 'too many open files in the system',
   EMSGSIZE: 'message too long',
   EINVAL: 'invalid argument',
+  ENOSPC: 'no space left on device',
+  EIO: 'input/output error',
+  EBADF: 'bad file descriptor',
 };

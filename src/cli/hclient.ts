@@ -15,6 +15,7 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
@@ -72,7 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.

@@ -22,6 +22,7 @@ import {
   TRACE_OPTIONS,
 } from './arguments.js';
 import { chooseListenSource } from './listen-source.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
@@ -60,7 +61,9 @@ ${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang
 ${SECONDS_HELP}
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
 While clients are connected, the first signal says what it waits for and for how long; a second
-signal drops the clients in flight and exits 1. SIGUSR1 prints the stats on stderr.
+signal drops the clients in flight and exits 1. SIGQUIT, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+SIGXCPU, SIGXFSZ, SIGPWR, SIGIO and SIGSTKFLT close it as SIGTERM does, say so in one line, and
+exit 128 + the signal's number (SIGUSR2: 140). SIGUSR1 prints the stats on stderr.
 `;
 
 /** Runs hserver with the given arguments (without node and the script). */
@@ -90,6 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
     program: PROGRAM,
     usage: USAGE,
     positionals,
+    transport: 'tcp',
     bindingOptions: {
       '--host': values.host !== undefined,
       '--backlog': values.backlog !== undefined,
@@ -146,7 +150,7 @@ async function main(argv: readonly string[]): Promise<number> {
         createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
       );
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, process.stderr, traceFormat),
+    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
     view,
     inFlight: (server) => server.connections,
     ...(closeTimeout === undefined ? {} : { closeTimeout }),

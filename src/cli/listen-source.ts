@@ -2,8 +2,16 @@
  * Where a server program's listening socket comes from: the `<port>` on its command line, or the
  * socket that systemd passed (socket activation), which takes precedence when it is there.
  */
-import { activatedSockets, clearActivationEnv } from '../transport/socket-activation.js';
+import { descriptorLimit } from '../transport/descriptors.js';
+import {
+  type ActivatedSockets,
+  activatedSockets,
+  clearActivationEnv,
+  describeDescriptor,
+  isSocketDescriptor,
+} from '../transport/socket-activation.js';
 import { parsePort } from '../validate.js';
+import { writeStderr } from './output.js';
 import { CliError, errorLine } from './program.js';
 
 /** A server program's listening socket: a port to bind, or an inherited descriptor. */
@@ -19,6 +27,8 @@ export interface ListenSourceInput {
   positionals: readonly string[];
   /** Options that bind a socket themselves, set on the command line: refused with a passed socket. */
   bindingOptions: Record<string, boolean>;
+  /** The sockets the program serves: a passed socket of another kind is refused. */
+  transport: 'tcp' | 'udp';
 }
 
 /**
@@ -31,6 +41,7 @@ export function chooseListenSource({
   usage,
   positionals,
   bindingOptions,
+  transport,
 }: ListenSourceInput): ListenSource {
   const activated = activatedSockets(process.env, process.pid);
   clearActivationEnv(process.env);
@@ -55,10 +66,68 @@ export function chooseListenSource({
     }
   }
   const [fd] = activated.fds as [number, ...number[]];
-  if (activated.fds.length > 1) {
-    process.stderr.write(
-      `${program}: systemd passed ${activated.fds.length} sockets; using the first (descriptor ${fd})\n`,
+  checkPassedSockets(program, activated, transport);
+  if (activated.count > 1) {
+    writeStderr(
+      `${program}: systemd passed ${activated.count} sockets; using the first (descriptor ${fd})\n`,
     );
   }
   return port === undefined || port === 0 ? { kind: 'fd', fd } : { kind: 'fd', fd, port };
+}
+
+// LISTEN_FDS must count descriptors this process really was passed: a number past what it may
+// open, or one that reaches past the sockets, is a mistake in whatever started us. (A descriptor
+// that was not passed is not closed by the time we look: Node's own, its epoll and its pipes,
+// take the lowest free numbers. They are no sockets.)
+function checkPassedSockets(program: string, activated: ActivatedSockets, transport: 'tcp' | 'udp'): void {
+  const { count } = activated;
+  const limit = descriptorLimit();
+  if (limit !== undefined && count > limit - 3) {
+    throw new CliError(
+      `${program}: LISTEN_FDS=${count} is more sockets than this process may have open (its limit is ${limit} descriptors)`,
+    );
+  }
+  const [first, ...rest] = activated.fds as [number, ...number[]];
+  checkPassedKind(program, first, transport);
+  for (const fd of rest) {
+    if (isSocketDescriptor(fd) === false) {
+      throw new CliError(
+        `${program}: LISTEN_FDS=${count} says ${count} sockets were passed, but descriptor ${fd} is not a socket`,
+      );
+    }
+  }
+}
+
+const TRANSPORT_NAMES = { tcp: 'TCP', udp: 'UDP' } as const;
+
+// The passed socket must be one this program can serve: Node would take a Unix socket for a TCP
+// one and then fail on its address, or refuse a TCP one for UDP in its own words.
+function checkPassedKind(program: string, fd: number, transport: 'tcp' | 'udp'): void {
+  const found = describeDescriptor(fd);
+  const serves = `${program} serves ${TRANSPORT_NAMES[transport]} sockets only`;
+  const other = transport === 'tcp' ? 'userver serves UDP' : 'hserver serves TCP';
+  const prefix = `${program}: descriptor ${fd} from systemd`;
+  switch (found.kind) {
+    case 'unknown':
+      return;
+    case 'closed':
+      throw new CliError(`${prefix} is not open`);
+    case 'not-socket':
+      throw new CliError(`${prefix} is not a socket`);
+    case 'unix':
+      throw new CliError(`${prefix} is a Unix socket; ${serves}`);
+    case 'other-socket':
+      throw new CliError(`${prefix} is neither a TCP nor a UDP socket; ${serves}`);
+    case 'tcp':
+    case 'udp':
+      if (found.kind !== transport) {
+        throw new CliError(`${prefix} is a ${TRANSPORT_NAMES[found.kind]} socket; ${serves} (${other})`);
+      }
+      if (found.kind === 'tcp' && !found.listening) {
+        throw new CliError(
+          `${prefix} is a TCP socket that is not listening (Accept=yes passes connections; ${program} needs Accept=no)`,
+        );
+      }
+      return;
+  }
 }

@@ -4,6 +4,7 @@
  * exit code.
  */
 import { SocketStepsError } from '../errors.js';
+import { BROKEN_PIPE_EXIT, guardOutput, outputSettled, writeStderr } from './output.js';
 
 /** Exit codes of every CLI. */
 export const ExitCode = {
@@ -17,6 +18,8 @@ export const ExitCode = {
   Terminated: 143,
   /** Stopped by SIGHUP (the terminal went away) before finishing (128 + 1), for clients. */
   HungUp: 129,
+  /** Standard output's reader went away (`| head -1`): 128 + SIGPIPE, as the shell reports it. */
+  BrokenPipe: BROKEN_PIPE_EXIT,
 } as const;
 
 /** A CLI problem that ends the program with a message on stderr and exit code 1. */
@@ -59,19 +62,18 @@ export function errorLine(prefix: string, error: unknown): string {
  * exit code 1; anything else is a bug, reported as such without a stack trace unless DEBUG is set.
  */
 export async function runCli(program: string, usage: string, main: () => Promise<number>): Promise<void> {
+  guardOutput(program);
   try {
     process.exitCode = await main();
   } catch (error) {
     if (error instanceof CliError) {
       if (error.showUsage) process.stdout.write(`${usage}\n`);
-      else process.stderr.write(`${error.message}\n`);
+      else writeStderr(`${error.message}\n`);
     } else if (error instanceof SocketStepsError) {
-      process.stderr.write(`${program}: ${error.message}\n`);
+      writeStderr(`${program}: ${error.message}\n`);
     } else {
-      process.stderr.write(
-        `${program}: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
-      if (process.env.DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
+      writeStderr(`${program}: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (process.env.DEBUG) writeStderr(`${error instanceof Error ? error.stack : ''}\n`);
     }
     process.exitCode = ExitCode.Failure;
   }
@@ -79,17 +81,8 @@ export async function runCli(program: string, usage: string, main: () => Promise
   // exit, it closes its signal handlers, and a second SIGTERM arriving in that moment (as `timeout`
   // or a process manager sends them) would kill the process with 143 instead of our exit code.
   // main() has finished its work; what is left is output still on its way into a pipe (a pipe
-  // takes 64 KiB at a time), which must not be cut: wait until both streams have handed it over.
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // takes 64 KiB at a time), which must not be cut: wait until both streams have handed it over,
+  // and until a failed write has been heard of (it ends the program with its own code).
+  await outputSettled();
   process.exit();
-}
-
-// Resolves once everything written to `stream` so far has been handed to the system (or the
-// stream failed: a reader that went away has nothing left to wait for).
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.write('', () => resolve());
-    stream.once('error', () => resolve());
-  });
 }

@@ -22,6 +22,7 @@ import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCount } from './arguments.js';
 import type { ListenSource } from './listen-source.js';
+import { droppedLogLines, writeStderr } from './output.js';
 import { CliError, ExitCode, errorLine } from './program.js';
 import { onSignals } from './signals.js';
 import { buildView, startView, type ViewRequest } from './view-option.js';
@@ -133,12 +134,12 @@ function watchRefusals(prefix: string, count: () => number, until: Promise<unkno
     const now = count();
     if (now > last) {
       const limit = descriptorLimit();
-      process.stderr.write(
+      writeStderr(
         `${prefix}: accept() error: too many open files (EMFILE); ${now - last} connection${now - last === 1 ? '' : 's'} refused in the last second${limit === undefined ? '' : ` (descriptor limit ${limit}: raise it with ulimit -n, or LimitNOFILE= under systemd)`}\n`,
       );
       refusing = true;
     } else if (refusing) {
-      process.stderr.write(
+      writeStderr(
         `${prefix}: accepting connections again: none refused for lack of descriptors in the last second\n`,
       );
       refusing = false;
@@ -162,9 +163,7 @@ async function startMetrics(
   const metrics = new MetricsServer({ ...where, collect });
   try {
     const address = await metrics.listen();
-    process.stderr.write(
-      `${program}: metrics on http://${formatAddress(address.address, address.port)}/metrics\n`,
-    );
+    writeStderr(`${program}: metrics on http://${formatAddress(address.address, address.port)}/metrics\n`);
   } catch (error) {
     throw new CliError(errorLine(`${program}: --metrics: bind() error`, error));
   }
@@ -189,11 +188,11 @@ export async function runServer(
 ): Promise<number> {
   // Handlers go in before listen() so that a signal right after the "listening" line is ours.
   let forced = false;
-  onSignals(
+  const signals = onSignals(
     () => {
       // Said at once, by the process the user talks to (a worker's supervisor speaks for it).
       const open = inFlight();
-      if (open > 0 && !isWorker()) process.stderr.write(closingLine(program, open, closeTimeout, lang));
+      if (open > 0 && !isWorker()) writeStderr(closingLine(program, open, closeTimeout, lang));
       void server.close();
     },
     () => {
@@ -201,12 +200,16 @@ export async function runServer(
       void server.destroy();
     },
   );
+  // The server's figures, with the log lines this process had to drop.
+  const snapshot = (): ServerStats => ({ ...server.snapshot(), logLinesDropped: droppedLogLines() });
   // SIGUSR1 prints the stats snapshot (bin/preflight.cjs keeps Node's debugger from taking it).
   process.on('SIGUSR1', () => {
-    process.stderr.write(`${program}: stats ${JSON.stringify(server.snapshot())}\n`);
+    writeStderr(`${program}: stats ${JSON.stringify(snapshot())}\n`);
   });
-  const supervisor = isWorker() ? connectToSupervisor(server) : undefined;
-  const collect = metricsOf(program, () => server.snapshot());
+  const supervisor = isWorker()
+    ? connectToSupervisor({ close: () => server.close(), destroy: () => server.destroy(), snapshot })
+    : undefined;
+  const collect = metricsOf(program, snapshot);
   // Built before listen() so that it sees the server's socket(), bind() and listen().
   let bound: AddressInfo | undefined;
   const view =
@@ -214,7 +217,7 @@ export async function runServer(
       ? undefined
       : buildView(program, viewRequest, {
           target: () => bound,
-          stats: () => server.snapshot(),
+          stats: snapshot,
           routes: viewRoutes(collect),
         });
   try {
@@ -256,18 +259,25 @@ export async function runServer(
     }
     watchDescriptorRefusals(program, server, server.closed);
     if (supervisor !== undefined) supervisor.listening(address);
-    else if (fd === undefined) process.stderr.write(`${program}: listening on ${where}\n`);
-    else process.stderr.write(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
+    else if (fd === undefined) writeStderr(`${program}: listening on ${where}\n`);
+    else writeStderr(`${program}: listening on ${where} (socket from systemd, descriptor ${fd})\n`);
     await server.closed;
   } finally {
     await view?.close();
     supervisor?.detach();
   }
   if (forced) {
-    process.stderr.write(`${program}: stopped at once, clients in flight were dropped\n`);
+    writeStderr(`${program}: stopped at once, clients in flight were dropped\n`);
     return ExitCode.Failure;
   }
-  return ExitCode.Ok;
+  // A worker answers to its supervisor, which says how the whole stopped.
+  return (supervisor === undefined ? signals.exitCode() : undefined) ?? ExitCode.Ok;
+}
+
+// The workers' sum, with the log lines the primary itself dropped added in.
+function withPrimaryDrops(total: ServerStats | undefined): ServerStats | undefined {
+  if (total === undefined) return undefined;
+  return { ...total, logLinesDropped: (total.logLinesDropped ?? 0) + droppedLogLines() };
 }
 
 /**
@@ -294,30 +304,34 @@ export async function runWorkers(
         await server.destroy();
       }
     },
-    onWorkerExit: ({ pid, code, signal, outcome }) => {
-      if (outcome === 'replaced') {
-        process.stderr.write(`${program}: worker ${pid} exited (${signal ?? code}); starting another\n`);
+    onWorkerExit: ({ pid, code, signal, outcome, hungFor }) => {
+      if (outcome === 'replaced' && hungFor !== undefined) {
+        writeStderr(
+          `${program}: worker ${pid} answered nothing for ${(hungFor / 1000).toFixed(1)} s; killed it (SIGKILL), starting another\n`,
+        );
+      } else if (outcome === 'replaced') {
+        writeStderr(`${program}: worker ${pid} exited (${signal ?? code}); starting another\n`);
       } else if (outcome === 'gave-up') {
-        process.stderr.write(`${program}: workers keep exiting; stopping\n`);
+        writeStderr(`${program}: workers keep exiting; stopping\n`);
       }
     },
   });
-  onSignals(
+  const signals = onSignals(
     () => void supervisor.stop(),
     () => void supervisor.destroy(),
   );
   // SIGUSR1 prints the workers' stats, added up (bin/preflight.cjs keeps Node's debugger off it).
   process.on('SIGUSR1', () => {
     void supervisor.stats().then((all) => {
-      const total = mergeStats(all);
+      const total = withPrimaryDrops(mergeStats(all));
       if (total !== undefined)
-        process.stderr.write(`${program}: stats ${JSON.stringify({ ...total, workers: all.length })}\n`);
+        writeStderr(`${program}: stats ${JSON.stringify({ ...total, workers: all.length })}\n`);
     });
   });
   // The primary answers for every worker: their sum, and a few figures per worker.
   const collect = metricsOf(program, async () => {
     const workers = await supervisor.stats();
-    const total = mergeStats(workers);
+    const total = withPrimaryDrops(mergeStats(workers));
     if (total === undefined) throw new Error('no worker answered');
     return { total, workers };
   });
@@ -327,7 +341,7 @@ export async function runWorkers(
       ? undefined
       : buildView(program, viewRequest, {
           target: () => bound,
-          stats: async () => mergeStats(await supervisor.stats()),
+          stats: async () => withPrimaryDrops(mergeStats(await supervisor.stats())),
           routes: viewRoutes(collect),
         });
   // A metrics or view port that cannot be bound stops the workers: exit 1.
@@ -339,7 +353,7 @@ export async function runWorkers(
       try {
         await startMetrics(program, metrics, collect, supervisor.closed);
       } catch (error) {
-        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        writeStderr(`${error instanceof Error ? error.message : String(error)}\n`);
         sideFailed = true;
         await supervisor.destroy();
       }
@@ -349,23 +363,24 @@ export async function runWorkers(
         await startView(program, view);
         watchHttpDescriptorRefusals(program, '--view', view, supervisor.closed);
       } catch (error) {
-        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        writeStderr(`${error instanceof Error ? error.message : String(error)}\n`);
         sideFailed = true;
         await supervisor.destroy();
       }
     }
     if (!sideFailed) {
-      process.stderr.write(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
+      writeStderr(`${program}: listening on ${formatAddress(address.address, address.port)}\n`);
     }
   } catch (error) {
     // A failed bind is printed once, here; a supervisor that gave up has said so already.
     if (error instanceof BindError || error instanceof ResolveError) {
-      process.stderr.write(`${errorLine('bind() error', error)}\n`);
+      writeStderr(`${errorLine('bind() error', error)}\n`);
     }
   }
   await supervisor.closed;
   await view?.close();
-  return supervisor.failed || sideFailed ? ExitCode.Failure : ExitCode.Ok;
+  if (supervisor.failed || sideFailed) return ExitCode.Failure;
+  return signals.exitCode() ?? ExitCode.Ok;
 }
 
 /**

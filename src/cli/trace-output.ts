@@ -4,6 +4,7 @@
  */
 import { subscribeTrace } from '../trace/events.js';
 import { formatTraceEvent, TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
+import { writeStderr } from './output.js';
 import { CliError } from './program.js';
 
 /** The trace language: `--lang` if given, else Korean under a Korean locale, else English. */
@@ -43,14 +44,16 @@ export const TRACE_HELP = `  --trace                 print the lecture's steps o
 
 /**
  * Prints every trace event on stderr until the returned function is called: a line of text in
- * `lang`, or (`json`) the event as one JSON object on a line of its own.
+ * `lang`, or (`json`) the event as one JSON object on a line of its own. A line that cannot be
+ * written (stderr closed or full) is dropped and counted, never thrown at the code that published
+ * the event.
  */
 export function printTrace(
   lang: TraceLanguage,
-  stream: NodeJS.WritableStream = process.stderr,
+  write: (text: string) => void = writeStderr,
   format: TraceFormat = 'text',
 ): () => void {
   return subscribeTrace((event) => {
-    stream.write(format === 'json' ? `${JSON.stringify(event)}\n` : `${formatTraceEvent(event, lang)}\n`);
+    write(format === 'json' ? `${JSON.stringify(event)}\n` : `${formatTraceEvent(event, lang)}\n`);
   });
 }

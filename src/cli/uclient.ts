@@ -20,6 +20,7 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
@@ -86,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = abortOnSignals(() => {
     if (service === 'echo' && message === undefined) process.stdin.destroy();
   });
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, process.stderr, traceFormat);
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
   try {
     // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
     // With --trace the trace says it already.

@@ -22,6 +22,7 @@ import {
   TRACE_OPTIONS,
 } from './arguments.js';
 import { chooseListenSource } from './listen-source.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
@@ -60,6 +61,8 @@ Replies over the rate limit are dropped silently, as UDP allows: the limit keeps
 being used to flood an address that someone forges as the source of their datagrams.
 
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
+SIGQUIT, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGIO and SIGSTKFLT close
+it as SIGTERM does, say so in one line, and exit 128 + the signal's number (SIGUSR2: 140).
 SIGUSR1 prints the stats on stderr.
 `;
 
@@ -98,6 +101,7 @@ async function main(argv: readonly string[]): Promise<number> {
     program: PROGRAM,
     usage: USAGE,
     positionals,
+    transport: 'udp',
     bindingOptions: { '--host': values.host !== undefined, '--workers': values.workers !== undefined },
   });
   const lang = chooseLanguage(values.lang, PROGRAM);
@@ -141,7 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ? createUdpEchoServer(common)
         : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, process.stderr, traceFormat),
+    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
     view,
   });
 }

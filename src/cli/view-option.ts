@@ -7,6 +7,7 @@ import type { TraceLanguage } from '../trace/schema.js';
 import { formatAddress } from '../validate.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../view/view-server.js';
 import { parseAllowedHosts, parseHostPort } from './arguments.js';
+import { writeStderr } from './output.js';
 import { CliError, errorLine } from './program.js';
 
 /** The parseArgs specs of `--view` and `--view-allow-host`. */
@@ -40,7 +41,7 @@ export function parseViewOption(text: string, program: string): ViewAddressOptio
 export async function startView(program: string, view: ViewServer): Promise<ViewServer> {
   try {
     const address = await view.listen();
-    process.stderr.write(`${program}: view on http://${formatAddress(address.address, address.port)}/\n`);
+    writeStderr(`${program}: view on http://${formatAddress(address.address, address.port)}/\n`);
     return view;
   } catch (error) {
     throw new CliError(errorLine(`${program}: --view: bind() error`, error));

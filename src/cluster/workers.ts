@@ -10,12 +10,21 @@
  * - A listening socket that closes resets the connections waiting in its own queue. A worker that
  *   is stopped accepts what is queued (TcpServer's drain) before it closes; a worker that dies
  *   loses its queue, and the kernel sends new clients to the sockets that remain.
+ * - A worker that hangs (stopped, or its event loop stuck) keeps its socket, and the kernel keeps
+ *   giving it its share of new clients. The primary pings each worker every second over the IPC
+ *   channel; one that has answered nothing for 3 s is killed (SIGKILL) and replaced, resetting
+ *   the clients in its queue. A worker whose channel closes (the primary died) exits at once.
  * - Any process of the same user that sets SO_REUSEPORT can join the port. The `probe` binds the
  *   port once without it before any worker starts: if anything listens there, that fails.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_MAX_WORKER_RESTARTS, DEFAULT_WORKER_RESTART_WINDOW_MS } from '../defaults.js';
+import {
+  DEFAULT_MAX_WORKER_RESTARTS,
+  DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_WORKER_RESTART_WINDOW_MS,
+} from '../defaults.js';
 import { BindError, SocketStepsError } from '../errors.js';
 import { publishTraceEvent, subscribeTrace, type TraceEvent } from '../trace/events.js';
 import { addCounts, type ServerStats } from '../transport/stats.js';
@@ -26,13 +35,15 @@ type WorkerMessage =
   | { type: 'listening'; address: string; family: string; port: number }
   | { type: 'failed'; code: string; message: string }
   | { type: 'stats'; id: number; stats: ServerStats }
-  | { type: 'trace'; event: TraceEvent };
+  | { type: 'trace'; event: TraceEvent }
+  | { type: 'pong' };
 /** Messages the primary sends to a worker. */
 type PrimaryMessage =
   | { type: 'stop' }
   | { type: 'destroy' }
   | { type: 'stats'; id: number }
-  | { type: 'trace'; on: boolean };
+  | { type: 'trace'; on: boolean }
+  | { type: 'ping' };
 
 // The port a worker binds, from the primary: with port 0 only the first worker picks one.
 const PORT_VARIABLE = 'SOCKET_STEPS_WORKER_PORT';
@@ -55,6 +66,8 @@ export interface WorkerExit {
   signal: string | null;
   /** What happens now: `replaced` by a new worker, `stopping` (asked to), or `gave-up`. */
   outcome: 'replaced' | 'stopping' | 'gave-up';
+  /** Set when the supervisor killed it for answering no heartbeat for this many ms. */
+  hungFor?: number;
 }
 
 /** Options of a {@link WorkerSupervisor}. */
@@ -80,6 +93,13 @@ export interface WorkerSupervisorOptions {
   forwardTrace?: boolean;
   /** Called when a worker exits. */
   onWorkerExit?: (exit: WorkerExit) => void;
+  /** How often (ms) each worker is asked to answer. @default 1000 */
+  heartbeatInterval?: number;
+  /**
+   * A worker that answered nothing for this long (ms) is killed (SIGKILL, by its pid) and
+   * replaced, and its exit has `hungFor` set. @default 3000
+   */
+  heartbeatTimeout?: number;
 }
 
 /** In the primary: starts, supervises and stops N workers. */
@@ -89,6 +109,13 @@ export class WorkerSupervisor {
   readonly #workers = new Set<Worker>();
   readonly #listening = new Set<Worker>();
   readonly #restarts: number[] = [];
+  /** When each listening worker last sent anything (performance.now()). */
+  readonly #lastHeard = new Map<Worker, number>();
+  /** Workers killed for silence, with how long they had been silent. */
+  readonly #hung = new Map<Worker, number>();
+  readonly #heartbeatInterval: number;
+  readonly #heartbeatTimeout: number;
+  #heartbeat: NodeJS.Timeout | undefined;
   readonly #statsRequests = new Map<
     number,
     { stats: ServerStats[]; waiting: number; resolve(s: ServerStats[]): void }
@@ -109,8 +136,23 @@ export class WorkerSupervisor {
     this.#count = validateInteger(options.count, 'workers', 1, 1024);
     this.#options = options;
     this.#port = options.port === 0 ? undefined : options.port;
+    this.#heartbeatInterval = validateInteger(
+      options.heartbeatInterval ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS,
+      'heartbeatInterval',
+      1,
+      3_600_000,
+    );
+    this.#heartbeatTimeout = validateInteger(
+      options.heartbeatTimeout ?? DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS,
+      'heartbeatTimeout',
+      1,
+      3_600_000,
+    );
     this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
+      this.#resolveClosed = () => {
+        if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+        resolve();
+      };
     });
   }
 
@@ -160,6 +202,8 @@ export class WorkerSupervisor {
       ...(this.#options.args === undefined ? {} : { args: [...this.#options.args] }),
     });
     cluster.schedulingPolicy = cluster.SCHED_NONE;
+    this.#heartbeat = setInterval(() => this.#checkHeartbeats(), this.#heartbeatInterval);
+    this.#heartbeat.unref();
     this.#fork();
     if (this.#port !== undefined) for (let i = 1; i < this.#count; i++) this.#fork();
   }
@@ -223,10 +267,42 @@ export class WorkerSupervisor {
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
   }
 
+  // Asks every listening worker to answer, and kills the ones that have been silent too long: a
+  // stopped (SIGSTOP) or stuck worker keeps its listening socket, so the kernel goes on giving it
+  // its share of new clients, and none of them is served until it is gone.
+  #checkHeartbeats(): void {
+    const now = performance.now();
+    for (const [worker, heard] of this.#lastHeard) {
+      const silent = now - heard;
+      if (silent > this.#heartbeatTimeout && !this.#hung.has(worker)) {
+        this.#hung.set(worker, Math.round(silent));
+        const pid = worker.process.pid;
+        // By pid, with SIGKILL: a stopped process cannot run a handler, and the IPC channel is
+        // what it no longer answers.
+        if (pid !== undefined) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // exited already: its 'exit' event is on its way
+          }
+        }
+      } else if (worker.isConnected()) {
+        worker.send({ type: 'ping' } satisfies PrimaryMessage, (error: Error | null) => {
+          // A channel closing as the worker exits: its 'exit' event tells the rest.
+          void error;
+        });
+      }
+    }
+  }
+
   #onMessage(worker: Worker, message: WorkerMessage): void {
+    if (this.#lastHeard.has(worker)) this.#lastHeard.set(worker, performance.now());
     switch (message.type) {
+      case 'pong':
+        return;
       case 'listening': {
         this.#listening.add(worker);
+        this.#lastHeard.set(worker, performance.now());
         if (this.#options.forwardTrace) worker.send({ type: 'trace', on: true } satisfies PrimaryMessage);
         // A worker still starting when the stop was sent may have missed it.
         if (this.#stopMessage !== undefined) {
@@ -270,6 +346,10 @@ export class WorkerSupervisor {
   #onExit(worker: Worker, code: number | null, signal: string | null): void {
     this.#workers.delete(worker);
     this.#listening.delete(worker);
+    this.#lastHeard.delete(worker);
+    const hungFor = this.#hung.get(worker);
+    this.#hung.delete(worker);
+    const hung = hungFor === undefined ? {} : { hungFor };
     const pid = worker.process.pid ?? 0;
     if (this.#stopMessage === undefined) {
       const now = Date.now();
@@ -277,17 +357,17 @@ export class WorkerSupervisor {
       while (this.#restarts.length > 0 && (this.#restarts[0] ?? 0) < now - window) this.#restarts.shift();
       if (this.#restarts.length < (this.#options.maxRestarts ?? DEFAULT_MAX_WORKER_RESTARTS)) {
         this.#restarts.push(now);
-        this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'replaced' });
+        this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'replaced', ...hung });
         this.#fork();
         return;
       }
       this.#failed = true;
-      this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'gave-up' });
+      this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'gave-up', ...hung });
       this.#rejectStarted(new SocketStepsError('workers keep exiting'));
       this.destroy();
     } else {
       if (code !== 0) this.#failed = true;
-      this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'stopping' });
+      this.#options.onWorkerExit?.({ pid, code, signal, outcome: 'stopping', ...hung });
     }
     if (this.#workers.size === 0) this.#resolveClosed();
   }
@@ -335,8 +415,13 @@ export function connectToSupervisor(server: SupervisedServer): SupervisorLink {
         stopForwarding?.();
         stopForwarding = message.on ? subscribeTrace((event) => send({ type: 'trace', event })) : undefined;
         return;
+      case 'ping':
+        send({ type: 'pong' });
+        return;
     }
   };
+  // A channel that closes without a stop (the primary died) needs nothing here: Node's cluster
+  // exits the worker at once on an unexpected disconnect, so no worker outlives its primary.
   process.on('message', onMessage);
   return {
     listening: (address) =>
@@ -374,6 +459,7 @@ export function mergeStats(all: readonly ServerStats[]): ServerStats | undefined
     sum.bytesIn += s.bytesIn;
     sum.bytesOut += s.bytesOut;
     sum.healthChecks += s.healthChecks;
+    if (s.logLinesDropped !== undefined) sum.logLinesDropped = (sum.logLinesDropped ?? 0) + s.logLinesDropped;
     addCounts(sum.errors, s.errors);
     addCounts(sum.outcomes, s.outcomes);
     for (const [name, counts] of Object.entries(s.stages)) {

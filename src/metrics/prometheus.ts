@@ -123,6 +123,13 @@ export function formatMetrics(input: MetricsInput): string {
       'Replies not sent: over the rate limit of their source address.',
     ).sample(total.refused);
     family('replies_in_flight', 'gauge', 'Replies handed to the kernel and not yet sent.').sample(total.open);
+    const loops = family(
+      'replies_loop_dropped_total',
+      'counter',
+      "Replies not sent by the loop guard: to this process's own address, or to a source that kept sending our replies back.",
+    );
+    for (const reason of ['own-address', 'bounce'])
+      loops.sample(total.outcomes[`loop:${reason}`] ?? 0, { reason });
   }
 
   const errors = family(
@@ -136,6 +143,11 @@ export function formatMetrics(input: MetricsInput): string {
 
   family('received_bytes_total', 'counter', 'Bytes received from clients.').sample(total.bytesIn);
   family('sent_bytes_total', 'counter', 'Bytes sent to clients.').sample(total.bytesOut);
+  family(
+    'log_lines_dropped_total',
+    'counter',
+    'Log lines not written because stderr failed (a closed pipe, a full disk); serving went on.',
+  ).sample(total.logLinesDropped ?? 0);
 
   if (total.transport === 'tcp') {
     const outcomes = family(

@@ -9,6 +9,12 @@
 
 import { TRACE_TEXT_MAX } from '../defaults.js';
 
+// The Korean words for the reasons a UDP reply is not sent.
+const DROP_REASONS_KO: Record<string, string> = {
+  'rate limit': '전송률 제한',
+  'own address': '이 프로세스 자신의 주소',
+  loop: '응답을 되돌려 보내는 상대: 루프',
+};
 /** The transport an event comes from. */
 export type TraceTransport = 'tcp' | 'udp';
 /** The side of the lecture's diagram an event belongs to. */
@@ -279,11 +285,15 @@ export const TRACE_SCHEMA = {
       recvfrom: datagramReceived,
       /** A datagram was sent (step 3). */
       sendto: datagramSent('3'),
-      /** A reply was not sent: its destination is over the reflection rate limit (step 3). */
+      /**
+       * A reply was not sent (step 3): its destination is over the reflection rate limit, is one
+       * of this process's own servers (`own address`), or kept playing our replies back (`loop`).
+       */
       drop: {
         step: '3',
         en: (e) => `sendto(): reply to ${addr(e.remote)} not sent (${e.reason ?? 'rate limit'})`,
-        ko: (e) => `데이터 송신 sendto(): ${addr(e.remote)}로 응답하지 않음 (전송률 제한)`,
+        ko: (e) =>
+          `데이터 송신 sendto(): ${addr(e.remote)}로 응답하지 않음 (${DROP_REASONS_KO[e.reason ?? 'rate limit'] ?? e.reason})`,
       },
       /** Something went wrong with one datagram. */
       error: failed('3'),

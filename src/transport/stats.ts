@@ -34,6 +34,11 @@ export interface ServerStats {
   healthChecks: number;
   /** The pipeline stages' own counters, by stage name (`proxy-protocol`: `v1`, `refused:untrusted`, ...). */
   stages: Record<string, Record<string, number>>;
+  /**
+   * Log lines the program could not write to its stderr (a closed pipe, a full disk) and dropped
+   * while it kept serving. Set by the program around the server, not by the transport.
+   */
+  logLinesDropped?: number;
   /** The worker process (its pid) the snapshot came from, in a supervisor's list (`--workers`). */
   worker?: number;
 }

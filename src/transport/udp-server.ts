@@ -6,11 +6,15 @@
  *
  * Replies are rate-limited per source address (a token bucket, see {@link RateLimiter}): a server
  * that answers anyone can otherwise be used to flood a victim whose address an attacker spoofs.
+ * Whatever the rate limit, two guards against loops between answering servers stay on: a
+ * datagram from one of this process's own UDP servers is never answered, and a source that plays
+ * our replies straight back again and again has the last of a run unanswered (see {@link LoopGuard}).
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_SERVER_HOST,
@@ -26,7 +30,9 @@ import {
   ServerClosedError,
   systemCodeOf,
 } from '../errors.js';
+import { LoopGuard, type LoopGuardOptions } from '../policy/loop-guard.js';
 import { RateLimiter } from '../policy/rate-limit.js';
+import { crc32c } from '../protocol/crc32c.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -120,8 +126,47 @@ export interface UdpServerOptions {
    * @default 5000
    */
   closeTimeout?: number;
+  /**
+   * Tuning of the loop guard, which stays on with or without a rate limit: a source that sends
+   * back what we just sent it, again and again, is another server answering us (see {@link LoopGuard}).
+   * @default { bounceWindow: 50, maxBounces: 16 }
+   */
+  loopGuard?: LoopGuardOptions;
   /** Handles each datagram and returns the reply, if any. */
   onMessage: DatagramHandler;
+}
+
+// The addresses of this process's bound UDP servers, by port: a datagram from one of them is one
+// of our own answers coming back to us (a spoofed datagram set two of our servers talking).
+const ownSockets = new Map<number, Set<string>>();
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+// IPv4 peers of a dual-stack socket arrive as ::ffff:a.b.c.d.
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** The addresses of this machine's interfaces, loopback included. */
+function localAddresses(): Set<string> {
+  const all = new Set<string>(['127.0.0.1', '::1']);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) all.add(plainAddress(info.address.split('%')[0] as string));
+  }
+  return all;
+}
+
+/**
+ * True when `address`:`port` is the address of one of this process's bound UDP servers: for a
+ * server bound to a wildcard address, any address of this machine with its port.
+ */
+export function isOwnUdpAddress(address: string, port: number): boolean {
+  const bound = ownSockets.get(port);
+  if (bound === undefined) return false;
+  const plain = plainAddress(address);
+  if (bound.has(plain)) return true;
+  if (![...bound].some((a) => WILDCARDS.has(a))) return false;
+  return plain.startsWith('127.') || localAddresses().has(plain);
 }
 
 /** A bound UDP server: socket, bind, then recvfrom and sendto in a loop. */
@@ -136,6 +181,10 @@ export class UdpServer {
   readonly #maxReplies: number;
   readonly #limiter: RateLimiter | undefined;
   readonly #limitKey: (remote: RemoteInfo) => string;
+  readonly #loopGuard: LoopGuard;
+  #ownEntry: { port: number; address: string } | undefined;
+  #loopDropped = 0;
+  #ownDropped = 0;
   readonly #closeTimeout: number;
   readonly #onMessage: DatagramHandler;
   #socket: Socket | undefined;
@@ -177,6 +226,12 @@ export class UdpServer {
             now: limit.now,
           });
     this.#limitKey = (limit !== false && limit.key) || sourceAddress;
+    this.#loopGuard = new LoopGuard({
+      ...options.loopGuard,
+      ...(limit !== false && limit.now !== undefined && options.loopGuard?.now === undefined
+        ? { now: limit.now }
+        : {}),
+    });
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
     if (typeof options.onMessage !== 'function') {
       throw new InvalidArgumentError('invalid onMessage: a UdpServer needs a function to handle datagrams');
@@ -202,6 +257,14 @@ export class UdpServer {
     return this.#dropped;
   }
 
+  /**
+   * Datagrams not answered by the loop guard: from one of this process's own servers
+   * (`ownAddress`), or from a source that kept playing our replies back (`bounce`).
+   */
+  get loopDropped(): { ownAddress: number; bounce: number } {
+    return { ownAddress: this.#ownDropped, bounce: this.#loopDropped };
+  }
+
   /** Replies whose sendto() failed (the server goes on). */
   get failed(): number {
     return this.#failed;
@@ -218,7 +281,11 @@ export class UdpServer {
       errors: this.#errors.toRecord(),
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
-      outcomes: { replied: this.#replied },
+      outcomes: {
+        replied: this.#replied,
+        'loop:own-address': this.#ownDropped,
+        'loop:bounce': this.#loopDropped,
+      },
       healthChecks: 0,
       stages: {},
     };
@@ -348,6 +415,10 @@ export class UdpServer {
         });
         socket.on('message', (message, remote) => this.#receive(message, remote));
         const bound = socket.address();
+        this.#ownEntry = { port: bound.port, address: plainAddress(bound.address) };
+        const set = ownSockets.get(bound.port) ?? new Set<string>();
+        ownSockets.set(bound.port, set);
+        set.add(this.#ownEntry.address);
         if (this.tracing) {
           const local = toTraceAddress(bound.address, bound.port, bound.family);
           const how = this.#fd === undefined ? { combinedIn: 'socket.bind()' } : { fd: this.#fd };
@@ -373,6 +444,14 @@ export class UdpServer {
     const socket = this.#socket;
     if (socket === undefined || this.#socketClosed) return;
     this.#socketClosed = true;
+    const own = this.#ownEntry;
+    if (own !== undefined) {
+      // Another server of ours may share the port (SO_REUSEPORT): remove only our address.
+      const set = ownSockets.get(own.port);
+      set?.delete(own.address);
+      if (set?.size === 0) ownSockets.delete(own.port);
+      this.#ownEntry = undefined;
+    }
     clearTimeout(this.#closeTimer);
     socket.close();
   }
@@ -395,6 +474,22 @@ export class UdpServer {
       return;
     }
     if (reply === undefined) return;
+    // Loops first, with or without a rate limit: they cost nothing to tell, and the rate limit,
+    // which can be off, must not be what ends them.
+    if (isOwnUdpAddress(remote.address, remote.port)) {
+      this.#ownDropped++;
+      if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'own address' });
+      return;
+    }
+    const source = `${remote.address}|${remote.port}`;
+    // The checksum only when the length matches our last reply; echo's reply is the message.
+    let digest: number | undefined;
+    const messageDigest = () => (digest ??= crc32c(message));
+    if (this.#loopGuard.admit(source, message.length, messageDigest) === 'loop') {
+      this.#loopDropped++;
+      if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'loop' });
+      return;
+    }
     let allowed = true;
     try {
       allowed = this.#limiter === undefined || this.#limiter.take(this.#limitKey(remote));
@@ -408,6 +503,7 @@ export class UdpServer {
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'rate limit' });
       return;
     }
+    this.#loopGuard.replied(source, reply.length, reply === message ? messageDigest() : crc32c(reply));
     if (++this.#started >= this.#maxReplies) this.#stopping = true;
     this.#inFlight++;
     const bytes = reply.length;

@@ -283,7 +283,10 @@ export class ViewState {
       if (state !== 'gone' && once !== undefined) once[end] = false;
       if (c.kernel[end] === state) continue;
       if (state === 'gone') {
-        if (once === undefined) this.#goneOnce.set(id, (once = { server: false, client: false }));
+        if (once === undefined) {
+          once = { server: false, client: false };
+          this.#goneOnce.set(id, once);
+        }
         if (!once[end]) {
           once[end] = true;
           continue;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -16,9 +17,13 @@ import { binPath, ROOT, runCommand, startServer, testEnv } from '../helpers/proc
 import { freePort } from '../helpers/raw.js';
 import { socketActivator, systemdAnalyze } from '../helpers/tools.js';
 
-/** Starts `systemd-socket-activate ARGS... bin/PROGRAM PROGRAM_ARGS...`; resolves once it listens. */
+/**
+ * Starts `systemd-socket-activate ARGS... bin/PROGRAM PROGRAM_ARGS...` (PROGRAM may be an absolute
+ * path instead); resolves once it listens.
+ */
 async function activate(socketArgs: string[], program: string, args: string[]) {
-  const child = spawn(socketActivator(), [...socketArgs, binPath(program), ...args], {
+  const command = program.startsWith('/') ? program : binPath(program);
+  const child = spawn(socketActivator(), [...socketArgs, command, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: testEnv(),
   });
@@ -40,6 +45,11 @@ async function activate(socketArgs: string[], program: string, args: string[]) {
   });
   return {
     stderr: () => stderr,
+    /** Stops systemd-socket-activate (by its PID) and waits for it. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return this.exited();
+    },
     async exited(timeoutMs = 10_000) {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const [code, signal] = await exit;
@@ -52,6 +62,7 @@ async function activate(socketArgs: string[], program: string, args: string[]) {
 describe('socket activation: which variables count', () => {
   test('only sockets meant for this pid, counted from descriptor 3; names when given', () => {
     assert.deepEqual(activatedSockets({ LISTEN_PID: '42', LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:b' }, 42), {
+      count: 2,
       fds: [3, 4],
       names: ['a', 'b'],
     });
@@ -149,6 +160,114 @@ describe('hserver and userver under systemd-socket-activate', () => {
     assert.match(
       run.stderr(),
       new RegExp(`hserver: the socket systemd passed is bound to 127\\.0\\.0\\.1:${port}, not port ${other}`),
+    );
+  });
+});
+
+describe('a passed socket the program cannot serve: one line in our words, exit 1', () => {
+  /** The run of an activated program that refused its socket: exit 1, the lines it printed. */
+  async function refused(run: Awaited<ReturnType<typeof activate>>): Promise<string[]> {
+    const { code } = await run.exited();
+    assert.equal(code, 1, run.stderr());
+    // systemd-socket-activate's own lines are not ours.
+    return run
+      .stderr()
+      .split('\n')
+      .filter((line) => /^[hu]server: /.test(line));
+  }
+
+  test('hserver given a Unix socket (with and without --trace)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'socket-steps-unix-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const [i, args] of [[], ['--trace']].entries()) {
+      const path = join(dir, `s${i}`);
+      const run = await activate(['-l', path], 'hserver', args);
+      // The first connection is what starts the server.
+      const socket = createConnection(path);
+      socket.on('error', () => {});
+      assert.deepEqual(await refused(run), [
+        'hserver: descriptor 3 from systemd is a Unix socket; hserver serves TCP sockets only',
+      ]);
+      socket.destroy();
+    }
+  });
+
+  test('userver given a TCP socket, hserver given a UDP one', async () => {
+    const port = await freePort();
+    const tcp = await activate(['-l', `127.0.0.1:${port}`], 'userver', []);
+    await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
+    assert.deepEqual(await refused(tcp), [
+      'userver: descriptor 3 from systemd is a TCP socket; userver serves UDP sockets only (hserver serves TCP)',
+    ]);
+    const udpPort = await freePort();
+    const udp = await activate(['-d', '-l', `127.0.0.1:${udpPort}`], 'hserver', []);
+    await fetchUdpHello({ host: '127.0.0.1', port: udpPort, timeout: 500, retries: 0 }).catch(
+      () => undefined,
+    );
+    assert.deepEqual(await refused(udp), [
+      'hserver: descriptor 3 from systemd is a UDP socket; hserver serves TCP sockets only (userver serves UDP)',
+    ]);
+  });
+
+  test('hserver given a connection (Accept=yes) instead of a listening socket', async (t) => {
+    const port = await freePort();
+    const run = await activate(['--accept', '-l', `127.0.0.1:${port}`], 'hserver', []);
+    // systemd-socket-activate --accept runs until stopped.
+    t.after(() => run.stop());
+    const client = await connectTcp({ host: '127.0.0.1', port });
+    // The server refuses and exits; the connection then ends, unserved (bounded: 5 s).
+    const timer = setTimeout(() => client.socket.destroy(), 5000);
+    try {
+      for await (const _ of client.socket) {
+        /* nothing is sent */
+      }
+    } catch {
+      // destroyed by the timer: the lines below say what went wrong
+    }
+    clearTimeout(timer);
+    await new Promise((resolve) => setImmediate(resolve));
+    const lines = run
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('hserver: '));
+    assert.deepEqual(lines, [
+      'hserver: descriptor 3 from systemd is a TCP socket that is not listening (Accept=yes passes connections; hserver needs Accept=no)',
+    ]);
+  });
+
+  test('LISTEN_FDS larger than what was passed, or than a process may hold', async () => {
+    // One real listening socket, and a shell that raises the count before it becomes hserver
+    // (exec keeps its pid, which is LISTEN_PID).
+    const port = await freePort();
+    const run = await activate(['-l', `127.0.0.1:${port}`], '/bin/sh', [
+      '-c',
+      `LISTEN_FDS=5 exec "${binPath('hserver')}"`,
+    ]);
+    await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
+    assert.deepEqual(await refused(run), [
+      'hserver: LISTEN_FDS=5 says 5 sockets were passed, but descriptor 4 is not a socket',
+    ]);
+    const script = (fds: string, program = 'hserver') => [
+      '-c',
+      `LISTEN_PID=$$ LISTEN_FDS=${fds} exec "${binPath(program)}" 3</dev/null`,
+    ];
+    // Which of the two a machine says depends on its descriptor limit; never "1024 sockets".
+    const many = await runCommand('/bin/sh', script('99999'));
+    assert.equal(many.code, 1);
+    assert.match(
+      many.stderr,
+      /^hserver: (descriptor 3 from systemd is not a socket|LISTEN_FDS=99999 is more sockets than this process may have open \(its limit is \d+ descriptors\))\n$/,
+    );
+    const huge = await runCommand('/bin/sh', script('99999999999', 'userver'));
+    assert.equal(huge.code, 1);
+    assert.match(
+      huge.stderr,
+      /^userver: LISTEN_FDS=99999999999 is more sockets than this process may have open \(its limit is \d+ descriptors\)\n$/,
+    );
+    const notSocket = await runCommand('/bin/sh', script('1'));
+    assert.deepEqual(
+      [notSocket.code, notSocket.stderr],
+      [1, 'hserver: descriptor 3 from systemd is not a socket\n'],
     );
   });
 });

@@ -47,6 +47,41 @@ describe('WorkerSupervisor', () => {
     assert.deepEqual(supervisor.pids, []);
   });
 
+  test('a worker stopped with SIGSTOP answers no heartbeat: killed and replaced, its exit says how long it was silent', async (t) => {
+    const exits: { pid: number; hungFor?: number; outcome: string }[] = [];
+    const supervisor = new WorkerSupervisor({
+      count: 2,
+      port: 0,
+      exec: WORKER,
+      args: [],
+      heartbeatInterval: 50,
+      heartbeatTimeout: 300,
+      onWorkerExit: (exit) => exits.push(exit),
+    });
+    t.after(() => supervisor.destroy());
+    const { port } = await supervisor.start();
+    const [stopped] = supervisor.pids as [number];
+    process.kill(stopped, 'SIGSTOP');
+    t.after(() => {
+      if (supervisor.pids.includes(stopped)) process.kill(stopped, 'SIGKILL');
+    });
+    // Bounded by the test's timeout: the supervisor kills it within about 350 ms.
+    while (exits.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const [exit] = exits as [(typeof exits)[number]];
+    assert.equal(exit.pid, stopped);
+    assert.equal(exit.outcome, 'replaced');
+    assert.ok(
+      exit.hungFor !== undefined && exit.hungFor >= 300 && exit.hungFor < 2000,
+      `hungFor ${exit.hungFor}`,
+    );
+    while (supervisor.pids.length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await fetchHello({ host: '127.0.0.1', port })).text, 'Hello World!');
+    assert.throws(
+      () => new WorkerSupervisor({ count: 1, port: 0, heartbeatTimeout: 0 }),
+      /invalid heartbeatTimeout '0'/,
+    );
+  });
+
   test('a port someone holds: start() rejects with the probe error and no worker starts', async () => {
     const supervisor = new WorkerSupervisor({
       count: 2,
