@@ -456,7 +456,7 @@ export class TcpServer {
   // socket lives at most closeTimeout ms, and at most maxConnections of them wait at once.
   #refuse(socket: Socket, refusal: Uint8Array): void {
     if (this.#refusing.size >= this.#maxConnections) {
-      socket.destroy();
+      refuseBriefly(socket, refusal);
       return;
     }
     this.#refusing.add(socket);
@@ -488,11 +488,9 @@ export class TcpServer {
       // than let the system run out and libuv drop connections unseen.
       this.#errors.add('EMFILE');
       if (this.tracing) this.trace('close', undefined, { reason: 'refused: too many open files (EMFILE)' });
-      if (this.#refusal !== undefined && this.#refusing.size < REFUSING_AT_DESCRIPTOR_LIMIT) {
-        this.#refuse(socket, this.#refusal);
-      } else {
-        socket.destroy();
-      }
+      if (this.#refusal === undefined) socket.destroy();
+      else if (this.#refusing.size < REFUSING_AT_DESCRIPTOR_LIMIT) this.#refuse(socket, this.#refusal);
+      else refuseBriefly(socket, this.#refusal);
       return;
     }
     const connection = new Connection(++this.#accepted, socket);
@@ -597,7 +595,18 @@ export class TcpServer {
 }
 
 // At the descriptor limit, at most this many refused sockets stay open to get their refusal.
+// Past them, a refused socket still gets its refusal: it is closed as soon as the bytes are in the
+// kernel's hands ('finish'; a few bytes to a new socket go at once), so it holds its descriptor for
+// no longer than that. A client that had sent something may then get a reset, but after the
+// refusal's bytes, which were sent first: never a reset with nothing said.
 const REFUSING_AT_DESCRIPTOR_LIMIT = 16;
+
+function refuseBriefly(socket: Socket, refusal: Uint8Array): void {
+  socket.once('finish', () => socket.destroy());
+  // Bounded even if the write never completes (a full send buffer cannot happen on a new socket).
+  socket.setTimeout(1000, () => socket.destroy());
+  socket.end(refusal);
+}
 
 // Stats count errors by a bounded set of codes; the close trace keeps the full reason.
 function statsCode(reason: string): string {

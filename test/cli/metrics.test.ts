@@ -11,7 +11,7 @@ import { formatMetrics } from '../../src/metrics/prometheus.js';
 import type { ServerStats } from '../../src/transport/stats.js';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { rawConnect, readToEnd } from '../helpers/raw.js';
-import { promtool } from '../helpers/tools.js';
+import { needs, promtool, TOOLS } from '../helpers/tools.js';
 import { VIEW_READY } from '../helpers/view.js';
 
 /** `promtool check metrics` on `text`: its complaints, '' when there are none. */
@@ -50,51 +50,59 @@ const stats = (extra: Partial<ServerStats> = {}): ServerStats => ({
 });
 
 describe('metrics exposition', () => {
-  test('every figure of the snapshot, under Prometheus names; promtool finds nothing to say', () => {
-    const text = formatMetrics({
-      program: 'hserver',
-      version: '1.2.3',
-      startTime: 1700000000.5,
-      total: stats(),
-    });
-    assert.equal(lint(text), '');
-    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 5);
-    assert.equal(sample(text, 'socket_steps_connections_refused_total'), 1);
-    assert.equal(sample(text, 'socket_steps_connections_open'), 2);
-    assert.equal(sample(text, 'socket_steps_health_checks_total'), 4);
-    assert.equal(sample(text, 'socket_steps_errors_total{code="ECONNRESET"}'), 2);
-    assert.equal(sample(text, 'socket_steps_received_bytes_total'), 100);
-    assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 200);
-    assert.equal(sample(text, 'socket_steps_outcomes_total{outcome="wrong-name"}'), 1);
-    assert.equal(sample(text, 'socket_steps_proxy_headers_total{version="1"}'), 7);
-    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="untrusted"}'), 3);
-    // Known reasons are always there, at 0; one the table does not know yet too.
-    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="v2-crc32c"}'), 0);
-    assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="some-new-reason"}'), 1);
-    assert.equal(sample(text, 'process_start_time_seconds'), 1700000000.5);
-    assert.match(
-      text,
-      /^socket_steps_info\{program="hserver",version="1\.2\.3",node="[0-9.]+",transport="tcp",service="greet"\} 1$/m,
-    );
-    assert.ok(text.endsWith('\n'));
-  });
+  test(
+    'every figure of the snapshot, under Prometheus names; promtool finds nothing to say',
+    needs(TOOLS.promtool),
+    () => {
+      const text = formatMetrics({
+        program: 'hserver',
+        version: '1.2.3',
+        startTime: 1700000000.5,
+        total: stats(),
+      });
+      assert.equal(lint(text), '');
+      assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 5);
+      assert.equal(sample(text, 'socket_steps_connections_refused_total'), 1);
+      assert.equal(sample(text, 'socket_steps_connections_open'), 2);
+      assert.equal(sample(text, 'socket_steps_health_checks_total'), 4);
+      assert.equal(sample(text, 'socket_steps_errors_total{code="ECONNRESET"}'), 2);
+      assert.equal(sample(text, 'socket_steps_received_bytes_total'), 100);
+      assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 200);
+      assert.equal(sample(text, 'socket_steps_outcomes_total{outcome="wrong-name"}'), 1);
+      assert.equal(sample(text, 'socket_steps_proxy_headers_total{version="1"}'), 7);
+      assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="untrusted"}'), 3);
+      // Known reasons are always there, at 0; one the table does not know yet too.
+      assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="v2-crc32c"}'), 0);
+      assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="some-new-reason"}'), 1);
+      assert.equal(sample(text, 'process_start_time_seconds'), 1700000000.5);
+      assert.match(
+        text,
+        /^socket_steps_info\{program="hserver",version="1\.2\.3",node="[0-9.]+",transport="tcp",service="greet"\} 1$/m,
+      );
+      assert.ok(text.endsWith('\n'));
+    },
+  );
 
-  test('label values are escaped; no PROXY figures without the stage; workers get a label', () => {
-    const text = formatMetrics({
-      program: 'hserver',
-      version: '1',
-      startTime: 1,
-      total: stats({ service: 'a"b\\c\nd', stages: {} }),
-      workers: [stats({ worker: 101, accepted: 2 }), stats({ worker: 102, accepted: 3 })],
-    });
-    assert.equal(lint(text), '');
-    assert.match(text, /service="a\\"b\\\\c\\nd"/);
-    assert.doesNotMatch(text, /proxy_header/);
-    assert.equal(sample(text, 'socket_steps_workers'), 2);
-    assert.equal(sample(text, 'socket_steps_worker_connections_accepted_total{worker="102"}'), 3);
-  });
+  test(
+    'label values are escaped; no PROXY figures without the stage; workers get a label',
+    needs(TOOLS.promtool),
+    () => {
+      const text = formatMetrics({
+        program: 'hserver',
+        version: '1',
+        startTime: 1,
+        total: stats({ service: 'a"b\\c\nd', stages: {} }),
+        workers: [stats({ worker: 101, accepted: 2 }), stats({ worker: 102, accepted: 3 })],
+      });
+      assert.equal(lint(text), '');
+      assert.match(text, /service="a\\"b\\\\c\\nd"/);
+      assert.doesNotMatch(text, /proxy_header/);
+      assert.equal(sample(text, 'socket_steps_workers'), 2);
+      assert.equal(sample(text, 'socket_steps_worker_connections_accepted_total{worker="102"}'), 3);
+    },
+  );
 
-  test('UDP: datagrams, replies and rate-limit drops', () => {
+  test('UDP: datagrams, replies and rate-limit drops', needs(TOOLS.promtool), () => {
     const text = formatMetrics({
       program: 'userver',
       version: '1',
@@ -117,54 +125,62 @@ describe('metrics exposition', () => {
 });
 
 describe('hserver and userver --metrics', () => {
-  test('hserver: a scrape after 3 clients says 3, passes promtool; HEAD, 404 and 405', async () => {
-    const server = await startServer('hserver', ['--host', '127.0.0.1', '--metrics', '127.0.0.1:0', '0']);
-    const url = metricsUrl(server);
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    for (let i = 0; i < 3; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
-    const response = await fetch(url);
-    assert.equal(response.status, 200);
-    assert.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-    const text = await response.text();
-    assert.equal(lint(text), '');
-    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 3);
-    assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 39);
-    const head = await fetch(url, { method: 'HEAD' });
-    assert.equal(head.status, 200);
-    assert.equal(await head.text(), '');
-    assert.equal((await fetch(url, { method: 'POST' })).status, 405);
-    assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
-    assert.equal((await server.stop()).code, 0);
-  });
+  test(
+    'hserver: a scrape after 3 clients says 3, passes promtool; HEAD, 404 and 405',
+    needs(TOOLS.promtool),
+    async () => {
+      const server = await startServer('hserver', ['--host', '127.0.0.1', '--metrics', '127.0.0.1:0', '0']);
+      const url = metricsUrl(server);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      for (let i = 0; i < 3; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
+      const response = await fetch(url);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      const text = await response.text();
+      assert.equal(lint(text), '');
+      assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 3);
+      assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 39);
+      const head = await fetch(url, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), '');
+      assert.equal((await fetch(url, { method: 'POST' })).status, 405);
+      assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
+      assert.equal((await server.stop()).code, 0);
+    },
+  );
 
-  test('hserver --workers 2: the primary serves the sum and a figure per worker', async () => {
-    const server = await startServer('hserver', [
-      '--host',
-      '127.0.0.1',
-      '--workers',
-      '2',
-      '--metrics',
-      '0',
-      '0',
-    ]);
-    for (let i = 0; i < 20; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
-    const text = await (await fetch(metricsUrl(server))).text();
-    assert.equal(lint(text), '');
-    assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 20);
-    assert.equal(sample(text, 'socket_steps_workers'), 2);
-    const perWorker = text
-      .split('\n')
-      .filter((l) => l.startsWith('socket_steps_worker_connections_accepted_total{'))
-      .map((l) => Number(l.split(' ')[1]));
-    assert.equal(perWorker.length, 2);
-    assert.equal(
-      perWorker.reduce((a, b) => a + b, 0),
-      20,
-    );
-    assert.equal((await server.stop()).code, 0);
-  });
+  test(
+    'hserver --workers 2: the primary serves the sum and a figure per worker',
+    needs(TOOLS.promtool),
+    async () => {
+      const server = await startServer('hserver', [
+        '--host',
+        '127.0.0.1',
+        '--workers',
+        '2',
+        '--metrics',
+        '0',
+        '0',
+      ]);
+      for (let i = 0; i < 20; i++) await fetchHello({ host: '127.0.0.1', port: server.port });
+      const text = await (await fetch(metricsUrl(server))).text();
+      assert.equal(lint(text), '');
+      assert.equal(sample(text, 'socket_steps_connections_accepted_total'), 20);
+      assert.equal(sample(text, 'socket_steps_workers'), 2);
+      const perWorker = text
+        .split('\n')
+        .filter((l) => l.startsWith('socket_steps_worker_connections_accepted_total{'))
+        .map((l) => Number(l.split(' ')[1]));
+      assert.equal(perWorker.length, 2);
+      assert.equal(
+        perWorker.reduce((a, b) => a + b, 0),
+        20,
+      );
+      assert.equal((await server.stop()).code, 0);
+    },
+  );
 
-  test('hserver --proxy-protocol: refusals by reason', async () => {
+  test('hserver --proxy-protocol: refusals by reason', needs(TOOLS.promtool), async () => {
     const server = await startServer('hserver', [
       '--host',
       '127.0.0.1',
@@ -186,7 +202,7 @@ describe('hserver and userver --metrics', () => {
     assert.equal((await server.stop()).code, 0);
   });
 
-  test('userver: replies and drops over the rate limit', async () => {
+  test('userver: replies and drops over the rate limit', needs(TOOLS.promtool), async () => {
     const server = await startServer('userver', [
       '--host',
       '127.0.0.1',
@@ -209,7 +225,7 @@ describe('hserver and userver --metrics', () => {
     assert.equal((await server.stop()).code, 0);
   });
 
-  test('with --view, /metrics is on the view’s port too', async () => {
+  test('with --view, /metrics is on the view’s port too', needs(TOOLS.promtool), async () => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '--view', '0', '0'], {
       readyPattern: VIEW_READY,
     });

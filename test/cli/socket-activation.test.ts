@@ -15,7 +15,7 @@ import { connectTcp, fetchHello, fetchUdpHello } from '../../src/index.js';
 import { activatedSockets, clearActivationEnv } from '../../src/transport/socket-activation.js';
 import { binPath, ROOT, runCommand, startServer, testEnv } from '../helpers/process.js';
 import { freePort } from '../helpers/raw.js';
-import { socketActivator, systemdAnalyze } from '../helpers/tools.js';
+import { needs, socketActivator, systemdAnalyze, TOOLS } from '../helpers/tools.js';
 
 /**
  * Starts `systemd-socket-activate ARGS... bin/PROGRAM PROGRAM_ARGS...` (PROGRAM may be an absolute
@@ -91,7 +91,7 @@ describe('socket activation: which variables count', () => {
   });
 });
 
-describe('hserver and userver under systemd-socket-activate', () => {
+describe('hserver and userver under systemd-socket-activate', needs(TOOLS.socketActivate), () => {
   test('hserver: the client that started it is served, then the next; the line names the descriptor', async () => {
     const port = await freePort();
     const run = await activate(['-l', `127.0.0.1:${port}`], 'hserver', ['--count', '2']);
@@ -164,115 +164,119 @@ describe('hserver and userver under systemd-socket-activate', () => {
   });
 });
 
-describe('a passed socket the program cannot serve: one line in our words, exit 1', () => {
-  /** The run of an activated program that refused its socket: exit 1, the lines it printed. */
-  async function refused(run: Awaited<ReturnType<typeof activate>>): Promise<string[]> {
-    const { code } = await run.exited();
-    assert.equal(code, 1, run.stderr());
-    // systemd-socket-activate's own lines are not ours.
-    return run
-      .stderr()
-      .split('\n')
-      .filter((line) => /^[hu]server: /.test(line));
-  }
-
-  test('hserver given a Unix socket (with and without --trace)', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'socket-steps-unix-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    for (const [i, args] of [[], ['--trace']].entries()) {
-      const path = join(dir, `s${i}`);
-      const run = await activate(['-l', path], 'hserver', args);
-      // The first connection is what starts the server.
-      const socket = createConnection(path);
-      socket.on('error', () => {});
-      assert.deepEqual(await refused(run), [
-        'hserver: descriptor 3 from systemd is a Unix socket; hserver serves TCP sockets only',
-      ]);
-      socket.destroy();
+describe(
+  'a passed socket the program cannot serve: one line in our words, exit 1',
+  needs(TOOLS.socketActivate),
+  () => {
+    /** The run of an activated program that refused its socket: exit 1, the lines it printed. */
+    async function refused(run: Awaited<ReturnType<typeof activate>>): Promise<string[]> {
+      const { code } = await run.exited();
+      assert.equal(code, 1, run.stderr());
+      // systemd-socket-activate's own lines are not ours.
+      return run
+        .stderr()
+        .split('\n')
+        .filter((line) => /^[hu]server: /.test(line));
     }
-  });
 
-  test('userver given a TCP socket, hserver given a UDP one', async () => {
-    const port = await freePort();
-    const tcp = await activate(['-l', `127.0.0.1:${port}`], 'userver', []);
-    await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
-    assert.deepEqual(await refused(tcp), [
-      'userver: descriptor 3 from systemd is a TCP socket; userver serves UDP sockets only (hserver serves TCP)',
-    ]);
-    const udpPort = await freePort();
-    const udp = await activate(['-d', '-l', `127.0.0.1:${udpPort}`], 'hserver', []);
-    await fetchUdpHello({ host: '127.0.0.1', port: udpPort, timeout: 500, retries: 0 }).catch(
-      () => undefined,
-    );
-    assert.deepEqual(await refused(udp), [
-      'hserver: descriptor 3 from systemd is a UDP socket; hserver serves TCP sockets only (userver serves UDP)',
-    ]);
-  });
-
-  test('hserver given a connection (Accept=yes) instead of a listening socket', async (t) => {
-    const port = await freePort();
-    const run = await activate(['--accept', '-l', `127.0.0.1:${port}`], 'hserver', []);
-    // systemd-socket-activate --accept runs until stopped.
-    t.after(() => run.stop());
-    const client = await connectTcp({ host: '127.0.0.1', port });
-    // The server refuses and exits; the connection then ends, unserved (bounded: 5 s).
-    const timer = setTimeout(() => client.socket.destroy(), 5000);
-    try {
-      for await (const _ of client.socket) {
-        /* nothing is sent */
+    test('hserver given a Unix socket (with and without --trace)', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'socket-steps-unix-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      for (const [i, args] of [[], ['--trace']].entries()) {
+        const path = join(dir, `s${i}`);
+        const run = await activate(['-l', path], 'hserver', args);
+        // The first connection is what starts the server.
+        const socket = createConnection(path);
+        socket.on('error', () => {});
+        assert.deepEqual(await refused(run), [
+          'hserver: descriptor 3 from systemd is a Unix socket; hserver serves TCP sockets only',
+        ]);
+        socket.destroy();
       }
-    } catch {
-      // destroyed by the timer: the lines below say what went wrong
-    }
-    clearTimeout(timer);
-    await new Promise((resolve) => setImmediate(resolve));
-    const lines = run
-      .stderr()
-      .split('\n')
-      .filter((line) => line.startsWith('hserver: '));
-    assert.deepEqual(lines, [
-      'hserver: descriptor 3 from systemd is a TCP socket that is not listening (Accept=yes passes connections; hserver needs Accept=no)',
-    ]);
-  });
+    });
 
-  test('LISTEN_FDS larger than what was passed, or than a process may hold', async () => {
-    // One real listening socket, and a shell that raises the count before it becomes hserver
-    // (exec keeps its pid, which is LISTEN_PID).
-    const port = await freePort();
-    const run = await activate(['-l', `127.0.0.1:${port}`], '/bin/sh', [
-      '-c',
-      `LISTEN_FDS=5 exec "${binPath('hserver')}"`,
-    ]);
-    await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
-    assert.deepEqual(await refused(run), [
-      'hserver: LISTEN_FDS=5 says 5 sockets were passed, but descriptor 4 is not a socket',
-    ]);
-    const script = (fds: string, program = 'hserver') => [
-      '-c',
-      `LISTEN_PID=$$ LISTEN_FDS=${fds} exec "${binPath(program)}" 3</dev/null`,
-    ];
-    // Which of the two a machine says depends on its descriptor limit; never "1024 sockets".
-    const many = await runCommand('/bin/sh', script('99999'));
-    assert.equal(many.code, 1);
-    assert.match(
-      many.stderr,
-      /^hserver: (descriptor 3 from systemd is not a socket|LISTEN_FDS=99999 is more sockets than this process may have open \(its limit is \d+ descriptors\))\n$/,
-    );
-    const huge = await runCommand('/bin/sh', script('99999999999', 'userver'));
-    assert.equal(huge.code, 1);
-    assert.match(
-      huge.stderr,
-      /^userver: LISTEN_FDS=99999999999 is more sockets than this process may have open \(its limit is \d+ descriptors\)\n$/,
-    );
-    const notSocket = await runCommand('/bin/sh', script('1'));
-    assert.deepEqual(
-      [notSocket.code, notSocket.stderr],
-      [1, 'hserver: descriptor 3 from systemd is not a socket\n'],
-    );
-  });
-});
+    test('userver given a TCP socket, hserver given a UDP one', async () => {
+      const port = await freePort();
+      const tcp = await activate(['-l', `127.0.0.1:${port}`], 'userver', []);
+      await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
+      assert.deepEqual(await refused(tcp), [
+        'userver: descriptor 3 from systemd is a TCP socket; userver serves UDP sockets only (hserver serves TCP)',
+      ]);
+      const udpPort = await freePort();
+      const udp = await activate(['-d', '-l', `127.0.0.1:${udpPort}`], 'hserver', []);
+      await fetchUdpHello({ host: '127.0.0.1', port: udpPort, timeout: 500, retries: 0 }).catch(
+        () => undefined,
+      );
+      assert.deepEqual(await refused(udp), [
+        'hserver: descriptor 3 from systemd is a UDP socket; hserver serves TCP sockets only (userver serves UDP)',
+      ]);
+    });
 
-describe('deploy/systemd units', () => {
+    test('hserver given a connection (Accept=yes) instead of a listening socket', async (t) => {
+      const port = await freePort();
+      const run = await activate(['--accept', '-l', `127.0.0.1:${port}`], 'hserver', []);
+      // systemd-socket-activate --accept runs until stopped.
+      t.after(() => run.stop());
+      const client = await connectTcp({ host: '127.0.0.1', port });
+      // The server refuses and exits; the connection then ends, unserved (bounded: 5 s).
+      const timer = setTimeout(() => client.socket.destroy(), 5000);
+      try {
+        for await (const _ of client.socket) {
+          /* nothing is sent */
+        }
+      } catch {
+        // destroyed by the timer: the lines below say what went wrong
+      }
+      clearTimeout(timer);
+      await new Promise((resolve) => setImmediate(resolve));
+      const lines = run
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('hserver: '));
+      assert.deepEqual(lines, [
+        'hserver: descriptor 3 from systemd is a TCP socket that is not listening (Accept=yes passes connections; hserver needs Accept=no)',
+      ]);
+    });
+
+    test('LISTEN_FDS larger than what was passed, or than a process may hold', async () => {
+      // One real listening socket, and a shell that raises the count before it becomes hserver
+      // (exec keeps its pid, which is LISTEN_PID).
+      const port = await freePort();
+      const run = await activate(['-l', `127.0.0.1:${port}`], '/bin/sh', [
+        '-c',
+        `LISTEN_FDS=5 exec "${binPath('hserver')}"`,
+      ]);
+      await fetchHello({ host: '127.0.0.1', port, timeout: 2000 }).catch(() => undefined);
+      assert.deepEqual(await refused(run), [
+        'hserver: LISTEN_FDS=5 says 5 sockets were passed, but descriptor 4 is not a socket',
+      ]);
+      const script = (fds: string, program = 'hserver') => [
+        '-c',
+        `LISTEN_PID=$$ LISTEN_FDS=${fds} exec "${binPath(program)}" 3</dev/null`,
+      ];
+      // Which of the two a machine says depends on its descriptor limit; never "1024 sockets".
+      const many = await runCommand('/bin/sh', script('99999'));
+      assert.equal(many.code, 1);
+      assert.match(
+        many.stderr,
+        /^hserver: (descriptor 3 from systemd is not a socket|LISTEN_FDS=99999 is more sockets than this process may have open \(its limit is \d+ descriptors\))\n$/,
+      );
+      const huge = await runCommand('/bin/sh', script('99999999999', 'userver'));
+      assert.equal(huge.code, 1);
+      assert.match(
+        huge.stderr,
+        /^userver: LISTEN_FDS=99999999999 is more sockets than this process may have open \(its limit is \d+ descriptors\)\n$/,
+      );
+      const notSocket = await runCommand('/bin/sh', script('1'));
+      assert.deepEqual(
+        [notSocket.code, notSocket.stderr],
+        [1, 'hserver: descriptor 3 from systemd is not a socket\n'],
+      );
+    });
+  },
+);
+
+describe('deploy/systemd units', needs(TOOLS.socketActivate, TOOLS.systemdAnalyze), () => {
   /** The unit files with ExecStart pointing at this checkout's bin/ (as `npm install -g` would put them). */
   function units(dir: string): string[] {
     const names = ['hserver.socket', 'hserver.service', 'userver.socket', 'userver.service'];
