@@ -64,7 +64,12 @@ const flush = () => {
 };
 
 const serverArgs = [...extra, ...traceFormat, '0'];
-add('demo', `$ bin/hserver ${serverArgs.join(' ')} &        # port 0: the system picks a free port`);
+const portNote = lang === 'ko' ? '포트 0: 시스템이 빈 포트를 고름' : 'port 0: the system picks a free port';
+const jsonNote =
+  lang === 'ko'
+    ? '--trace-format json: 두 프로그램의 이벤트를 시각 순으로 합쳐 글로 보여 주려고'
+    : "--trace-format json: so that the demo can merge both programs' events by time, shown as text";
+add('demo', `$ bin/hserver ${serverArgs.join(' ')} &        # ${portNote}${tracing ? `; ${jsonNote}` : ''}`);
 const server = spawn(process.execPath, ['bin/hserver', ...serverArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
 const serverExited = once(server, 'exit');
 let serverClosedConnection = () => {};
@@ -108,7 +113,11 @@ try {
   if (tracing) await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
   // With --count the server has stopped by itself; otherwise SIGTERM stops it.
   if (server.exitCode === null && server.signalCode === null) {
-    add('demo', `$ kill -TERM ${server.pid}        # SIGTERM: stop accepting, finish, close (step 5)`);
+    const termNote =
+      lang === 'ko'
+        ? 'SIGTERM: 새 연결을 받지 않고, 마무리하고, 닫음 (5단계)'
+        : 'SIGTERM: stop accepting, finish, close (step 5)';
+    add('demo', `$ kill -TERM ${server.pid}        # ${termNote}`);
     server.kill('SIGTERM');
   }
   [code] = await serverExited;
@@ -119,5 +128,9 @@ try {
 } finally {
   flush();
 }
-console.log(`hserver exited with ${code}, hclient with ${clientCode}`);
+console.log(
+  lang === 'ko'
+    ? `hserver 종료 코드 ${code}, hclient 종료 코드 ${clientCode}`
+    : `hserver exited with ${code}, hclient with ${clientCode}`,
+);
 process.exitCode = code === 0 && clientCode === 0 ? 0 : 1;

@@ -82,6 +82,11 @@ describe('npm run demo', () => {
     assert.equal(code, 0, output);
     assert.match(output, /\[서버\] 4a 연결요청에 대한 수락 accept\(\)/);
     checkMerged(output, 'ko');
+    // The demo's own words are Korean too.
+    assert.match(output, /# 포트 0: 시스템이 빈 포트를 고름; --trace-format json: /);
+    assert.match(output, /# SIGTERM: 새 연결을 받지 않고, 마무리하고, 닫음 \(5단계\)\n/);
+    assert.match(output, /hserver 종료 코드 0, hclient 종료 코드 0\n$/);
+    assert.doesNotMatch(output, /the system picks|stop accepting|exited with/);
   });
 
   test('server options go to the server only: --count 1 serves the one client and ends', async () => {
