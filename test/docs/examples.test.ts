@@ -1,0 +1,250 @@
+/**
+ * Docs that cannot lie (issue 21, item 3): every shell session shown in README.md and
+ * docs/**\/*.md carries a marker (test/helpers/doc-examples.ts), and every `run` example is run
+ * against the built programs and its output compared with what it shows.
+ *
+ * How an example runs: its foreground commands go, one after another, to one bash (so that
+ * `exec 3<>/dev/tcp/...`, `$?` and the like carry over), with stdin from /dev/null and stderr
+ * merged into stdout; a command ending in `&` is started by the test itself, its output collected
+ * apart, and the next command waits for its `listening on` line; `$!` is the PID of the last one.
+ * Each port the example shows is replaced everywhere in it by a free port; a port printed by a
+ * server started on port 0 replaces the one shown for it. A background process is stopped by its
+ * PID at the end (its output, when the example shows any, compared up to then: the lines shown
+ * under a background command are all it prints during the example, in order); everything is
+ * bounded by EXAMPLE_MS. An exit status is checked where the example shows one in a note, as
+ * `(exit 1)` at the end of its line.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  allExamples,
+  type DocExample,
+  linesMatch,
+  mapPorts,
+  normalise,
+  shownPorts,
+} from '../helpers/doc-examples.js';
+import { ROOT, testEnv } from '../helpers/process.js';
+
+/** The most an example may take, load runs of a few seconds included. */
+const EXAMPLE_MS = 30_000;
+
+/** A port free for both TCP and UDP on every address right now. */
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const tcp = createServer();
+    tcp.listen(0, '0.0.0.0');
+    await once(tcp, 'listening');
+    const port = (tcp.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    const udpOk = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '0.0.0.0', () => resolve(true));
+    });
+    udp.close();
+    tcp.close();
+    await once(tcp, 'close');
+    if (udpOk && !taken.has(port)) return port;
+  }
+  throw new Error('no free port found in 20 attempts');
+}
+
+/** Output collected from a process as text. */
+class Output {
+  text = '';
+  private waiters: Array<() => void> = [];
+  add(chunk: Buffer): void {
+    this.text += chunk.toString('utf8');
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Resolves when `ready(text)` holds, rejects past `deadline`. */
+  async until(ready: (text: string) => boolean, deadline: number, what: string): Promise<void> {
+    while (!ready(this.text)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; so far: ${JSON.stringify(this.text)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+  lines(upTo = this.text.length): string[] {
+    const lines = this.text.slice(0, upTo).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    while (lines.at(-1)?.trim() === '') lines.pop();
+    return lines;
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  output: Output;
+  exited: boolean;
+  /** The output's length when the test began to stop it: what it printed for the example. */
+  stoppedAt?: number;
+}
+
+/** Waits for `child` to end, by SIGKILL to its process group past `ms`. */
+async function ended(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+  }, ms);
+  await once(child, 'exit');
+  clearTimeout(timer);
+}
+
+/** What bash prints after each command: a record separator, the exit status, a newline. */
+const SENTINEL = new RegExp(`${String.fromCharCode(0x1e)}(\\d+)\n`);
+
+async function runExample(example: DocExample): Promise<void> {
+  const deadline = Date.now() + EXAMPLE_MS;
+  const ports = new Map<number, number>();
+  const taken = new Set<number>();
+  for (const port of shownPorts(example.steps)) {
+    const free = await freePort(taken);
+    taken.add(free);
+    ports.set(port, free);
+  }
+  const own = (): Set<number> => new Set(ports.values());
+  const env = testEnv({ PATH: `${ROOT}bin:${dirname(process.execPath)}:${process.env.PATH ?? ''}` });
+  const shell = spawn('bash', ['--norc', '--noprofile'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const shellOut = new Output();
+  shell.stdout.on('data', (c: Buffer) => shellOut.add(c));
+  shell.stderr.on('data', (c: Buffer) => shellOut.add(c));
+  shell.stdin.on('error', () => {});
+  shell.stdin.write('exec 2>&1\n');
+  const started: Started[] = [];
+  const failures: string[] = [];
+  const compare = (where: string, shown: string[], printed: string[]): void => {
+    const p = own();
+    const want = shown.map((l) => normalise(mapPorts(l, ports), p, example.figuresVary));
+    const got = printed.map((l) => normalise(l, p, example.figuresVary));
+    if (!linesMatch(want, got)) {
+      failures.push(`${where}\n  shown:\n    ${want.join('\n    ')}\n  printed:\n    ${got.join('\n    ')}`);
+    }
+  };
+  try {
+    for (const step of example.steps) {
+      const last = started.at(-1);
+      const command = mapPorts(step.command, ports).replaceAll('$!', String(last?.child.pid ?? ''));
+      if (step.background) {
+        const child = spawn('bash', ['-c', `exec ${command} 2>&1`], {
+          cwd: ROOT,
+          env,
+          detached: true,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const entry: Started = { child, output: new Output(), exited: false };
+        child.stdout?.on('data', (c: Buffer) => entry.output.add(c));
+        child.on('exit', () => {
+          entry.exited = true;
+          entry.output.add(Buffer.alloc(0));
+        });
+        started.push(entry);
+        await entry.output.until(
+          (t) => entry.exited || /listening on \S+\n/.test(t),
+          deadline,
+          `$ ${command} &`,
+        );
+        // A server on port 0: the port it printed stands for the one the example shows.
+        const printed = entry.output.lines();
+        for (const shown of step.expected) {
+          if (!/listening on|view on/.test(shown)) continue;
+          const got = printed.find((l) => l.replace(/\d+/g, '') === shown.replace(/\d+/g, ''));
+          const a = [...shown.matchAll(/:(\d+)/g)].map((m) => Number(m[1]));
+          const b = [...(got ?? '').matchAll(/:(\d+)/g)].map((m) => Number(m[1]));
+          a.forEach((n, k) => {
+            const to = b[k];
+            if (to !== undefined) ports.set(n, to);
+          });
+        }
+        continue;
+      }
+      const before = shellOut.text.length;
+      shell.stdin.write(`{ ${command}\n} </dev/null\n__s=$?; printf '\\036%s\\n' "$__s"; (exit $__s)\n`);
+      await shellOut.until((t) => SENTINEL.test(t.slice(before)), deadline, `$ ${command}`);
+      const text = shellOut.text.slice(before);
+      const found = SENTINEL.exec(text);
+      const end = found?.index ?? text.length;
+      const code = Number(found?.[1]);
+      shellOut.text = shellOut.text.slice(0, before); // the sentinel is not output
+      const lines = text.slice(0, end).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      compare(`$ ${command}`, step.expected, lines);
+      if (step.exitCode !== undefined && code !== step.exitCode) {
+        failures.push(`$ ${command}: exit status ${code}, the example shows ${step.exitCode}`);
+      }
+    }
+    // Each background process: what the example shows of it, once it has printed that much.
+    for (const [k, entry] of started.entries()) {
+      const step = example.steps.filter((s) => s.background)[k];
+      // A background command shown without output (a server the reader just starts): not compared.
+      if (step === undefined || step.expected.length === 0) continue;
+      const wanted = step.expected.filter((l) => l.trim() !== '...').length;
+      await entry.output
+        .until((t) => entry.exited || t.split('\n').length - 1 >= wanted, deadline, 'a background output')
+        .catch(() => {});
+      entry.stoppedAt = entry.output.text.length;
+      compare(
+        `$ ${mapPorts(step.command, ports)} & (its output)`,
+        step.expected,
+        entry.output.lines(entry.stoppedAt),
+      );
+    }
+  } finally {
+    shell.stdin.end();
+    for (const entry of started) {
+      if (!entry.exited && entry.child.pid !== undefined) {
+        try {
+          process.kill(entry.child.pid, 'SIGTERM');
+        } catch {}
+      }
+    }
+    await Promise.all([...started.map((e) => ended(e.child, 5_000)), ended(shell, 5_000)]);
+  }
+  assert.deepEqual(failures, [], `${example.file}:${example.line}\n${failures.join('\n')}`);
+}
+
+const { examples, unmarked } = allExamples(ROOT);
+
+test('every shell session shown in README.md and docs/ carries an example marker', () => {
+  assert.deepEqual(
+    unmarked.map((u) => `${u.file}:${u.line}: ${u.problem}`),
+    [],
+  );
+  assert.ok(examples.length > 0, 'no examples found: is ROOT right?');
+});
+
+test('every not-run example says why', () => {
+  for (const e of examples.filter((x) => x.mode === 'not-run')) {
+    assert.ok((e.reason ?? '').length >= 10, `${e.file}:${e.line}: a not-run marker needs a reason`);
+  }
+});
+
+describe('the shown examples print what they show', () => {
+  for (const example of examples.filter((e) => e.mode === 'run')) {
+    test(
+      `${example.file}:${example.line} ${example.steps[0]?.command ?? ''}`,
+      { timeout: EXAMPLE_MS + 15_000 },
+      () => runExample(example),
+    );
+  }
+});
