@@ -24,15 +24,42 @@ import { describe, test } from 'node:test';
 import {
   allExamples,
   type DocExample,
+  extractExamples,
   linesMatch,
   mapPorts,
   normalise,
   shownPorts,
 } from '../helpers/doc-examples.js';
 import { ROOT, testEnv } from '../helpers/process.js';
+import { needs, TOOLS, type Tool } from '../helpers/tools.js';
 
 /** The most an example may take, load runs of a few seconds included. */
 const EXAMPLE_MS = 30_000;
+
+/** System programs the examples call, by the name they call them by. */
+const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
+  nc: {
+    name: 'nc (OpenBSD netcat, for -N)',
+    paths: ['/usr/bin/nc', '/bin/nc'],
+    versionArgs: ['-h'],
+    pkg: 'netcat-openbsd',
+  },
+  python3: {
+    name: 'python3',
+    paths: ['/usr/bin/python3', '/bin/python3'],
+    versionArgs: ['--version'],
+    pkg: 'python3-minimal',
+  },
+  ss: TOOLS.ss,
+};
+
+/** The system programs an example's commands call. */
+function toolsOf(example: DocExample): Tool[] {
+  const names = new Set(example.steps.flatMap((s) => s.command.split(/[\s|;()]+/)));
+  return Object.entries(EXAMPLE_TOOLS)
+    .filter(([name]) => names.has(name))
+    .map(([, tool]) => tool);
+}
 
 /** A port free for both TCP and UDP on every address right now. */
 async function freePort(taken: Set<number>): Promise<number> {
@@ -223,6 +250,99 @@ async function runExample(example: DocExample): Promise<void> {
   assert.deepEqual(failures, [], `${example.file}:${example.line}\n${failures.join('\n')}`);
 }
 
+describe('the example checker itself', () => {
+  test('a shell session without a marker, a marker without one, and a malformed marker are reported', () => {
+    const text = [
+      '```',
+      '$ hserver 9190 &',
+      '```',
+      '',
+      '<!-- example: run -->',
+      '```sh',
+      'npm test',
+      '```',
+      '',
+      '<!-- example: sometimes -->',
+      '```',
+      '$ hclient 127.0.0.1 9190',
+      '```',
+      '',
+      '  <!-- example: not-run: needs a real systemd -->',
+      '  ```',
+      '  $ systemctl start x',
+      '  ```',
+    ].join('\n');
+    const { examples, unmarked } = extractExamples('x.md', text);
+    assert.deepEqual(
+      unmarked.map((u) => [u.line, u.problem.split(' ').slice(0, 3).join(' ')]),
+      [
+        [1, 'a shell session'],
+        [6, 'an example marker'],
+        [11, 'a malformed marker'],
+      ],
+    );
+    assert.deepEqual(
+      examples.map((e) => [e.line, e.mode, e.reason, e.steps[0]?.command]),
+      [[16, 'not-run', 'needs a real systemd', 'systemctl start x']],
+    );
+  });
+
+  test('commands, background commands, comments, output and exit notes are parsed', () => {
+    const { examples } = extractExamples(
+      'x.md',
+      [
+        '<!-- example: run -->',
+        '```',
+        '$ hserver 9190 &        # a comment',
+        'hserver: listening on 0.0.0.0:9190',
+        '',
+        '$ hserver 65536',
+        "bind() error: invalid port '65536'             (exit 1)",
+        '```',
+      ].join('\n'),
+    );
+    assert.deepEqual(examples[0]?.steps, [
+      { command: 'hserver 9190', background: true, expected: ['hserver: listening on 0.0.0.0:9190'] },
+      {
+        command: 'hserver 65536',
+        background: false,
+        expected: ["bind() error: invalid port '65536'"],
+        exitCode: 1,
+      },
+    ]);
+    assert.deepEqual(shownPorts(examples[0]?.steps ?? []), [9190]);
+  });
+
+  test("client ports, pids and column widths are masked; the example's own ports are not", () => {
+    const own = new Set([41000]);
+    assert.equal(
+      normalise('accept(): #1 connection from 127.0.0.1:53422 on [::1]:41000', own, false),
+      'accept(): #1 connection from 127.0.0.1:<port> on [::1]:41000',
+    );
+    assert.equal(
+      normalise('LISTEN 0      4096   users:(("x",pid=7452,fd=22))  ', own, false),
+      'LISTEN 0 4096 users:(("x",pid=<pid>,fd=<fd>))',
+    );
+    assert.equal(
+      normalise('rate 6746 connections/s, p50 2.02 ms', own, true),
+      'rate <n> connections/s, p<n> <n> ms',
+    );
+    assert.notEqual(
+      normalise('listening on 0.0.0.0:41000', own, false),
+      normalise('listening on 0.0.0.0:41001', own, false),
+    );
+  });
+
+  test('`...` stands for any lines, or for the rest of a line', () => {
+    assert.ok(linesMatch(['...', 'c'], ['a', 'b', 'c']));
+    assert.ok(linesMatch(['...', 'a'], ['a']));
+    assert.ok(linesMatch(['{"a":1,...'], ['{"a":1,"b":2}']));
+    assert.ok(!linesMatch(['a', 'b'], ['a']));
+    assert.ok(!linesMatch(['a'], ['a', 'b']));
+    assert.ok(!linesMatch(['...', 'c'], ['a', 'b']));
+  });
+});
+
 const { examples, unmarked } = allExamples(ROOT);
 
 test('every shell session shown in README.md and docs/ carries an example marker', () => {
@@ -243,7 +363,7 @@ describe('the shown examples print what they show', () => {
   for (const example of examples.filter((e) => e.mode === 'run')) {
     test(
       `${example.file}:${example.line} ${example.steps[0]?.command ?? ''}`,
-      { timeout: EXAMPLE_MS + 15_000 },
+      { timeout: EXAMPLE_MS + 15_000, ...needs(...toolsOf(example)) },
       () => runExample(example),
     );
   }
