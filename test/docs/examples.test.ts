@@ -7,6 +7,9 @@
  * `exec 3<>/dev/tcp/...`, `$?` and the like carry over), with stdin from /dev/null and stderr
  * merged into stdout; a command ending in `&` is started by the test itself, its output collected
  * apart, and the next command waits for its `listening on` line; `$!` is the PID of the last one.
+ * A command with typed lines (`typed at PROGRAM`) runs apart on a pseudo-terminal (util-linux
+ * `script`): each line is typed once the output shown before it has come, and once all of it has
+ * come, Ctrl-D ends the input of a program still reading it.
  * Each port the example shows is replaced everywhere in it by a free port; a port printed by a
  * server started on port 0 replaces the one shown for it. A background process is stopped by its
  * PID at the end (its output, when the example shows any, compared up to then: the lines shown
@@ -38,6 +41,7 @@ const EXAMPLE_MS = 30_000;
 
 /** System programs the examples call, by the name they call them by. */
 const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
+  script: TOOLS.script,
   nc: {
     name: 'nc (OpenBSD netcat, for -N)',
     paths: ['/usr/bin/nc', '/bin/nc'],
@@ -56,6 +60,7 @@ const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
 /** The system programs an example's commands call. */
 function toolsOf(example: DocExample): Tool[] {
   const names = new Set(example.steps.flatMap((s) => s.command.split(/[\s|;()]+/)));
+  if (example.steps.some((s) => s.typed !== undefined)) names.add('script');
   return Object.entries(EXAMPLE_TOOLS)
     .filter(([name]) => names.has(name))
     .map(([, tool]) => tool);
@@ -136,6 +141,74 @@ async function ended(child: ChildProcess, ms: number): Promise<void> {
 /** What bash prints after each command: a record separator, the exit status, a newline. */
 const SENTINEL = new RegExp(`${String.fromCharCode(0x1e)}(\\d+)\n`);
 
+/**
+ * Runs `command` on a pseudo-terminal and types each of `typed` once the output shows what
+ * `shown` has between the previous typed line and this one (a prompt, the server's answer).
+ */
+async function onTerminal(
+  command: string,
+  typed: readonly string[],
+  shown: string,
+  env: NodeJS.ProcessEnv,
+  deadline: number,
+): Promise<{ code: number | null; lines: string[] }> {
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const output = new Output();
+  child.stdout.on('data', (c: Buffer) => output.add(c));
+  child.stdin.on('error', () => {});
+  let exited = false;
+  const exit = once(child, 'exit').then(([code]) => {
+    exited = true;
+    output.add(Buffer.alloc(0));
+    return code as number | null;
+  });
+  try {
+    let shownAt = 0;
+    let cursor = 0;
+    for (const line of typed) {
+      const at = shown.indexOf(line, shownAt);
+      // What comes before the typed line, since the last one (less the echo's own line end).
+      const before = shown.slice(shownAt, at === -1 ? shownAt : at).replace(/^\n/, '');
+      shownAt = at === -1 ? shownAt : at + line.length;
+      await output.until(
+        (t) => exited || t.replaceAll('\r\n', '\n').indexOf(before, cursor) !== -1,
+        deadline,
+        `${JSON.stringify(before)} before typing ${JSON.stringify(line)}`,
+      );
+      const text = output.text.replaceAll('\r\n', '\n');
+      cursor = text.indexOf(before, cursor) + before.length;
+      child.stdin.write(`${line}\n`);
+    }
+    // The whole output shown has come and the program still reads: end its input, as one would
+    // with Ctrl-D (nc, for one, ends only then).
+    const wanted = shown.split('\n').length;
+    await output.until(
+      (t) => exited || t.split('\n').length > wanted,
+      deadline,
+      `$ ${command} to print its output`,
+    );
+    if (!exited) child.stdin.write('\x04');
+    await output.until(() => exited, deadline, `$ ${command} to end`);
+  } finally {
+    if (!exited && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {}
+    }
+    child.stdin.end();
+    await ended(child, 5_000);
+  }
+  const code = await exit;
+  const lines = output.text.replaceAll('\r\n', '\n').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return { code, lines };
+}
+
 async function runExample(example: DocExample): Promise<void> {
   const deadline = Date.now() + EXAMPLE_MS;
   const ports = new Map<number, number>();
@@ -202,6 +275,20 @@ async function runExample(example: DocExample): Promise<void> {
             const to = b[k];
             if (to !== undefined) ports.set(n, to);
           });
+        }
+        continue;
+      }
+      if (step.typed !== undefined) {
+        const { code, lines } = await onTerminal(
+          command,
+          step.typed,
+          mapPorts(step.expected.join('\n'), ports),
+          env,
+          deadline,
+        );
+        compare(`$ ${command} (on a terminal)`, step.expected, lines);
+        if (step.exitCode !== undefined && code !== step.exitCode) {
+          failures.push(`$ ${command}: exit status ${code}, the example shows ${step.exitCode}`);
         }
         continue;
       }

@@ -7,6 +7,9 @@
  * A marker is an HTML comment on the line just before the opening fence:
  * - `<!-- example: run -->`: the test runs the session and compares what it prints;
  *   `<!-- example: run, figures vary -->` also masks every number of the output (load figures);
+ *   `<!-- example: run; typed at nc: "Hi. I'm Bob." "Nice to meet you, Jane." -->` runs the first
+ *   command whose program is `nc` on a terminal and types those lines, each once the output shown
+ *   before it has come (the terminal's echo of them is part of the output shown);
  * - `<!-- example: not-run: REASON -->`: the session cannot run here (a real systemd, another host,
  *   a terminal to type at, ...); REASON says why.
  * A fenced block that looks like a shell session (a line that starts with `$ `) must carry one.
@@ -24,6 +27,8 @@ export interface ExampleStep {
   expected: string[];
   /** The exit status the example shows in a note such as `(exit 1)`, if it shows one. */
   exitCode?: number;
+  /** Lines typed at the command on a terminal (`typed at PROGRAM: ...`), in order. */
+  typed?: string[];
 }
 
 /** A marked shell session. */
@@ -140,19 +145,26 @@ export function extractExamples(
         figuresVary: false,
         steps: parseSession(body),
       });
-    } else if (/^run(,\s*figures vary)?$/.test(spec)) {
-      examples.push({
-        file,
-        line,
-        mode: 'run',
-        figuresVary: spec.includes('figures vary'),
-        steps: parseSession(body),
-      });
+    } else if (/^run(,\s*figures vary)?(;\s*typed at [\w.-]+:(\s*"[^"]*")+)?$/.test(spec)) {
+      const steps = parseSession(body);
+      const typed = /;\s*typed at ([\w.-]+):(.*)$/.exec(spec);
+      if (typed) {
+        const program = typed[1];
+        const step = steps.find(
+          (s) => !s.background && s.command.split(/\s+/)[0]?.split('/').at(-1) === program,
+        );
+        if (step === undefined) {
+          unmarked.push({ file, line, problem: `'typed at ${program}' but no command runs ${program}` });
+          continue;
+        }
+        step.typed = [...(typed[2] ?? '').matchAll(/"([^"]*)"/g)].map((m) => m[1] ?? '');
+      }
+      examples.push({ file, line, mode: 'run', figuresVary: spec.includes('figures vary'), steps });
     } else {
       unmarked.push({
         file,
         line,
-        problem: `a malformed marker '${spec}' (run, run, figures vary, or not-run: REASON)`,
+        problem: `a malformed marker '${spec}' (run[, figures vary][; typed at PROGRAM: "LINE" ...], or not-run: REASON)`,
       });
     }
   }
