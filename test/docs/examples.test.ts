@@ -408,7 +408,7 @@ describe('the example checker itself', () => {
     );
     assert.equal(
       normalise('LISTEN 0      4096   users:(("x",pid=7452,fd=22))  ', own, false),
-      'LISTEN 0 4096 users:(("x",pid=<pid>,fd=<fd>))',
+      'LISTEN 0 4096 users:(("<process>",pid=<pid>,fd=<fd>))',
     );
     assert.equal(
       normalise('rate 6746 connections/s, p50 2.02 ms', own, true),

@@ -220,7 +220,8 @@ export function mapPorts(text: string, map: ReadonlyMap<number, number>): string
  * The normalisations under which a shown line and a printed line are equal:
  * - a port after `ADDRESS:` that is not one of the example's own ports is a client's ephemeral
  *   port: `:<port>`;
- * - `pid=N` and `fd=N` (ss's process column): `pid=<pid>`, `fd=<fd>`;
+ * - ss's process column: the name, `pid=N` and `fd=N` are `users:(("<process>",pid=<pid>,fd=<fd>`
+ *   (Node's process name is `node` on some lines and `MainThread` on others);
  * - a run of two or more spaces is one space (columns widen with the numbers in them), and blanks
  *   at the end of a line are ignored;
  * - under `figures vary`, every number is `<n>`.
@@ -230,6 +231,7 @@ export function normalise(line: string, ports: ReadonlySet<number>, figuresVary:
     .replace(/(?<=[\w\]]):(\d{1,5})(?![\d\]:])/g, (all, n: string) =>
       ports.has(Number(n)) ? all : ':<port>',
     )
+    .replace(/users:\(\("[^"]*",/g, 'users:(("<process>",')
     .replace(/\bpid=\d+/g, 'pid=<pid>')
     .replace(/\bfd=\d+/g, 'fd=<fd>')
     .replace(/ {2,}/g, ' ')
