@@ -420,10 +420,13 @@ describe('the example checker itself', () => {
     );
   });
 
-  test('`...` stands for any lines, or for the rest of a line', () => {
+  test('`...` stands for any lines, or within a line for any text', () => {
     assert.ok(linesMatch(['...', 'c'], ['a', 'b', 'c']));
     assert.ok(linesMatch(['...', 'a'], ['a']));
     assert.ok(linesMatch(['{"a":1,...'], ['{"a":1,"b":2}']));
+    assert.ok(linesMatch(['{"a":1,...}'], ['{"a":1,"b":2}']));
+    assert.ok(!linesMatch(['{"a":1,...}'], ['{"a":2,"b":2}']));
+    assert.ok(!linesMatch(['a.c'], ['abc']));
     assert.ok(!linesMatch(['a', 'b'], ['a']));
     assert.ok(!linesMatch(['a'], ['a', 'b']));
     assert.ok(!linesMatch(['...', 'c'], ['a', 'b']));

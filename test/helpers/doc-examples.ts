@@ -240,10 +240,20 @@ export function normalise(line: string, ports: ReadonlySet<number>, figuresVary:
   return out;
 }
 
+// A shown line with `...` in it: each `...` stands for any text.
+function wildcard(line: string): RegExp {
+  return new RegExp(
+    `^${line
+      .split('...')
+      .map((part) => part.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
+}
+
 /**
  * Whether printed lines match shown lines: equal after {@link normalise}, where a shown line that
- * is only `...` stands for any lines (none included) and a shown line ending in `...` for any line
- * that starts with what comes before it.
+ * is only `...` stands for any lines (none included), and within a line `...` stands for any text.
  */
 export function linesMatch(shown: readonly string[], printed: readonly string[]): boolean {
   const at = (s: number, p: number): boolean => {
@@ -255,7 +265,7 @@ export function linesMatch(shown: readonly string[], printed: readonly string[])
     }
     if (p === printed.length) return false;
     const got = printed[p] ?? '';
-    const ok = want.endsWith('...') ? got.startsWith(want.slice(0, -3)) : got === want;
+    const ok = want.includes('...') ? wildcard(want).test(got) : got === want;
     return ok && at(s + 1, p + 1);
   };
   return at(0, 0);
