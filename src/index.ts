@@ -12,7 +12,7 @@
  */
 
 // Load generation (hbench).
-export { LatencyHistogram } from './bench/histogram.js';
+export { LatencyHistogram, type LatencyHistogramData } from './bench/histogram.js';
 export {
   type ExchangeStep,
   type LoadErrorKind,
@@ -35,6 +35,7 @@ export {
 } from './cluster/workers.js';
 export * from './defaults.js';
 export * from './errors.js';
+export { LoopGuard, type LoopGuardOptions, type LoopVerdict } from './policy/loop-guard.js';
 export { RateLimiter, type RateLimiterOptions } from './policy/rate-limit.js';
 // PROXY protocol (v1 and v2): the header a load balancer sends first, and whom to believe it from.
 export { type CidrBlock, parseCidr, TrustedProxies } from './policy/trusted-proxies.js';
@@ -122,9 +123,10 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
-export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS } from './trace/events.js';
+export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS, type TraceEventInit } from './trace/events.js';
 export {
   formatMerged,
+  MERGE_SOURCES,
   type MergeSource,
   mergeByStamp,
   parseTraceLine,
@@ -153,6 +155,7 @@ export {
   type ReadPrefixOptions,
   readPrefix,
 } from './transport/connection.js';
+export type { HttpGuardCounts } from './transport/http-guard.js';
 export {
   type ProxyProtocolOptions,
   ProxyProtocolStage,
@@ -163,6 +166,7 @@ export {
   activatedSockets,
   clearActivationEnv,
   LISTEN_FDS_START,
+  MAX_LISTED_FDS,
 } from './transport/socket-activation.js';
 export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
@@ -196,7 +200,7 @@ export {
   kernelKey,
 } from './view/kernel-reader.js';
 export { mermaidText, toMermaid } from './view/mermaid.js';
-export { PAGE_WORDS, type PageOptions, renderPage } from './view/page.js';
+export { PAGE_WORDS, type PageOptions, type PageWord, renderPage, type WordKey } from './view/page.js';
 export {
   type ByteOrder,
   canonicalAddress,
@@ -211,7 +215,16 @@ export {
   TCP_STATES,
   type TcpStateName,
 } from './view/proc-net.js';
-export { parseSsLine, SS_STATES, SsFramer, type SsRow, ssFamily, ssFilter } from './view/ss.js';
+export {
+  parseSsLine,
+  SS_STATES,
+  type SsConnection,
+  type SsEnd,
+  SsFramer,
+  type SsRow,
+  ssFamily,
+  ssFilter,
+} from './view/ss.js';
 export {
   type KernelPace,
   type KernelTarget,

@@ -12,10 +12,15 @@ const MAX_SHIFT = 22; // up to 2^32 µs (over an hour), far beyond any timeout
  * `[index, count]` pairs, plus the exact totals.
  */
 export interface LatencyHistogramData {
+  /** The non-empty buckets: `[bucket index, count]`. */
   buckets: Array<[number, number]>;
+  /** Values recorded. */
   total: number;
+  /** Their exact sum, for the mean. */
   sum: number;
+  /** The largest value recorded. */
   max: number;
+  /** The smallest value recorded. */
   min: number;
 }
 

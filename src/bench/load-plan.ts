@@ -6,7 +6,19 @@
 import type { LatencyHistogram } from './histogram.js';
 
 /** One step of an exchange: bytes to send, bytes to expect, or a half-close of our side. */
-export type ExchangeStep = { send: Buffer } | { expect: Buffer } | { shutdown: true };
+export type ExchangeStep =
+  | {
+      /** Bytes to write. */
+      send: Buffer;
+    }
+  | {
+      /** Bytes the server must send next, exactly. */
+      expect: Buffer;
+    }
+  | {
+      /** Close our side for writing (FIN) and go on reading. */
+      shutdown: true;
+    };
 
 /** Failure kinds, counted separately. */
 export type LoadErrorKind =
@@ -20,15 +32,21 @@ export type LoadErrorKind =
 
 /** Results so far, for progress reports. */
 export interface LoadProgress {
+  /** Connections started so far. */
   started: number;
+  /** Exchanges completed as expected so far. */
   ok: number;
+  /** Exchanges failed so far. */
   failed: number;
+  /** Time since the run started, in ms. */
   elapsedMs: number;
 }
 
 /** The outcome of a run. */
 export interface LoadResult {
+  /** The server, as `ADDRESS:PORT` (`[::1]:9190` for IPv6). */
   target: string;
+  /** Connections kept in flight. */
   concurrency: number;
   /** Event loops that ran the connections. */
   threads: number;
@@ -42,7 +60,12 @@ export interface LoadResult {
    * Connections that got not one byte from the server while they waited for it: those that timed
    * out, and those in flight at an early stop. A server that accepts and never answers shows here.
    */
-  noAnswer: { timedOut: number; inFlight: number };
+  noAnswer: {
+    /** Timed out before the server's first byte. */
+    timedOut: number;
+    /** In flight, without a byte yet, when the run was stopped early. */
+    inFlight: number;
+  };
   /** Exchanges completed with every byte as expected. */
   ok: number;
   /** Exchanges that failed, all kinds together. */

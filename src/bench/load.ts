@@ -30,7 +30,9 @@ export type {
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
+  /** The server's address (IPv4 or IPv6). */
   host: string;
+  /** The server's port. */
   port: number;
   /** Connections kept in flight. */
   concurrency: number;

@@ -61,8 +61,11 @@ export function workerPort(port: number): number {
 
 /** A worker that exited, and what the supervisor did about it. */
 export interface WorkerExit {
+  /** The worker's process ID. */
   pid: number;
+  /** Its exit code, or null when a signal ended it. */
   code: number | null;
+  /** The signal that ended it (`SIGKILL`), or null when it exited. */
   signal: string | null;
   /** What happens now: `replaced` by a new worker, `stopping` (asked to), or `gave-up`. */
   outcome: 'replaced' | 'stopping' | 'gave-up';
@@ -375,8 +378,11 @@ export class WorkerSupervisor {
 
 /** What a worker's server offers the supervisor. */
 export interface SupervisedServer {
+  /** Stops accepting and lets open connections finish; resolves once all are closed. */
   close(): Promise<void>;
+  /** Closes everything now, open connections included. */
   destroy(): Promise<void>;
+  /** The server's stats so far, for the supervisor to add up. */
   snapshot(): ServerStats;
 }
 

@@ -12,6 +12,7 @@ import { formatIPv4, formatIPv6, parseDecimal, parseIPv4, parseIPv6 } from '../i
 
 /** One CIDR block, as parsed by {@link parseCidr}. */
 export interface CidrBlock {
+  /** The block's address family. */
   family: 'IPv4' | 'IPv6';
   /** The network address in canonical form (`10.0.0.0`, `fd00::`). */
   address: string;

@@ -57,7 +57,14 @@ export function formatGreetError(code: GreetErrorCode, explanation: string): str
 }
 
 /** Splits an `ERROR <code>: <explanation>` line; `undefined` if the line is not one. */
-export function parseGreetError(line: string): { code: string; explanation: string } | undefined {
+export function parseGreetError(line: string):
+  | {
+      /** The error code (`too-many-connections`, ...). */
+      code: string;
+      /** The words after the code, for a person. */
+      explanation: string;
+    }
+  | undefined {
   const match = /^ERROR ([a-z-]+): ?(.*)$/su.exec(line);
   if (match === null) return undefined;
   return { code: match[1] as string, explanation: match[2] as string };
@@ -149,25 +156,61 @@ export interface GreetStep<S> {
 
 /** An input to the server side: a line, or what happened instead. */
 export type GreetServerInput =
-  | { type: 'line'; line: Uint8Array }
-  | { type: 'line-too-long' }
-  | { type: 'idle-timeout' }
-  | { type: 'dialogue-timeout'; timeout: number }
-  | { type: 'eof' };
+  | {
+      /** A whole line came in. */
+      type: 'line';
+      /** The line's bytes, without its line end. */
+      line: Uint8Array;
+    }
+  | {
+      /** The client sent more than the longest line allowed. */
+      type: 'line-too-long';
+    }
+  | {
+      /** The client said nothing for the idle timeout. */
+      type: 'idle-timeout';
+    }
+  | {
+      /** The whole dialogue took longer than its bound. */
+      type: 'dialogue-timeout';
+      /** That bound in ms, quoted in the error line. */
+      timeout: number;
+    }
+  | {
+      /** The client closed its side. */
+      type: 'eof';
+    };
 
 /** How a server-side dialogue ended. */
 export type GreetServerOutcome = 'completed' | 'eof' | GreetErrorCode;
 
 /** The server side's state. */
 export type GreetServerState = {
+  /** The server's name (`Jane`). */
   readonly name: string;
+  /** Longest client name accepted, in characters. */
   readonly maxNameLength: number;
   /** Idle timeout in ms, for the explanation sent when it fires. */
   readonly idleTimeout: number;
 } & (
-  | { readonly phase: 'greeting' }
-  | { readonly phase: 'closing'; readonly clientName: string }
-  | { readonly phase: 'done'; readonly clientName?: string; readonly outcome: GreetServerOutcome }
+  | {
+      /** Waiting for the client's greeting. */
+      readonly phase: 'greeting';
+    }
+  | {
+      /** Answered; waiting for the client's closing line. */
+      readonly phase: 'closing';
+      /** The name the client gave. */
+      readonly clientName: string;
+    }
+  | {
+      /** The dialogue is over. */
+      readonly phase: 'done';
+      /** The name the client gave, if it got that far. */
+      readonly clientName?: string;
+      /** How it ended. */
+      readonly outcome: GreetServerOutcome;
+    }
 );
 
 /** Options of the server side. */
@@ -245,23 +288,71 @@ export function stepGreetServer(
 }
 
 /** An input to the client side. */
-export type GreetClientInput = { type: 'start' } | { type: 'line'; line: Uint8Array } | { type: 'eof' };
+export type GreetClientInput =
+  | {
+      /** Connected: time to greet. */
+      type: 'start';
+    }
+  | {
+      /** A whole line came in. */
+      type: 'line';
+      /** The line's bytes, without its line end. */
+      line: Uint8Array;
+    }
+  | {
+      /** The server closed its side. */
+      type: 'eof';
+    };
 
 /** Why a client-side dialogue failed. */
 export type GreetClientFailure =
   /** The server sent an `ERROR` line. */
-  | { kind: 'server-error'; code: string; line: string }
+  | {
+      /** `server-error`. */
+      kind: 'server-error';
+      /** The line's error code. */
+      code: string;
+      /** The whole line, as the server sent it. */
+      line: string;
+    }
   /** The server's answer was not `Hi, <our name>. I'm <name>`. */
-  | { kind: 'malformed-answer'; line: string }
+  | {
+      /** `malformed-answer`. */
+      kind: 'malformed-answer';
+      /** The line the server sent instead. */
+      line: string;
+    }
   /** The server closed before answering. */
-  | { kind: 'closed' };
+  | {
+      /** `closed`. */
+      kind: 'closed';
+    };
 
 /** The client side's state. */
-export type GreetClientState = { readonly name: string } & (
-  | { readonly phase: 'start' }
-  | { readonly phase: 'answer' }
-  | { readonly phase: 'done'; readonly serverName: string }
-  | { readonly phase: 'failed'; readonly failure: GreetClientFailure }
+export type GreetClientState = {
+  /** Our name (`Bob`). */
+  readonly name: string;
+} & (
+  | {
+      /** Not connected yet: nothing said. */
+      readonly phase: 'start';
+    }
+  | {
+      /** Greeted; waiting for the server's answer. */
+      readonly phase: 'answer';
+    }
+  | {
+      /** The dialogue completed. */
+      readonly phase: 'done';
+      /** The name the server gave. */
+      readonly serverName: string;
+    }
+  | {
+      /** The dialogue failed. */
+      readonly phase: 'failed';
+      /** Why. */
+      readonly failure: GreetClientFailure;
+    }
 );
 
 /** The client side before it says anything. Validates the name. */

@@ -7,6 +7,16 @@
 /** What a streaming prefix parser says about the bytes so far. */
 export type PrefixResult<T> =
   /** Not complete yet: give me more. */
-  | { done: false }
+  | {
+      /** `false`: not complete. */
+      done: false;
+    }
   /** Complete: the value, and how many bytes of the last chunk were not part of it. */
-  | { done: true; value: T; unused: number };
+  | {
+      /** `true`: complete. */
+      done: true;
+      /** What the prefix said. */
+      value: T;
+      /** Bytes at the end of the last chunk that follow the prefix (the service's). */
+      unused: number;
+    };

@@ -44,12 +44,19 @@ export type ProxyHeaderFamily = 'tcp4' | 'tcp6' | 'udp4' | 'udp6' | 'unix-stream
 
 /** Registered v2 TLV types (proxy-protocol.txt 2.2). */
 export const ProxyTlvType = {
+  /** PP2_TYPE_ALPN: the application protocol the client negotiated (`h2`). */
   Alpn: 0x01,
+  /** PP2_TYPE_AUTHORITY: the host name the client asked for (TLS SNI). */
   Authority: 0x02,
+  /** PP2_TYPE_CRC32C: a CRC-32C of the whole header, checked when present. */
   Crc32c: 0x03,
+  /** PP2_TYPE_NOOP: padding, to be ignored. */
   Noop: 0x04,
+  /** PP2_TYPE_UNIQUE_ID: the proxy's own ID of the connection. */
   UniqueId: 0x05,
+  /** PP2_TYPE_SSL: facts about the client's TLS session. */
   Ssl: 0x20,
+  /** PP2_TYPE_NETNS: the network namespace the connection came from. */
   Netns: 0x30,
 } as const;
 
@@ -92,8 +99,11 @@ export interface ProxyHeader {
 
 /** A refused header: why (a stable code) and a message for people. */
 export interface ProxyHeaderRejection {
+  /** `'error'`: the header is refused, the connection is to be closed. */
   done: 'error';
+  /** Why, as a stable code. */
   reason: ProxyHeaderFailure;
+  /** Why, for people. */
   message: string;
 }
 

@@ -28,9 +28,13 @@ export { lectureStep };
 
 /** Names of the trace channels, one per transport and role. */
 export const TRACE_CHANNELS = {
+  /** Events of TCP servers (TcpServer and the services on it). */
   tcpServer: 'socket-steps:tcp:server',
+  /** Events of TCP clients (connectTcp). */
   tcpClient: 'socket-steps:tcp:client',
+  /** Events of UDP servers (UdpServer). */
   udpServer: 'socket-steps:udp:server',
+  /** Events of UDP clients. */
   udpClient: 'socket-steps:udp:client',
 } as const;
 

@@ -16,6 +16,7 @@ export type MergeSource = (typeof MERGE_SOURCES)[number];
 
 /** One line to merge: a trace event, or a plain line of output stamped when it was read. */
 export interface StampedLine {
+  /** Which output it came from: the demo itself, the server or the client. */
   source: MergeSource;
   /** The line's place among its source's lines, from 0: what keeps equal stamps in order. */
   seq: number;

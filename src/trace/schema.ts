@@ -26,8 +26,11 @@ export type TraceLanguage = (typeof TRACE_LANGUAGES)[number];
 
 /** An address and port as seen on a socket (or as a proxy header gave it). */
 export interface TraceAddress {
+  /** The IP address (`127.0.0.1`, `::1`). */
   address: string;
+  /** The port. */
   port: number;
+  /** The address family. */
   family: 'IPv4' | 'IPv6';
 }
 
@@ -41,8 +44,11 @@ export function tracePreview(bytes: Uint8Array): string {
 
 /** One step on a live socket. */
 export interface TraceEvent {
+  /** TCP or UDP. */
   transport: TraceTransport;
+  /** Server or client. */
   role: TraceRole;
+  /** What happened, named after the system call where there is one (`accept`). */
   action: TraceAction;
   /** The lecture's step number for this action: `'1'`, `'2'`, `'3'`, `'4a'`, `'4b'`, `'4c'`, `'5'`. */
   step: string;
@@ -90,10 +96,17 @@ export interface TraceEvent {
 
 /** One action's entry: its lecture step and its line of text in each language. */
 export interface TraceActionEntry {
+  /** The lecture's step number: `'1'` to `'5'`, with `a`/`b`/`c` for the server's loop (`'4a'`). */
   step: string;
+  /** The event's line in English. */
   en(event: TraceEvent): string;
+  /** The event's line in Korean, in the lecture's words. */
   ko(event: TraceEvent): string;
 }
+
+// Types an entry written in place as a TraceActionEntry (rather than its literal type), so that
+// the API reference documents the entry's fields once.
+const entry = (e: TraceActionEntry): TraceActionEntry => e;
 
 function addr(a: TraceAddress | undefined): string {
   if (a === undefined) return '?';
@@ -171,111 +184,116 @@ const udpSocketClosed: TraceActionEntry = {
  * server steps) are the Korean text where it has them.
  */
 export const TRACE_SCHEMA = {
+  /** TCP: hserver and hclient. */
   tcp: {
+    /** The server's actions (hserver, the lecture's server steps 1 to 5). */
     server: {
       /** A socket was created (step 1). */
       socket: socketCreated('TCP'),
       /** An address was assigned (step 2). */
       bind: addressAssigned,
       /** The socket now takes connection requests (step 3). */
-      listen: {
+      listen: entry({
         step: '3',
         en: (e) => `listen(): waiting for connection requests, backlog ${e.backlog}`,
         ko: (e) => `연결요청 가능상태로 변경 listen(): 대기 큐 크기 ${e.backlog}`,
-      },
+      }),
       /** A connection was accepted (step 4a). */
-      accept: {
+      accept: entry({
         step: '4a',
         en: (e) => `accept(): ${conn(e)}connection from ${addr(e.remote)}${via(e, 'en')}`,
         ko: (e) => `연결요청에 대한 수락 accept(): ${conn(e)}${addr(e.remote)}${via(e, 'ko')}`,
-      },
+      }),
       /** Bytes were read (step 4b). */
-      read: {
+      read: entry({
         step: '4b',
         en: (e) => `read(): ${conn(e)}${bytes(e.bytes, 'en')} received`,
         ko: (e) => `데이터 송수신 read(): ${conn(e)}${bytes(e.bytes, 'ko')} 수신`,
-      },
+      }),
       /** Bytes were written (step 4b). */
-      write: {
+      write: entry({
         step: '4b',
         en: (e) => `write(): ${conn(e)}${bytes(e.bytes, 'en')} sent`,
         ko: (e) => `데이터 송수신 write(): ${conn(e)}${bytes(e.bytes, 'ko')} 송신`,
-      },
+      }),
       /** The client closed its side: read() returned 0 (step 4b). */
-      eof: {
+      eof: entry({
         step: '4b',
         en: (e) => `read(): ${conn(e)}end of stream, the client closed its side`,
         ko: (e) => `데이터 송수신 read(): ${conn(e)}스트림의 끝, 클라이언트가 연결을 닫음`,
-      },
+      }),
       /** Our write side was shut down: FIN sent, reading goes on (step 4b). */
-      shutdown: {
+      shutdown: entry({
         step: '4b',
         en: (e) => `shutdown(): ${conn(e)}our side closed for writing (FIN sent)`,
         ko: (e) => `데이터 송수신 shutdown(): ${conn(e)}송신 방향 종료 (FIN 전송)`,
-      },
+      }),
       /** Something went wrong on a connection. */
-      error: {
+      error: entry({
         step: '4b',
         en: (e) => `${conn(e)}error: ${e.reason}`,
         ko: (e) => `${conn(e)}오류: ${e.reason}`,
-      },
+      }),
       /** A connection's socket was closed (step 4c). */
-      close: {
+      close: entry({
         step: '4c',
         en: (e) => `close(): ${conn(e)}connection closed${reasonText(e)}`,
         ko: (e) => `연결종료 close(): ${conn(e)}${reasonText(e)}`.trimEnd(),
-      },
+      }),
       /** The listening socket was closed (step 5). */
-      stop: {
+      stop: entry({
         step: '5',
         en: () => 'close(): listening socket closed',
         ko: () => '연결 종료 close(): 서버 소켓 닫힘',
-      },
+      }),
     },
+    /** The client's actions (hclient, the lecture's client steps 1 to 4). */
     client: {
       /** A socket was created (step 1). */
       socket: socketCreated('TCP'),
       /** A connection was established (step 2). */
-      connect: {
+      connect: entry({
         step: '2',
         en: (e) => `connect(): connected to ${addr(e.remote)} from ${addr(e.local)}`,
         ko: (e) => `연결의 요청 connect(): ${addr(e.remote)}에 연결됨 (내 주소 ${addr(e.local)})`,
-      },
+      }),
       /** Bytes were read (step 3). */
-      read: {
+      read: entry({
         step: '3',
         en: (e) => `read(): ${bytes(e.bytes, 'en')} received`,
         ko: (e) => `데이터 송수신 read(): ${bytes(e.bytes, 'ko')} 수신`,
-      },
+      }),
       /** Bytes were written (step 3). */
-      write: {
+      write: entry({
         step: '3',
         en: (e) => `write(): ${bytes(e.bytes, 'en')} sent`,
         ko: (e) => `데이터 송수신 write(): ${bytes(e.bytes, 'ko')} 송신`,
-      },
+      }),
       /** The server closed: read() returned 0 (step 3). */
-      eof: {
+      eof: entry({
         step: '3',
         en: () => 'read(): end of stream, the server closed the connection',
         ko: () => '데이터 송수신 read(): 스트림의 끝, 서버가 연결을 닫음',
-      },
+      }),
       /** Our write side was shut down (step 3). */
-      shutdown: {
+      shutdown: entry({
         step: '3',
         en: () => 'shutdown(): our side closed for writing (FIN sent)',
         ko: () => '데이터 송수신 shutdown(): 송신 방향 종료 (FIN 전송)',
-      },
+      }),
       /** Something went wrong. */
       error: failed('3'),
       /** The socket was closed (step 4). */
-      close: {
+      close: entry({
         step: '4',
         en: (e) => `close(): socket closed${reasonText(e)}`,
         ko: (e) => `연결 종료 close()${reasonText(e)}`,
-      },
+      }),
     },
   },
+  /** UDP: userver and uclient. */
   udp: {
+    /** The server's actions (userver). */
     server: {
       /** A socket was created (step 1). */
       socket: socketCreated('UDP'),
@@ -289,17 +307,18 @@ export const TRACE_SCHEMA = {
        * A reply was not sent (step 3): its destination is over the reflection rate limit, is one
        * of this process's own servers (`own address`), or kept playing our replies back (`loop`).
        */
-      drop: {
+      drop: entry({
         step: '3',
         en: (e) => `sendto(): reply to ${addr(e.remote)} not sent (${e.reason ?? 'rate limit'})`,
         ko: (e) =>
           `데이터 송신 sendto(): ${addr(e.remote)}로 응답하지 않음 (${DROP_REASONS_KO[e.reason ?? 'rate limit'] ?? e.reason})`,
-      },
+      }),
       /** Something went wrong with one datagram. */
       error: failed('3'),
       /** The socket was closed (step 4). */
       close: udpSocketClosed,
     },
+    /** The client's actions (uclient). */
     client: {
       /** A socket was created (step 1). */
       socket: socketCreated('UDP'),
@@ -317,10 +336,9 @@ export const TRACE_SCHEMA = {
   readonly [T in TraceTransport]: { readonly [R in TraceRole]: Record<string, TraceActionEntry> };
 };
 
-type Schema = typeof TRACE_SCHEMA;
-
 /** The actions one transport and role can report (`TraceActionOf<'tcp', 'server'>` has `'accept'`). */
-export type TraceActionOf<T extends TraceTransport, R extends TraceRole> = keyof Schema[T][R] & string;
+export type TraceActionOf<T extends TraceTransport, R extends TraceRole> = keyof (typeof TRACE_SCHEMA)[T][R] &
+  string;
 
 /** Every action of every transport and role, named after the system call where there is one. */
 export type TraceAction = {

@@ -48,7 +48,7 @@ export interface HttpGuardOptions {
   onError?: (error: unknown) => void;
 }
 
-/** What an {@link HttpGuard} refused or closed, since it was built. */
+/** What an `HttpGuard` (the view server's gate) refused or closed, since it was built. */
 export interface HttpGuardCounts {
   /** Connections Node dropped because every allowed one was busy. */
   refused: number;

@@ -5,6 +5,7 @@
 
 /** A server's counters at one moment. Every count runs from the server's creation. */
 export interface ServerStats {
+  /** The server's transport. */
   transport: 'tcp' | 'udp';
   /** The service: `hello`, `greet`, `echo`, or what a library user named it. */
   service: string;

@@ -261,7 +261,12 @@ export class UdpServer {
    * Datagrams not answered by the loop guard: from one of this process's own servers
    * (`ownAddress`), or from a source that kept playing our replies back (`bounce`).
    */
-  get loopDropped(): { ownAddress: number; bounce: number } {
+  get loopDropped(): {
+    /** Datagrams from an address of one of this process's own servers. */
+    ownAddress: number;
+    /** Datagrams that completed a run of bounces. */
+    bounce: number;
+  } {
     return { ownAddress: this.#ownDropped, bounce: this.#loopDropped };
   }
 

@@ -26,7 +26,12 @@ export function clientFor(transport: 'tcp' | 'udp', service: string): ViewClient
 }
 
 /** Where a client of this process reaches a server bound to `address`: a wildcard becomes loopback. */
-export function loopbackTarget(address: AddressInfo): { host: string; port: number } {
+export function loopbackTarget(address: AddressInfo): {
+  /** The address to connect to (`127.0.0.1` for `0.0.0.0`, `::1` for `::`). */
+  host: string;
+  /** The server's port. */
+  port: number;
+} {
   const host =
     address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
   return { host, port: address.port };

@@ -71,6 +71,7 @@ export interface KernelReaderOptions {
 
 /** What a reading holds of one socket. */
 export interface KernelRow {
+  /** The socket's TCP state as the kernel names it; `UNKNOWN` for a name the view does not know. */
   state: TcpStateName | 'UNKNOWN';
   /** Bytes not yet read; on a LISTEN row, connections waiting to be accepted (summed over listeners). */
   rxQueue: number;
@@ -423,7 +424,14 @@ export class KernelReader {
   states(
     reading: KernelReading,
     { local, remote }: KernelEnds,
-  ): { server: KernelState; client: KernelState } | undefined {
+  ):
+    | {
+        /** The server's end. */
+        server: KernelState;
+        /** The client's end. */
+        client: KernelState;
+      }
+    | undefined {
     if (!reading.available) return { server: 'unknown', client: 'unknown' };
     const server = kernelKey(local, remote);
     if (!reading.wanted.has(server)) return undefined;

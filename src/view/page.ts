@@ -17,11 +17,13 @@ import { type ArrowDrawing, tableHeads, tcpArrows, udpArrows } from './page-scri
 import { PAGE_WORDS, type WordKey } from './page-script/words.js';
 import { PAGE_SCRIPT } from './page-script.generated.js';
 
-export { PAGE_WORDS } from './page-script/words.js';
+export { PAGE_WORDS, type PageWord, type WordKey } from './page-script/words.js';
 
 /** What the page is rendered with. */
 export interface PageOptions {
+  /** The page's first language (its button switches). */
   lang: TraceLanguage;
+  /** The program serving the page (`hserver`), shown in its title. */
   program: string;
   /** Which flow to draw before the first snapshot arrives. @default 'tcp' */
   transport?: 'tcp' | 'udp';

@@ -13,17 +13,29 @@
 
 /** The kernel's TCP states by their number in the `st` column (include/net/tcp_states.h). */
 export const TCP_STATES = {
+  /** Connected: data flows both ways. */
   '01': 'ESTABLISHED',
+  /** A client's SYN is out, no answer yet. */
   '02': 'SYN_SENT',
+  /** A server got the SYN and answered SYN-ACK. */
   '03': 'SYN_RECV',
+  /** Our FIN is out, not yet acknowledged. */
   '04': 'FIN_WAIT1',
+  /** Our FIN is acknowledged; waiting for the peer's. */
   '05': 'FIN_WAIT2',
+  /** Both sides closed; the closer waits out stray segments. */
   '06': 'TIME_WAIT',
+  /** Closed (for UDP: an unconnected socket). */
   '07': 'CLOSE',
+  /** The peer's FIN came in; our side is still open. */
   '08': 'CLOSE_WAIT',
+  /** Our FIN followed the peer's; waiting for its acknowledgement. */
   '09': 'LAST_ACK',
+  /** A listening socket. */
   '0A': 'LISTEN',
+  /** Both sides sent FIN at once. */
   '0B': 'CLOSING',
+  /** A request socket: a SYN answered, before the handshake completes (Linux's own state). */
   '0C': 'NEW_SYN_RECV',
 } as const;
 
@@ -44,8 +56,11 @@ export type ByteOrder = 'LE' | 'BE';
 export interface ProcNetRow {
   /** The local address, in its usual text form (`127.0.0.1`, `::1`, `::ffff:127.0.0.1`). */
   localAddress: string;
+  /** The local port. */
   localPort: number;
+  /** The remote address, in the same form (`0.0.0.0` on a listener). */
   remoteAddress: string;
+  /** The remote port (`0` on a listener). */
   remotePort: number;
   /** The state number in hex, as printed (`0A`). */
   st: string;
@@ -59,6 +74,7 @@ export interface ProcNetRow {
   inode: string;
   /** The raw hex `address:port` pair of each end, the key {@link procEndpoint} makes. */
   localKey: string;
+  /** The same for the remote end. */
   remoteKey: string;
 }
 

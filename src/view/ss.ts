@@ -41,7 +41,9 @@ export interface SsRow {
   sendQ: number;
   /** As `ss` prints it without brackets, zone or port (`127.0.0.1`, `::ffff:127.0.0.1`, `*`). */
   localAddress: string;
+  /** The local port. */
   localPort: number;
+  /** The peer's address, in the same form. */
   peerAddress: string;
   /** 0 where `ss` prints `*` (a listener's peer). */
   peerPort: number;
@@ -149,13 +151,17 @@ export class SsFramer {
 
 /** An address and port, as the view knows them. */
 export interface SsEnd {
+  /** The IP address. */
   address: string;
+  /** The port. */
   port: number;
 }
 
 /** One connection to ask for: the server's side (`local`) and the client's (`remote`). */
 export interface SsConnection {
+  /** The server's end. */
   local: SsEnd;
+  /** The client's end. */
   remote: SsEnd;
 }
 

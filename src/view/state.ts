@@ -11,7 +11,9 @@ import { type KernelState, plainAddress } from './proc-net.js';
 
 /** An address and port, as `/state` gives them. */
 export interface ViewAddress {
+  /** The IP address (`''` where the trace gave none). */
   address: string;
+  /** The port. */
   port: number;
 }
 
@@ -28,12 +30,15 @@ export interface ViewEvent {
   action: string;
   /** The lecture's step of the action. */
   step?: string;
+  /** Bytes read or written, for a read or write. */
   bytes?: number;
   /** The bytes as text (a preview), where the service gave it. */
   text?: string;
+  /** Why a close or error happened (`done`, `ECONNRESET`, ...). */
   reason?: string;
   /** For kernel events: which end changed, and its new state. */
   end?: ViewEnd;
+  /** For kernel events: the end's new state. */
   state?: KernelState;
 }
 
@@ -41,6 +46,7 @@ export interface ViewEvent {
 export interface ViewConnection {
   /** Stable and unique in the view: `<endpoint>-<n>`, with the worker's pid in front under `--workers`. */
   id: string;
+  /** TCP or UDP. */
   transport: 'tcp' | 'udp';
   /** The worker process that served it (`--workers`). */
   worker?: number;
@@ -60,7 +66,12 @@ export interface ViewConnection {
    * The kernel's state of each end (TCP), from `ss` (else /proc/net/tcp{,6}): `unread` until a
    * reading has covered the connection; always `unknown` for UDP, which has no connection state.
    */
-  kernel: { server: KernelState; client: KernelState };
+  kernel: {
+    /** The server's end. */
+    server: KernelState;
+    /** The client's end. */
+    client: KernelState;
+  };
   /** Bytes the server received: the bytes the client sent. */
   bytesIn: number;
   /** Bytes the server sent: the bytes the client received. */
@@ -71,7 +82,12 @@ export interface ViewConnection {
    * CLOSE_WAIT, LAST_ACK, CLOSING or TIME_WAIT on the other) show it. Never guessed: false means not
    * known to have been sent.
    */
-  finSent: { server: boolean; client: boolean };
+  finSent: {
+    /** The server's FIN. */
+    server: boolean;
+    /** The client's FIN. */
+    client: boolean;
+  };
   /** Which side sent its FIN first, once known. */
   closedFirst?: ViewEnd;
   /** False once the server closed its socket. */
@@ -84,8 +100,9 @@ export interface ViewConnection {
   datagramsIn?: number;
   /** UDP: replies sent to this peer. */
   repliesOut?: number;
-  /** First and last event, ms since the epoch. */
+  /** First event, ms since the epoch. */
   started: number;
+  /** Last event, ms since the epoch. */
   updated: number;
   /** The sequence diagram's items, oldest first (at most {@link ViewStateOptions.maxEvents}). */
   events: ViewEvent[];
@@ -95,9 +112,13 @@ export interface ViewConnection {
 
 /** A listening (TCP) or bound (UDP) server socket. */
 export interface ViewListener {
+  /** Stable and unique in the view: the endpoint, with the worker's pid in front under `--workers`. */
   id: string;
+  /** TCP or UDP. */
   transport: 'tcp' | 'udp';
+  /** The worker process that owns it (`--workers`). */
   worker?: number;
+  /** The address it is bound to, once bind() is seen. */
   local?: ViewAddress;
   /** The listen() backlog asked for. */
   backlog?: number;
@@ -113,9 +134,13 @@ export interface ViewListener {
 
 /** Counts since the view started. */
 export interface ViewCounters {
+  /** Trace events taken in. */
   events: number;
+  /** Connections (TCP) or client addresses (UDP) seen. */
   connections: number;
+  /** Connections closed. */
   closed: number;
+  /** Connections refused (a limit, a refused PROXY header, ...). */
   refused: number;
   /** UDP: datagrams received. */
   datagrams: number;
@@ -151,10 +176,15 @@ export type KernelPace = 'changing' | 'open' | 'waiting';
 
 /** What the kernel reader needs to find one connection's rows. */
 export interface KernelTarget {
+  /** The connection's {@link ViewConnection.id}. */
   id: string;
+  /** TCP or UDP (UDP rows carry no connection state). */
   transport: 'tcp' | 'udp';
+  /** The server's end. */
   local: ViewAddress;
+  /** The client's end. */
   remote: ViewAddress;
+  /** How often it is worth reading. */
   pace: KernelPace;
 }
 
@@ -332,7 +362,14 @@ export class ViewState {
    * are taken off the record; the rest stay on it for the next call (`leftOut` of them), so that
    * every change reaches the pages in time, however many come at once.
    */
-  takeChanged(limit: number): { connections: ViewConnection[]; listeners: boolean; leftOut: number } {
+  takeChanged(limit: number): {
+    /** The changed connections taken, at most `limit`, the latest changes. */
+    connections: ViewConnection[];
+    /** Whether a listener changed. */
+    listeners: boolean;
+    /** Changed connections left on the record for the next call. */
+    leftOut: number;
+  } {
     const listeners = this.#listenersChanged;
     this.#listenersChanged = false;
     const picked: ViewConnection[] = [];

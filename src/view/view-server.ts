@@ -111,26 +111,52 @@ const STATS_TIMEOUT_MS = 1000;
 
 /** What `/state` answers (and each stream's first event). */
 export interface ViewSnapshot {
+  /** The program serving the view (`hserver`). */
   program: string;
+  /** The service's transport. */
   transport: 'tcp' | 'udp';
+  /** The service (`hello`, `greet`, `echo`). */
   service: string;
+  /** The language the server was started with (`--lang`), the page's first. */
   lang?: TraceLanguage;
   /** The client the page's button runs, if the service has one. */
   client?: ViewClient;
   /** The service's bound address. */
-  listen?: ViewAddress & { acceptQueue: number | 'unknown' };
+  listen?: ViewAddress & {
+    /** Connections waiting in its accept queue, summed over listeners; `unknown` where unread. */
+    acceptQueue: number | 'unknown';
+  };
+  /** Every listening or bound socket of the service (one per worker under `--workers`). */
   listeners: ViewListener[];
   /** Newest first, at most the view's bound. */
   connections: ViewConnection[];
+  /** The server's latest stats, once taken. */
   stats?: ServerStats;
   /** Per second, from the last two stats snapshots. */
-  rates?: { accepted: number; bytesIn: number; bytesOut: number };
+  rates?: {
+    /** Connections accepted per second. */
+    accepted: number;
+    /** Bytes received per second. */
+    bytesIn: number;
+    /** Bytes sent per second. */
+    bytesOut: number;
+  };
+  /** The view's counts since it started. */
   counters: ViewState['counters'];
   /**
    * The kernel's readings: whether the last one could read anything, where they come from
    * (`ss`, `proc`, `none`), how old the last one is, and how many were taken so far.
    */
-  kernel: { available: boolean; source: KernelSource; ageMs?: number; reads: number };
+  kernel: {
+    /** Whether the last reading could read anything. */
+    available: boolean;
+    /** Where the readings come from: `ss`, `proc` or `none`. */
+    source: KernelSource;
+    /** The last reading's age in ms, once there is one. */
+    ageMs?: number;
+    /** Readings taken so far. */
+    reads: number;
+  };
   /** Errors the view caught (its own). */
   viewErrors: number;
 }

@@ -5,8 +5,15 @@
  */
 import type { TraceLanguage } from '../../trace/schema.js';
 
-/** The page's fixed words, each in both languages. */
-export const PAGE_WORDS = {
+/** One of the page's words in both languages. */
+export interface PageWord {
+  /** In English. */
+  readonly en: string;
+  /** In Korean, in the lecture's words where it has them. */
+  readonly ko: string;
+}
+
+const WORDS = {
   title: { en: 'The lecture, live', ko: '소켓 통신 과정, 실시간' },
   tcpFlow: { en: 'TCP client/server flow', ko: 'TCP 클라이언트/서버 프로그램의 흐름' },
   udpFlow: { en: 'UDP client/server flow', ko: 'UDP 클라이언트/서버 프로그램의 흐름 - 참고' },
@@ -93,10 +100,16 @@ export const PAGE_WORDS = {
   sampled: { en: 'updates sample the busiest moments', ko: '부하가 클 때는 일부 연결만 표시' },
   moreRows: { en: 'older rows not shown', ko: '오래된 행은 표시하지 않음' },
   langToggle: { en: '한국어', ko: 'English' },
-} as const satisfies Record<string, Record<TraceLanguage, string>>;
+} as const satisfies Record<string, PageWord>;
 
-/** A key of {@link PAGE_WORDS}. */
-export type WordKey = keyof typeof PAGE_WORDS;
+/** The name of one of the page's words: a key of {@link PAGE_WORDS} (`'title'`, `'s1'`, ...). */
+export type WordKey = keyof typeof WORDS;
+
+/**
+ * The page's fixed words, each in both languages. Typed by name rather than by each literal, so
+ * that the API reference lists the shape once; the names are {@link WordKey}.
+ */
+export const PAGE_WORDS: Readonly<Record<WordKey, PageWord>> = WORDS;
 
 /** One word in one language. */
 export function word(key: WordKey, lang: TraceLanguage): string {
