@@ -316,9 +316,14 @@ export async function runWorkers(
       }
     },
   });
+  // A second signal drops what the workers still hold: said once, and exit 1, as a lone server does.
+  let forced = false;
   const signals = onSignals(
     () => void supervisor.stop(),
-    () => void supervisor.destroy(),
+    () => {
+      forced = true;
+      void supervisor.destroy();
+    },
   );
   // SIGUSR1 prints the workers' stats, added up (bin/preflight.cjs keeps Node's debugger off it).
   process.on('SIGUSR1', () => {
@@ -380,6 +385,10 @@ export async function runWorkers(
   await supervisor.closed;
   await view?.close();
   if (supervisor.failed || sideFailed) return ExitCode.Failure;
+  if (forced) {
+    writeStderr(`${program}: stopped at once, clients in flight were dropped\n`);
+    return ExitCode.Failure;
+  }
   return signals.exitCode() ?? ExitCode.Ok;
 }
 

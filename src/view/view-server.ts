@@ -106,6 +106,13 @@ interface Stream {
 }
 
 const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
+// While every stream place is taken and pages are refused, each open stream gets this SSE comment
+// (which a page ignores) at most once a second: a client that reads nothing then fills its socket
+// buffers (up to the 4 MiB a loopback send buffer grows to, plus the receive buffer) within a few
+// seconds and is closed by the stall timeout, even on an idle server whose
+// updates and pings alone would take hours to fill them.
+const STREAM_PROBE = `:${' '.repeat(1024 * 1024)}\n\n`;
+const STREAM_PROBE_INTERVAL_MS = 1000;
 // A supervisor's workers that do not answer within this are left out of one stats reading.
 const STATS_TIMEOUT_MS = 1000;
 
@@ -204,6 +211,7 @@ export class ViewServer {
   #built: BuiltSnapshot | undefined;
   #building: Promise<BuiltSnapshot> | undefined;
   #snapshotBuilds = 0;
+  #probedAt = Number.NEGATIVE_INFINITY;
   #statsTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #stats: ServerStats | undefined;
@@ -600,6 +608,7 @@ export class ViewServer {
 
   #openStream(request: IncomingMessage, response: ServerResponse): void {
     if (this.#streams.size >= this.#maxStreams) {
+      this.#probeStreams();
       this.#send(
         request,
         response,
@@ -644,6 +653,14 @@ export class ViewServer {
     );
   }
 
+  // A refused page means the places are all taken: make the streams that read nothing show it.
+  #probeStreams(): void {
+    const now = performance.now();
+    if (now - this.#probedAt < STREAM_PROBE_INTERVAL_MS) return;
+    this.#probedAt = now;
+    for (const stream of this.#streams) if (!stream.lagging) this.#writeRaw(stream, STREAM_PROBE);
+  }
+
   #sendSnapshot(stream: Stream): void {
     if (!this.#streams.has(stream)) return;
     this.#write(stream, 'snapshot', this.#recentSnapshot().json);
@@ -668,7 +685,9 @@ export class ViewServer {
         return;
       }
       clearInterval(stream.stall);
-      stream.response.socket?.destroy();
+      // A reset, not a FIN: the FIN would wait behind megabytes the client never takes, and the
+      // kernel would hold them in FIN_WAIT1 long after we let go.
+      stream.response.socket?.resetAndDestroy();
     }, this.#stallTimeout);
     stream.stall.unref();
   }

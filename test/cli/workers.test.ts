@@ -84,6 +84,34 @@ describe('hserver --workers', () => {
     assert.deepEqual(await server.exited(), { code: 0, signal: null });
   });
 
+  test('a second signal drops the sessions in flight: one line, exit 1, as without --workers', async (t) => {
+    // Hostile retest (issue 20): the supervisor dropped the clients on a second SIGTERM but
+    // exited 0 without a word, though the README's signal table says exit 1.
+    const server = await startServer('hserver', [
+      '--workers',
+      '2',
+      '--service',
+      'echo',
+      '--host',
+      '127.0.0.1',
+      '0',
+    ]);
+    t.after(() => server.stop('SIGKILL'));
+    const socket = await rawConnect(server.port);
+    socket.write('held\n');
+    assert.equal(await readLine(socket), 'held');
+    const workers = childPids(server.child.pid as number);
+    server.child.kill('SIGTERM');
+    await until(
+      () => workers.every((pid) => socketsOf(pid, 'tcp', server.port, LISTEN).length === 0),
+      'the listening sockets to close',
+    );
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.exited(), { code: 1, signal: null });
+    assert.match(server.stderr(), /hserver: stopped at once, clients in flight were dropped\n/);
+    socket.destroy();
+  });
+
   test('a worker that dies is replaced by one that listens on the same port', async () => {
     const server = await startServer('hserver', ['--workers', '2', '--host', '127.0.0.1', '0']);
     const [first] = childPids(server.child.pid as number);

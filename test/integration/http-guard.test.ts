@@ -334,4 +334,54 @@ describe('page streams that never read', () => {
       await service.destroy();
     }
   });
+
+  test('are found out on an idle server too: a refused page makes the full streams take a padding comment', async () => {
+    // Hostile test (issue 20, item 6, again): with almost nothing to send (no connections, a ping
+    // every 15 s), a client that never reads never fills its socket buffers, so it was never seen
+    // to stall and 32 of them locked every page out for as long as they liked.
+    const service = createHelloServer({ host: '127.0.0.1', port: 0 });
+    const view = createViewServer({
+      port: 0,
+      transport: 'tcp',
+      service: 'hello',
+      target: () => service.address(),
+      kernel: false,
+      maxStreams: 2,
+      streamStallTimeout: 300,
+    });
+    await service.listen();
+    const { port } = await view.listen();
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const socket = connect({ port, host: '127.0.0.1' });
+        socket.on('error', () => {});
+        socket.pause();
+        await once(socket, 'connect');
+        socket.write(get('/events', `127.0.0.1:${port}`).replace('Connection: close\r\n', ''));
+        sockets.push(socket);
+      }
+      await until(() => view.streams === 2, 'two streams open');
+      // A page that keeps asking, as EventSource does; bounded in count and time.
+      let status = 503;
+      const started = performance.now();
+      for (
+        let attempt = 0;
+        attempt < 60 && status === 503 && performance.now() - started < 15_000;
+        attempt++
+      ) {
+        const page = await openEvents(`http://127.0.0.1:${port}/`);
+        status = page.status;
+        if (status === 200) await page.waitFor((event) => event.event === 'snapshot');
+        page.close();
+        if (status === 503)
+          await until(() => performance.now() - started > (attempt + 1) * 250, 'the next try', 2_000);
+      }
+      assert.equal(status, 200, 'a new page got in');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await view.close();
+      await service.destroy();
+    }
+  });
 });
