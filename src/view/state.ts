@@ -449,12 +449,15 @@ export class ViewState {
         c.bytesOut += event.bytes ?? 0;
         break;
       case 'eof':
+        // The client's FIN came before the server had sent its own: the client closed first. Once
+        // the server has shut down, an EOF says nothing of the order (the FINs may have crossed).
+        if (!c.finSent.server) c.closedFirst ??= 'client';
         c.finSent.client = true;
-        c.closedFirst ??= 'client';
         break;
       case 'shutdown':
+        // Not proof that the server's FIN went first: the client's may already be in the kernel,
+        // unread. The kernel's states (or a later EOF on the other side) say.
         c.finSent.server = true;
-        c.closedFirst ??= 'server';
         break;
       case 'close':
         // Which FIN went first is not in this event (hello never reads the client's): the kernel says.
@@ -660,16 +663,15 @@ const GOT_PEER_FIN: ReadonlySet<KernelState> = new Set(['CLOSE_WAIT', 'LAST_ACK'
 // Close reasons after which the server's socket ended with a FIN (not a reset).
 const CLEAN_CLOSE: ReadonlySet<string> = new Set(['done', 'health check']);
 
-// What a client of this process says of the FINs: its read() returning 0 is the server's FIN (sent
-// before the client's own), its shutdown() or clean close() its own.
+// What a client of this process says of the FINs: its read() returning 0 before it sent its own is
+// the server's FIN first; its shutdown() or clean close() is its own FIN, but not that it was first.
 function clientFin(c: ViewConnection, item: ViewEvent): void {
   if (c.transport !== 'tcp') return;
   if (item.action === 'eof') {
+    if (!c.finSent.client) c.closedFirst ??= 'server';
     c.finSent.server = true;
-    c.closedFirst ??= 'server';
   } else if (item.action === 'shutdown') {
     c.finSent.client = true;
-    c.closedFirst ??= 'client';
   } else if (item.action === 'close' && (item.reason === undefined || CLEAN_CLOSE.has(item.reason))) {
     c.finSent.client = true;
   }

@@ -120,6 +120,25 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.deepEqual(state.kernelTargets(), []);
   });
 
+  test('who closed first: an EOF before our own FIN says the peer did; a shutdown alone says nothing (the FINs may cross)', () => {
+    const state = new ViewState();
+    listen(state);
+    // The server shuts down, then reads the client's EOF: whose FIN went first is not known.
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5200) }));
+    state.apply(server('shutdown', 1));
+    state.apply(server('eof', 1));
+    assert.deepEqual(state.connection('1-1')?.finSent, { server: true, client: true });
+    assert.equal(state.connection('1-1')?.closedFirst, undefined, 'left to the kernel');
+    // The kernel: the client waits in TIME_WAIT, the server's end went through LAST_ACK: the client.
+    state.applyKernel('1-1', { server: 'LAST_ACK', client: 'TIME_WAIT' }, clock++);
+    assert.equal(state.connection('1-1')?.closedFirst, 'client');
+    // The client's EOF read before the server sent its FIN: the client closed first.
+    state.apply(server('accept', 2, { local: SERVER, remote: client(5201) }));
+    state.apply(server('eof', 2));
+    state.apply(server('shutdown', 2));
+    assert.equal(state.connection('1-2')?.closedFirst, 'client');
+  });
+
   test("with no kernel reader, a TCP connection's ends are 'unknown' from the start, not 'not read yet'", () => {
     const state = new ViewState({ kernelReadable: false });
     listen(state);
