@@ -488,6 +488,18 @@ async function timeWaitRows(): Promise<number> {
   return rows;
 }
 
+/** The state `ss` gives the server's end of the connection from client port `client` (`gone` if none). */
+async function serverEndState(serverPort: number, client: number | undefined): Promise<string> {
+  const ss = findSs();
+  if (ss === undefined) throw new Error('ss not found: install Debian package iproute2');
+  const filter = `( sport = :${serverPort} and dport = :${client} )`;
+  const { stdout } = await run(ss, ['-tanH', 'state', 'all', filter]);
+  const state = stdout.trim().split(/\s+/)[0];
+  if (state === undefined || state === '') return 'gone';
+  // ss's names (ESTAB, FIN-WAIT-2, TIME-WAIT) as the kernel's, as the page shows them.
+  return state === 'ESTAB' ? 'ESTABLISHED' : state.replaceAll('-', '_');
+}
+
 /** Waits (at most `ms`) until fewer than `rows` TIME_WAIT sockets are left; the count then. */
 async function quietTable(rows: number, ms: number): Promise<number> {
   const deadline = Date.now() + ms;
@@ -604,21 +616,31 @@ async function viewRun(page: boolean): Promise<ViewRun> {
         socket.resume();
         await once(socket, 'close');
         const ended = performance.now();
+        // What the kernel really holds of it, asked of ss itself: the server's end in TIME_WAIT
+        // (or gone too, when the machine's TIME_WAIT table is full: tcp_max_tw_buckets), the
+        // client's gone. The page must come to show exactly that.
+        const real = await serverEndState(server.servicePort, port);
         // The row of this connection (its client's port) with both real states, drawn.
         // Checked at every frame in the page itself (a locator's retries back off to 500 ms).
         const shown = tab.waitForFunction(
-          (p: number | undefined) => {
+          ({ p, state }: { p: number | undefined; state: string }) => {
             const rows = (
               globalThis as unknown as {
-                document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
+                document: {
+                  querySelectorAll(selector: string): ArrayLike<{
+                    textContent: string | null;
+                    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+                  }>;
+                };
               }
             ).document.querySelectorAll('#rows tr');
             return Array.from(rows).some((tr) => {
-              const text = tr.textContent ?? '';
-              return text.includes(`:${p}`) && text.includes('TIME_WAIT') && text.includes('gone');
+              if (!(tr.textContent ?? '').includes(`:${p}`)) return false;
+              const states = Array.from(tr.querySelectorAll('td.state')).map((td) => td.textContent?.trim());
+              return states[0] === state && states[1] === 'gone';
             });
           },
-          port,
+          { p: port, state: real },
           { timeout: SHOWN_TIMEOUT_MS, polling: 'raf' },
         );
         // Not shown in time is a figure too (Infinity: the target is not met), not a crash.
