@@ -295,12 +295,18 @@ export class ViewState {
 
   /**
    * Records what the kernel says of one connection's ends at `time`; each change is added to the
-   * sequence diagram. An end becomes `gone` only when two readings in a row found no row for it:
-   * the kernel's tables are walked while they change, and a walk can miss a socket that is moving
-   * (from its full form to its TIME_WAIT form, say). One miss taken at its word would show a
-   * TIME_WAIT end as gone, and a connection whose ends are both gone is not read again.
+   * sequence diagram. With `confirmGone` (a reading of /proc's text, which the kernel writes in
+   * chunks while the table changes, so that a chunk boundary can miss a socket that moves, from
+   * its full form to its TIME_WAIT form, say), an end becomes `gone` only when two such readings
+   * in a row found no row for it: one miss taken at its word would show a TIME_WAIT end as gone,
+   * and a connection whose ends are both gone is not read again.
    */
-  applyKernel(id: string, states: { server: KernelState; client: KernelState }, time: number): void {
+  applyKernel(
+    id: string,
+    states: { server: KernelState; client: KernelState },
+    time: number,
+    { confirmGone = false }: { confirmGone?: boolean } = {},
+  ): void {
     const c = this.#connections.get(id);
     if (c === undefined) return;
     for (const end of ['server', 'client'] as const) {
@@ -312,7 +318,7 @@ export class ViewState {
       // A row seen again: an earlier miss was only a miss.
       if (state !== 'gone' && once !== undefined) once[end] = false;
       if (c.kernel[end] === state) continue;
-      if (state === 'gone') {
+      if (state === 'gone' && confirmGone) {
         if (once === undefined) {
           once = { server: false, client: false };
           this.#goneOnce.set(id, once);

@@ -449,7 +449,10 @@ export class ViewServer {
         const states = kernel.states(reading, t);
         if (states === undefined) continue;
         this.#kernelReadAt.set(t.id, reading.time);
-        this.state.applyKernel(t.id, states, time);
+        // ss asks netlink, whose dump holds each hash bucket's lock while it lists it: a socket
+        // is never missed there. /proc's text is read in chunks while the table changes: one
+        // missing row from it is not yet proof that the socket is gone.
+        this.state.applyKernel(t.id, states, time, { confirmGone: reading.source === 'proc' });
       }
     } catch (error) {
       this.#fail(error);
