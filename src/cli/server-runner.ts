@@ -316,14 +316,11 @@ export async function runWorkers(
       }
     },
   });
-  // A second signal drops what the workers still hold: said once, and exit 1, as a lone server does.
-  let forced = false;
+  // A second signal drops what the workers still hold: said once, and exit 1, as a lone server
+  // does when it had clients in flight (the workers report how many they held).
   const signals = onSignals(
     () => void supervisor.stop(),
-    () => {
-      forced = true;
-      void supervisor.destroy();
-    },
+    () => void supervisor.destroy(),
   );
   // SIGUSR1 prints the workers' stats, added up (bin/preflight.cjs keeps Node's debugger off it).
   process.on('SIGUSR1', () => {
@@ -385,7 +382,7 @@ export async function runWorkers(
   await supervisor.closed;
   await view?.close();
   if (supervisor.failed || sideFailed) return ExitCode.Failure;
-  if (forced) {
+  if (supervisor.dropped > 0) {
     writeStderr(`${program}: stopped at once, clients in flight were dropped\n`);
     return ExitCode.Failure;
   }

@@ -36,7 +36,9 @@ type WorkerMessage =
   | { type: 'failed'; code: string; message: string }
   | { type: 'stats'; id: number; stats: ServerStats }
   | { type: 'trace'; event: TraceEvent }
-  | { type: 'pong' };
+  | { type: 'pong' }
+  // Sent on a destroy request, before the worker drops them: how many connections it held.
+  | { type: 'dropping'; open: number };
 /** Messages the primary sends to a worker. */
 type PrimaryMessage =
   | { type: 'stop' }
@@ -119,6 +121,7 @@ export class WorkerSupervisor {
   readonly #heartbeatInterval: number;
   readonly #heartbeatTimeout: number;
   #heartbeat: NodeJS.Timeout | undefined;
+  #dropped = 0;
   readonly #statsRequests = new Map<
     number,
     { stats: ServerStats[]; waiting: number; resolve(s: ServerStats[]): void }
@@ -217,6 +220,11 @@ export class WorkerSupervisor {
     return this.#settleIfEmpty();
   }
 
+  /** Connections the workers held when destroy() dropped them, as they reported it. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /** Destroys every worker's connections now; resolves once all exited. */
   destroy(): Promise<void> {
     this.#send({ type: 'destroy' });
@@ -302,6 +310,9 @@ export class WorkerSupervisor {
     if (this.#lastHeard.has(worker)) this.#lastHeard.set(worker, performance.now());
     switch (message.type) {
       case 'pong':
+        return;
+      case 'dropping':
+        this.#dropped += message.open;
         return;
       case 'listening': {
         this.#listening.add(worker);
@@ -412,6 +423,7 @@ export function connectToSupervisor(server: SupervisedServer): SupervisorLink {
         void server.close();
         return;
       case 'destroy':
+        send({ type: 'dropping', open: server.snapshot().open });
         void server.destroy();
         return;
       case 'stats':
