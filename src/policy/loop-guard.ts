@@ -5,7 +5,7 @@
  * rate limit bounds that, but can be turned off (`--no-rate-limit`); this guard cannot.
  *
  * A source (address and port) "bounces" when it sends back, within `bounceWindow` ms of our
- * reply, exactly what we last sent it (same length and CRC32C): what another server answering us
+ * reply, exactly what we last sent it (same length and CRC-32): what another server answering us
  * does, and what no person and no ordinary client does (a client waits for its answer, and then
  * sends something else, or the same after its retry timeout). The bounce that makes `maxBounces`
  * in a row is not answered, and the count starts again. That ends the loop: the other side has
@@ -38,7 +38,7 @@ export interface LoopGuardOptions {
 export type LoopVerdict = 'answer' | 'loop';
 
 interface SourceState {
-  /** Length and CRC32C of our last reply to this source, `undefined` before any. */
+  /** Length and CRC-32 of our last reply to this source, `undefined` before any. */
   sentLength: number | undefined;
   sentDigest: number;
   sentAt: number;
@@ -73,7 +73,7 @@ export class LoopGuard {
 
   /**
    * Decides whether a datagram of `length` bytes from `source` may be answered: `loop` when this
-   * bounce completes a run of `maxBounces`. `digest` gives the datagram's CRC32C, asked for only
+   * bounce completes a run of `maxBounces`. `digest` gives the datagram's CRC-32, asked for only
    * when its length is that of our last reply, within the bounce window.
    */
   admit(source: string, length: number, digest: () => number): LoopVerdict {
@@ -95,7 +95,7 @@ export class LoopGuard {
     return 'loop';
   }
 
-  /** Records that a reply of `length` bytes with CRC32C `digest` went to `source`. */
+  /** Records that a reply of `length` bytes with CRC-32 `digest` went to `source`. */
   replied(source: string, length: number, digest: number): void {
     const state = this.#touch(source);
     state.sentLength = length;

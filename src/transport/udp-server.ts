@@ -15,6 +15,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { crc32 } from 'node:zlib';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_SERVER_HOST,
@@ -32,7 +33,6 @@ import {
 } from '../errors.js';
 import { LoopGuard, type LoopGuardOptions } from '../policy/loop-guard.js';
 import { RateLimiter } from '../policy/rate-limit.js';
-import { crc32c } from '../protocol/crc32c.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -489,7 +489,7 @@ export class UdpServer {
     const source = `${remote.address}|${remote.port}`;
     // The checksum only when the length matches our last reply; echo's reply is the message.
     let digest: number | undefined;
-    const messageDigest = () => (digest ??= crc32c(message));
+    const messageDigest = () => (digest ??= crc32(message));
     if (this.#loopGuard.admit(source, message.length, messageDigest) === 'loop') {
       this.#loopDropped++;
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'loop' });
@@ -508,7 +508,7 @@ export class UdpServer {
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'rate limit' });
       return;
     }
-    this.#loopGuard.replied(source, reply.length, reply === message ? messageDigest() : crc32c(reply));
+    this.#loopGuard.replied(source, reply.length, reply === message ? messageDigest() : crc32(reply));
     if (++this.#started >= this.#maxReplies) this.#stopping = true;
     this.#inFlight++;
     const bytes = reply.length;
