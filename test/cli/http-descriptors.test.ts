@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { HTTP_HEADERS_TIMEOUT_MS } from '../../src/defaults.js';
 import { greet } from '../../src/index.js';
 import { binPath, type StartedServer, startServer } from '../helpers/process.js';
+import { halfSentRequests } from '../helpers/raw.js';
 import { request, VIEW_READY } from '../helpers/view.js';
 import { until } from '../helpers/wait.js';
 
@@ -29,19 +30,6 @@ async function startLimited(args: string): Promise<StartedServer & { viewPort: n
   return { ...server, port, viewPort };
 }
 
-/** `count` connections to the view that send part of a request head and never the rest. */
-async function stuckOnView(port: number, count: number): Promise<Socket[]> {
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.on('error', () => {});
-      await once(socket, 'connect');
-      socket.write(`GET /state HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
-      return socket;
-    }),
-  );
-}
-
 const openFds = (pid: number | undefined): number => readdirSync(`/proc/${pid}/fd`).length;
 
 describe('hserver --view at a descriptor limit of 128', () => {
@@ -49,7 +37,7 @@ describe('hserver --view at a descriptor limit of 128', () => {
     const server = await startLimited('--service greet --host 127.0.0.1 --view 0 0');
     t.after(() => server.stop());
     const started = performance.now();
-    const stuck = await stuckOnView(server.viewPort, 110);
+    const stuck = await halfSentRequests(server.viewPort, 110);
     const closed = stuck.map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close')));
     // 20 greet clients at once, while the stuck connections hold every place the view gives them.
     const dialogues = await Promise.all(
@@ -89,7 +77,7 @@ describe('hserver --view at a descriptor limit of 128', () => {
     t.after(() => {
       for (const socket of held) socket.destroy();
     });
-    const stuck = await stuckOnView(server.viewPort, 40);
+    const stuck = await halfSentRequests(server.viewPort, 40);
     t.after(() => {
       for (const socket of stuck) socket.destroy();
     });
@@ -115,7 +103,7 @@ describe('hserver --view at a descriptor limit of 128', () => {
   test('the view full and the service too: the service refuses visibly, the process never runs out', async (t) => {
     const server = await startLimited('--service greet --host 127.0.0.1 --view 0 0');
     t.after(() => server.stop());
-    const stuck = await stuckOnView(server.viewPort, 110);
+    const stuck = await halfSentRequests(server.viewPort, 110);
     t.after(() => {
       for (const socket of stuck) socket.destroy();
     });

@@ -156,3 +156,16 @@ export async function peerServer(
   });
   return (server.address() as import('node:net').AddressInfo).port;
 }
+
+/** `count` connections to an HTTP listener on 127.0.0.1 that send part of a request head and never the rest. */
+export async function halfSentRequests(port: number, count: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const socket = connect({ port, host: '127.0.0.1' });
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      socket.write(`GET /state HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+      return socket;
+    }),
+  );
+}

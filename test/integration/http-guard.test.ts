@@ -13,6 +13,7 @@ import { createGreetServer } from '../../src/services/greet.js';
 import { createHelloServer } from '../../src/services/hello.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
 import { createViewServer, type ViewServer } from '../../src/view/view-server.js';
+import { halfSentRequests } from '../helpers/raw.js';
 import { openEvents, request } from '../helpers/view.js';
 import { until } from '../helpers/wait.js';
 
@@ -216,20 +217,6 @@ describe('the Host check of the view and the metrics (DNS rebinding)', () => {
   });
 });
 
-/** Opens `count` connections that send part of a request head and never the rest. */
-async function stuck(port: number, count: number): Promise<Socket[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.on('error', () => {});
-      await once(socket, 'connect');
-      socket.write(`GET /state HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
-      return socket;
-    }),
-  );
-  return sockets;
-}
-
 describe('the connections of an HTTP listener', () => {
   test('capped: idle ones make room for a new request; all closed by the headers timeout', async () => {
     const service = createGreetServer({ host: '127.0.0.1', port: 0 });
@@ -247,7 +234,7 @@ describe('the connections of an HTTP listener', () => {
     const { port } = await view.listen();
     try {
       const started = performance.now();
-      const sockets = await stuck(port, 20);
+      const sockets = await halfSentRequests(port, 20);
       const closed = sockets.map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close')));
       await until(() => view.connections <= 6, 'the view to hold at most 6 connections');
       // A real request still gets in, while they hold every place they can.
