@@ -67,6 +67,8 @@ export interface HttpGuardCounts {
 interface Tracked {
   busy: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Counted as timed out already (by this guard's timer or Node's own). */
+  timedOut: boolean;
   release: () => void;
 }
 
@@ -129,6 +131,17 @@ export class HttpGuard {
       this.#request(request, response),
     );
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      // Node's own clock on the request head (checked every connectionsCheckingInterval) may run
+      // out before this guard's timer on a busy loop: the same timeout, counted once, answered 408.
+      const tracked = this.#sockets.get(socket);
+      // Both clocks may also run out in one turn of the loop: a socket counts once.
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && tracked?.timedOut !== true) {
+        if (tracked !== undefined) {
+          clearTimeout(tracked.timer);
+          tracked.timedOut = true;
+        }
+        this.#counts.timedOut++;
+      }
       if (error.code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();
         return;
@@ -193,7 +206,12 @@ export class HttpGuard {
       socket.destroy();
       return;
     }
-    const tracked: Tracked = { busy: false, timer: undefined, release: holdHttpDescriptor() };
+    const tracked: Tracked = {
+      busy: false,
+      timer: undefined,
+      timedOut: false,
+      release: holdHttpDescriptor(),
+    };
     this.#sockets.set(socket, tracked);
     this.#wait(socket, tracked);
     socket.once('close', () => {
@@ -221,6 +239,7 @@ export class HttpGuard {
     this.#sockets.set(socket, tracked);
     clearTimeout(tracked.timer);
     tracked.timer = setTimeout(() => {
+      tracked.timedOut = true;
       this.#counts.timedOut++;
       socket.destroy();
     }, this.#headersTimeout);

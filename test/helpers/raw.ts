@@ -91,6 +91,26 @@ export async function rawExchange(port: number, data: string | Buffer, host = '1
   return (await rawExchangeBytes(port, data, host)).toString('utf8');
 }
 
+/**
+ * Resolves when `socket` closes, reading and dropping what it receives (unread data would hold
+ * back 'end', and so 'close'); rejects past `timeoutMs`, destroying the socket, so that a server
+ * that never closes fails the test instead of holding its process open.
+ */
+export function closedWithin(socket: Socket, timeoutMs = 10_000): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the socket was not closed within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.resume();
+  });
+}
+
 /** Destroys a socket and waits for its close event. */
 export async function closeSocket(socket: Socket): Promise<void> {
   if (socket.closed) return;
@@ -165,6 +185,9 @@ export async function halfSentRequests(port: number, count: number): Promise<Soc
       socket.on('error', () => {});
       await once(socket, 'connect');
       socket.write(`GET /state HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+      // Whatever comes back (a 408 when Node's own clock runs out first) is read and dropped:
+      // a stream whose data nobody reads never emits 'end', and so never 'close'.
+      socket.resume();
       return socket;
     }),
   );

@@ -13,7 +13,7 @@ import { createGreetServer } from '../../src/services/greet.js';
 import { createHelloServer } from '../../src/services/hello.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
 import { createViewServer, type ViewServer } from '../../src/view/view-server.js';
-import { halfSentRequests } from '../helpers/raw.js';
+import { closedWithin, halfSentRequests } from '../helpers/raw.js';
 import { openEvents, request } from '../helpers/view.js';
 import { until } from '../helpers/wait.js';
 
@@ -235,7 +235,7 @@ describe('the connections of an HTTP listener', () => {
     try {
       const started = performance.now();
       const sockets = await halfSentRequests(port, 20);
-      const closed = sockets.map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close')));
+      const closed = sockets.map((s) => closedWithin(s, 5_000));
       await until(() => view.connections <= 6, 'the view to hold at most 6 connections');
       // A real request still gets in, while they hold every place they can.
       assert.equal((await request(`http://127.0.0.1:${port}/state`)).status, 200);
@@ -260,7 +260,9 @@ describe('the connections of an HTTP listener', () => {
       socket.on('error', () => {});
       await once(socket, 'connect');
       const started = performance.now();
-      await once(socket, 'close');
+      // Closed silently by the guard's timer, or after a 408 when Node's own clock runs out first
+      // on a busy loop (a stream that never read that 408 never closed: CI hung on it).
+      await closedWithin(socket, 5_000);
       const elapsed = performance.now() - started;
       assert.ok(elapsed >= 250 && elapsed < 2_000, `closed after ${Math.round(elapsed)} ms`);
       assert.equal(metrics.refusals.timedOut, 1);
