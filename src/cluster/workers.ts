@@ -255,7 +255,7 @@ export class WorkerSupervisor {
         clearTimeout(timer);
         resolve(stats);
       };
-      for (const worker of workers) worker.send({ type: 'stats', id } satisfies PrimaryMessage);
+      for (const worker of workers) tell(worker, { type: 'stats', id });
     });
   }
 
@@ -268,7 +268,7 @@ export class WorkerSupervisor {
   #send(message: PrimaryMessage): void {
     this.#stopMessage ??= message;
     if (message.type === 'destroy') this.#stopMessage = message;
-    for (const worker of this.#workers) if (worker.isConnected()) worker.send(message);
+    for (const worker of this.#workers) tell(worker, message);
   }
 
   #fork(): void {
@@ -276,6 +276,9 @@ export class WorkerSupervisor {
     this.#workers.add(worker);
     worker.on('message', (message: WorkerMessage) => this.#onMessage(worker, message));
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    // A worker's channel that breaks (EPIPE as it exits) is an error of the Worker: its 'exit'
+    // event says the rest, so the error must not end the supervisor as an unhandled one.
+    worker.on('error', () => {});
   }
 
   // Asks every listening worker to answer, and kills the ones that have been silent too long: a
@@ -297,11 +300,8 @@ export class WorkerSupervisor {
             // exited already: its 'exit' event is on its way
           }
         }
-      } else if (worker.isConnected()) {
-        worker.send({ type: 'ping' } satisfies PrimaryMessage, (error: Error | null) => {
-          // A channel closing as the worker exits: its 'exit' event tells the rest.
-          void error;
-        });
+      } else {
+        tell(worker, { type: 'ping' });
       }
     }
   }
@@ -317,10 +317,10 @@ export class WorkerSupervisor {
       case 'listening': {
         this.#listening.add(worker);
         this.#lastHeard.set(worker, performance.now());
-        if (this.#options.forwardTrace) worker.send({ type: 'trace', on: true } satisfies PrimaryMessage);
+        if (this.#options.forwardTrace) tell(worker, { type: 'trace', on: true });
         // A worker still starting when the stop was sent may have missed it.
         if (this.#stopMessage !== undefined) {
-          worker.send(this.#stopMessage);
+          tell(worker, this.#stopMessage);
           return;
         }
         if (this.#port === undefined) {
@@ -387,6 +387,18 @@ export class WorkerSupervisor {
   }
 }
 
+/**
+ * Sends `message` to `worker` if its channel is open. A channel can close between that check and
+ * the write (the worker exiting as a stop and a second signal cross): the write then fails with
+ * EPIPE, which a callback takes instead of an unhandled 'error'; the worker's 'exit' follows.
+ */
+function tell(worker: Worker, message: PrimaryMessage): void {
+  if (!worker.isConnected()) return;
+  worker.send(message, (error: Error | null) => {
+    void error;
+  });
+}
+
 /** What a worker's server offers the supervisor. */
 export interface SupervisedServer {
   /** Stops accepting and lets open connections finish; resolves once all are closed. */
@@ -414,8 +426,10 @@ export interface SupervisorLink {
  */
 export function connectToSupervisor(server: SupervisedServer): SupervisorLink {
   let stopForwarding: (() => void) | undefined;
+  // The channel can close between the check and the write (the primary exiting): the callback
+  // takes that EPIPE, which would otherwise be an unhandled 'error' ending the worker with 1.
   const send = (message: WorkerMessage) => {
-    if (process.connected) process.send?.(message);
+    if (process.connected) process.send?.(message, undefined, undefined, (error: Error | null) => void error);
   };
   const onMessage = (message: PrimaryMessage) => {
     switch (message.type) {

@@ -140,7 +140,7 @@ describe('hserver + hclient', () => {
         assert.deepEqual(
           await server.exited(),
           { code: 0, signal: null },
-          `${program} ${args.join(' ')}, gap ${gap} ms`,
+          `${program} ${args.join(' ')}, gap ${gap} ms; its stderr: ${JSON.stringify(server.stderr())}`,
         );
       }
     }

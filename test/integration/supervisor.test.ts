@@ -3,6 +3,7 @@
  * processes (test/fixtures/worker-server.js); their trace events and stats reach this process.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { mergeStats, WorkerSupervisor } from '../../src/cluster/workers.js';
 import { fetchHello, subscribeTrace, type TraceEvent } from '../../src/index.js';
@@ -80,6 +81,26 @@ describe('WorkerSupervisor', () => {
       () => new WorkerSupervisor({ count: 1, port: 0, heartbeatTimeout: 0 }),
       /invalid heartbeatTimeout '0'/,
     );
+  });
+
+  test('a stop sent down the channel of a worker that died a moment ago: no unhandled EPIPE, the exit is counted', async (t) => {
+    const supervisor = new WorkerSupervisor({ count: 2, port: 0, exec: WORKER, args: [] });
+    t.after(() => supervisor.destroy());
+    await supervisor.start();
+    const [dead] = supervisor.pids as [number];
+    process.kill(dead, 'SIGKILL');
+    // Synchronously, so that this process has not yet seen the death (its channel still reads
+    // as connected): wait until the kernel has made it a zombie, which closed its end of the pipe.
+    const until = Date.now() + 2000;
+    while (!/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${dead}/stat`, 'latin1'))) {
+      assert.ok(Date.now() < until, `worker ${dead} did not die within 2 s`);
+    }
+    // The write to the dead worker fails with EPIPE: taken, not thrown at this process.
+    void supervisor.stop();
+    void supervisor.destroy();
+    await supervisor.closed;
+    assert.deepEqual(supervisor.pids, []);
+    assert.equal(supervisor.failed, true, 'a worker killed while stopping is a failure');
   });
 
   test('a port someone holds: start() rejects with the probe error and no worker starts', async () => {
