@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the README's performance figures, measured on this machine side by side with
+ * `npm run bench`: the figures of docs/performance.md (and the README's summary), measured on this machine side by side with
  * the project's C programs (c/), all built here with gcc. Loopback only, every run bounded.
  *
  *   npm run bench                                  # 3 rounds of 3 s per figure, a few minutes

@@ -1,6 +1,6 @@
 // Bundles each CLI (src/cli/<name>.ts, one per shim in bin/) into one CommonJS file,
 // dist/bin/<name>.cjs. A single CommonJS file starts several milliseconds faster than the ESM
-// module graph, and a client's start-up is most of its run time (see README, Performance).
+// module graph, and a client's start-up is most of its run time (see docs/performance.md).
 import { readdirSync } from 'node:fs';
 import { build } from 'esbuild';
 

@@ -1,4 +1,4 @@
-// node scripts/view-screenshots.js [DIR]: the README's pictures of the live view, from a real run.
+// node scripts/view-screenshots.js [DIR]: the pictures of the live view in the README and docs/view.md, from a real run.
 // Starts bin/hserver --service greet with --view on free loopback ports, opens the page in Debian's
 // chromium (playwright-core; CHROMIUM_PATH names another), runs the page's client three times,
 // waits until the kernel's states of the newest connection have settled, and saves the page at

@@ -52,7 +52,7 @@ Options:
   --close-timeout SECS    on SIGINT/SIGTERM, how long clients in flight may
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
-                          (SO_REUSEPORT; see README)                       [default: 1]
+                          (SO_REUSEPORT; see docs/programs.md)            [default: 1]
 ${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help

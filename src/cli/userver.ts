@@ -51,7 +51,7 @@ Options:
   --burst N               replies a source may get back to back            [default: ${DEFAULT_UDP_REPLY_BURST}]
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port
-                          (SO_REUSEPORT; see README)                       [default: 1]
+                          (SO_REUSEPORT; see docs/programs.md)            [default: 1]
 ${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help

@@ -18,8 +18,8 @@ export const VIEW_OPTIONS = {
 
 /** The help's lines on `--view` and `--view-allow-host`. */
 export const VIEW_HELP = `  --view [HOST:]PORT      serve the live page of the lecture's diagrams on PORT (0: a free one)
-                          HOST defaults to ${DEFAULT_HTTP_HOST}; [::1]:PORT for IPv6 (see README before
-                          binding beyond loopback: the page shows clients' addresses and lines)
+                          HOST defaults to ${DEFAULT_HTTP_HOST}; [::1]:PORT for IPv6 (read docs/view.md
+                          before binding beyond loopback: the page shows clients' addresses and lines)
   --view-allow-host NAME[,NAME...]
                           answer these Host names too (repeatable); the view answers
                           localhost, 127.x.y.z, [::1] and its own address, else 403

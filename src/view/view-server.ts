@@ -56,7 +56,7 @@ export interface ViewServerOptions {
   port: number;
   /**
    * Address to serve the page on. Anything beyond loopback shows every client's address and the
-   * lines they send to whoever can reach it (see README).
+   * lines they send to whoever can reach it (see docs/view.md).
    * @default '127.0.0.1'
    */
   host?: string;
@@ -79,7 +79,7 @@ export interface ViewServerOptions {
   /**
    * Names (or addresses) the view answers besides its own: `localhost`, 127.x.y.z, `[::1]`, the
    * address it is bound to (not a wildcard's), and its host when that is a name. Every other `Host`
-   * gets 403 (DNS rebinding); see README.
+   * gets 403 (DNS rebinding); see docs/view.md.
    */
   allowedHosts?: readonly string[];
   /** Most HTTP connections at once, streams included (the view's own bound). @default maxStreams + 16 */

@@ -261,11 +261,11 @@ function familyNames(text: string): string[] {
     .map((line) => line.split(' ')[2] as string);
 }
 
-/** The metric names in the first table of `section` of the README whose header row starts with `| first |`. */
-function readmeTableNames(readme: string, first: string): Set<string> {
+/** The metric names in the first table of a page whose header row starts with `| first |`. */
+function tableNames(readme: string, first: string): Set<string> {
   const lines = readme.split('\n').map((l) => l.trim());
   const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
-  assert.ok(start !== -1, `README has no table starting with "| ${first} |"`);
+  assert.ok(start !== -1, `no table starting with "| ${first} |"`);
   const names = new Set<string>();
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
@@ -275,7 +275,7 @@ function readmeTableNames(readme: string, first: string): Set<string> {
   return names;
 }
 
-describe('the README lists every metric', () => {
+describe('the production pages list every metric', () => {
   test('every family hserver, userver and a supervisor export is in the English and the Korean table', async () => {
     const hserver = await startServer('hserver', [
       '--host',
@@ -304,11 +304,10 @@ describe('the README lists every metric', () => {
     );
     const exported = new Set([tcpText, udpText, ...workerTexts].flatMap(familyNames));
     assert.ok(exported.has('socket_steps_replies_in_flight'), [...exported].join(' '));
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    const korean = readme.slice(readme.indexOf('## 한국어 안내'));
+    const page = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
     for (const [label, names] of [
-      ['English', readmeTableNames(readme, 'metric')],
-      ['Korean', readmeTableNames(korean, '지표')],
+      ['English (docs/production.md)', tableNames(page('docs/production.md'), 'metric')],
+      ['Korean (docs/ko/production.md)', tableNames(page('docs/ko/production.md'), '지표')],
     ] as const) {
       const missing = [...exported].filter((name) => !names.has(name));
       assert.deepEqual(missing, [], `the ${label} metrics table lacks these`);
