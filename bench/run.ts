@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the figures of docs/performance.md (and the README's summary), measured on this machine side by side with
- * the project's C programs (c/), all built here with gcc. Loopback only, every run bounded.
+ * `npm run bench`: the figures of docs/performance.md (and the README's summary), measured on
+ * this machine side by side with the project's C programs (c/), all built here with gcc. Loopback
+ * only, every run bounded.
  *
  *   npm run bench                                  # 3 rounds of 3 s per figure, a few minutes
  *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier

@@ -13,8 +13,9 @@ export const DEFAULT_SERVER_HOST = '0.0.0.0';
  * which under load leaves clients "connected" to sockets the server never accepts (with SYN
  * cookies, a handshake completed while the queue is full is dropped on the server's side only:
  * the client waits for ever). Node's default of 511 still does that to thousands of clients when
- * 10,000 arrive at once (measured: docs/programs.md, Differences from the C programs); 4096 does not, and is Linux's default cap
- * (net.core.somaxconn since 5.4): a larger value is cut down to that cap by the kernel anyway.
+ * 10,000 arrive at once (measured: docs/programs.md, Differences from the C programs); 4096 does
+ * not, and is Linux's default cap (net.core.somaxconn since 5.4): a larger value is cut down to
+ * that cap by the kernel anyway.
  * `--backlog 5` is the seed's.
  */
 export const DEFAULT_BACKLOG = 4096;

@@ -262,8 +262,8 @@ function familyNames(text: string): string[] {
 }
 
 /** The metric names in the first table of a page whose header row starts with `| first |`. */
-function tableNames(readme: string, first: string): Set<string> {
-  const lines = readme.split('\n').map((l) => l.trim());
+function tableNames(text: string, first: string): Set<string> {
+  const lines = text.split('\n').map((l) => l.trim());
   const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
   assert.ok(start !== -1, `no table starting with "| ${first} |"`);
   const names = new Set<string>();

@@ -58,7 +58,8 @@ export interface UnmarkedBlock {
 }
 
 const MARKER = /^\s*<!--\s*example:\s*(.*?)\s*-->\s*$/;
-const FENCE = /^(\s*)(`{3,}|~{3,})(.*)$/;
+/** A fence line: its indent, its run of backticks or tildes, and its info string. */
+export const FENCE = /^(\s*)(`{3,}|~{3,})(.*)$/;
 /** A note at the end of a shown line, after three or more spaces: `(stdout, exit 1)`. */
 const NOTE = /\s{3,}\(([^()]*)\)\s*$/;
 

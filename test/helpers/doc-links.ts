@@ -1,9 +1,10 @@
 /**
  * The links of README.md and docs/**\/*.md, as data: every Markdown link and image outside code,
  * and the anchors each page's headings give, named as GitHub names them. test/docs/links.test.ts
- * checks that each relative link reaches a file and, where it names one, a heading there. Pure:
- * this module reads text it is given.
+ * checks that each relative link reaches a file and, where it names one, a heading there. Its
+ * functions read only the text they are given.
  */
+import { FENCE } from './doc-examples.js';
 
 /** One link as written: `[label](target)` or `![alt](target)`. */
 export interface DocLink {
@@ -14,7 +15,6 @@ export interface DocLink {
   target: string;
 }
 
-const FENCE = /^\s*(`{3,}|~{3,})/;
 const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
 // A link's target has no blanks (none of ours has a title); the label may hold inline code.
 const LINK = /!?\[([^\]]*)\]\(([^)\s]+)\)/g;
@@ -26,7 +26,7 @@ function proseLines(text: string): Array<{ line: number; text: string }> {
   text.split('\n').forEach((line, index) => {
     const open = FENCE.exec(line);
     if (open !== null) {
-      const mark = open[1] as string;
+      const mark = open[2] as string;
       if (fence === undefined) fence = mark[0]?.repeat(mark.length);
       else if (mark.startsWith(fence)) fence = undefined;
       return;
