@@ -97,7 +97,8 @@ export function derUnsignedInteger(bytes: Uint8Array): Uint8Array {
   while (start < bytes.length - 1 && bytes[start] === 0) start++;
   const body = bytes.subarray(start);
   const first = body[0] ?? 0;
-  const contents = body.length === 0 ? Uint8Array.of(0) : first & 0x80 ? concat([Uint8Array.of(0), body]) : body;
+  const contents =
+    body.length === 0 ? Uint8Array.of(0) : first & 0x80 ? concat([Uint8Array.of(0), body]) : body;
   return derElement(TAG.integer, contents);
 }
 
@@ -105,7 +106,11 @@ export function derUnsignedInteger(bytes: Uint8Array): Uint8Array {
 export function derOid(dotted: string): Uint8Array {
   const arcs = dotted.split('.').map(Number);
   const [first, second, ...rest] = arcs;
-  if (first === undefined || second === undefined || arcs.some((arc) => !Number.isSafeInteger(arc) || arc < 0)) {
+  if (
+    first === undefined ||
+    second === undefined ||
+    arcs.some((arc) => !Number.isSafeInteger(arc) || arc < 0)
+  ) {
     throw new InvalidArgumentError(`invalid object identifier '${dotted}'`);
   }
   const bytes: number[] = [];
@@ -140,7 +145,10 @@ export function derTime(date: Date): Uint8Array {
 }
 
 function name(commonName: string): Uint8Array {
-  const cn = derSequence(derOid(OID.commonName), derElement(TAG.utf8String, new TextEncoder().encode(commonName)));
+  const cn = derSequence(
+    derOid(OID.commonName),
+    derElement(TAG.utf8String, new TextEncoder().encode(commonName)),
+  );
   return derSequence(derElement(TAG.set, cn));
 }
 

@@ -16,6 +16,7 @@ import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
 
 /** Options of {@link createHelloServer}. */
@@ -103,6 +104,8 @@ export interface FetchHelloOptions {
   maxBytes?: number;
   /** Aborts the exchange. */
   signal?: AbortSignal;
+  /** Speak TLS: verify the server's certificate (see {@link TlsClientOptions}). */
+  tls?: TlsClientOptions;
 }
 
 /** What the hello client received. */
@@ -128,6 +131,7 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   const target = formatAddress(options.host, options.port);
   const decoder = new HelloDecoder(maxBytes);

@@ -4,14 +4,22 @@
  * does). The key is made and the certificate signed with node:crypto; its bytes are written by the
  * pure DER writer of src/protocol/x509-writer.ts. Nothing here needs an `openssl` binary.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import {
-  SELF_SIGNED_DNS_NAMES,
-  SELF_SIGNED_IP_ADDRESSES,
-  SELF_SIGNED_VALIDITY_DAYS,
-} from '../defaults.js';
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
+import { SELF_SIGNED_DNS_NAMES, SELF_SIGNED_IP_ADDRESSES, SELF_SIGNED_VALIDITY_DAYS } from '../defaults.js';
 import { InvalidArgumentError } from '../errors.js';
-import { encodeCertificate, encodeTbsCertificate, formatFingerprint, toPem } from '../protocol/x509-writer.js';
+import {
+  encodeCertificate,
+  encodeTbsCertificate,
+  formatFingerprint,
+  toPem,
+} from '../protocol/x509-writer.js';
 
 /** A certificate and its private key, as PEM text. */
 export interface ServerCredentials {
