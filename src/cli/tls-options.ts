@@ -15,7 +15,7 @@ import {
   credentialsFromPem,
   type ServerCredentials,
 } from '../transport/tls-certificate.js';
-import type { TlsClientOptions } from '../transport/tls-client.js';
+import { type TlsClientOptions, validateTlsClientOptions } from '../transport/tls-client.js';
 import { TlsServerStage } from '../transport/tls-server.js';
 import { MAX_SECONDS } from './arguments.js';
 import { writeStderr } from './output.js';
@@ -212,6 +212,12 @@ export function parseTlsClientValues(program: string, values: TlsClientValues): 
   if (values.insecure) options.insecure = true;
   if (values['handshake-timeout'] !== undefined) {
     options.handshakeTimeout = parseHandshakeTimeout(values['handshake-timeout'], program);
+  }
+  try {
+    validateTlsClientOptions(options);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new CliError(`${program}: ${error.message}`);
+    throw error;
   }
   return options;
 }
