@@ -561,7 +561,7 @@ describe('socket errors', () => {
       assert.equal(en.stdout.length, 0);
       assert.match(
         en.stderr,
-        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo (a TLS server: --tls)\n$/,
+        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo \(a TLS server: --tls\)\n$/,
       );
       const ko = await runBin('hclient', [
         '--lang',
