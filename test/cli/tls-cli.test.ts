@@ -6,11 +6,13 @@
  * options' own errors.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { certDir } from '../helpers/tls.js';
+import { needs, TOOLS, toolPath } from '../helpers/tools.js';
 
 const certs = certDir();
 after(() => certs.remove());
@@ -329,6 +331,39 @@ describe('misuse ends in one line on each side, never a hang', () => {
       /^connect\(\) error! TLS handshake with .* failed: the server did not speak TLS \(ERR_SSL_\w+\)\n$/,
     );
   });
+});
+
+describe('--metrics with --tls', () => {
+  test(
+    'handshakes counted, and failures by reason; promtool finds nothing to say',
+    needs(TOOLS.promtool),
+    async (t) => {
+      const { server, certOut } = await tlsServer(['--metrics', '127.0.0.1:0']);
+      t.after(() => server.stop());
+      const ok = await runBin('hclient', ['--tls', '--ca', certOut, 'localhost', String(server.port)]);
+      assert.equal(ok.code, 0, ok.stderr);
+      // A plain client that speaks first: a bad record.
+      const plain = connect(server.port, '127.0.0.1');
+      plain.on('error', () => {});
+      plain.end('GREETINGS\n');
+      plain.resume();
+      await once(plain, 'close');
+      await serverLine(server, /did not speak TLS.*\n/);
+      const url = /metrics on (http:\/\/\S+\/metrics)\n/.exec(server.stderr())?.[1];
+      assert.ok(url, server.stderr());
+      const text = await (await fetch(url)).text();
+      assert.match(text, /^socket_steps_tls_handshakes_total 1$/m);
+      assert.match(text, /^socket_steps_tls_resumed_handshakes_total 0$/m);
+      assert.match(text, /^socket_steps_tls_handshake_failures_total\{reason="not-tls"\} 1$/m);
+      assert.match(text, /^socket_steps_tls_handshake_failures_total\{reason="timeout"\} 0$/m);
+      const lint = spawnSync(toolPath(TOOLS.promtool), ['check', 'metrics'], {
+        input: text,
+        encoding: 'utf8',
+      });
+      assert.equal(lint.status, 0, `${lint.stdout}${lint.stderr}`);
+      assert.equal(`${lint.stdout}${lint.stderr}`.trim(), '');
+    },
+  );
 });
 
 describe('the TLS options', () => {
