@@ -53,10 +53,14 @@ export interface TraceTls {
   /** The server name the client asked for (SNI), when it asked for one. */
   servername?: string;
   /**
-   * Client: the name or address the server's certificate was verified for, and by whom it is
-   * issued (`localhost, issued by CN=localhost`); absent when it was not verified.
+   * Client: the name or address the server's certificate was verified for (`localhost`); absent
+   * when it was not verified.
    */
   verified?: string;
+  /** Client: the verified certificate's issuer (`CN=localhost`). */
+  issuer?: string;
+  /** Client: true when the chain was checked against the CAs given (`--ca`), not the default ones. */
+  customCa?: boolean;
   /** Client: true when verification was skipped on purpose (`--insecure`). */
   insecure?: boolean;
   /** Client: the SHA-256 fingerprint of the certificate the server presented (`AB:CD:...`). */
@@ -183,7 +187,11 @@ function tlsVerified(e: TraceEvent, lang: TraceLanguage): string {
   const tls = e.tls;
   if (tls === undefined) return '';
   if (tls.verified !== undefined) {
-    return lang === 'ko' ? `; 인증서 확인됨: ${tls.verified}` : `; certificate verified: ${tls.verified}`;
+    const ca = tls.customCa ? ' (--ca)' : '';
+    const issuer = tls.issuer ?? '?';
+    return lang === 'ko'
+      ? `; 인증서 확인됨: ${tls.verified}, 발급자 ${issuer}${ca}`
+      : `; certificate verified: ${tls.verified}, issued by ${issuer}${ca}`;
   }
   const fingerprint = tls.fingerprint === undefined ? '' : ` (SHA-256 ${tls.fingerprint})`;
   if (tls.insecure) {

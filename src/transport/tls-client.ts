@@ -128,9 +128,7 @@ export function startTls(
         ...(servername === undefined ? {} : { servername }),
         ...(options.insecure
           ? { insecure: true }
-          : {
-              verified: `${checked}, issued by ${issuerOf(certificate)}${ca === undefined ? '' : ' (--ca)'}`,
-            }),
+          : { verified: checked, issuer: issuerOf(certificate), customCa: ca !== undefined }),
         ...(fingerprint === undefined ? {} : { fingerprint }),
       };
       options.onHandshake?.(details);

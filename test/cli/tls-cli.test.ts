@@ -192,7 +192,9 @@ describe('the handshake in the trace', () => {
     assert.equal(handshake?.step, '2');
     assert.equal(handshake?.tls?.protocol, 'TLSv1.3');
     assert.equal(handshake?.tls?.servername, 'localhost');
-    assert.equal(handshake?.tls?.verified, 'localhost, issued by CN=localhost (--ca)');
+    assert.equal(handshake?.tls?.verified, 'localhost');
+    assert.equal(handshake?.tls?.issuer, 'CN=localhost');
+    assert.equal(handshake?.tls?.customCa, true);
     assert.deepEqual(
       events.map((e) => e.action),
       ['socket', 'connect', 'handshake', 'read', 'eof', 'close'].filter((a) =>

@@ -119,9 +119,16 @@ describe('formatTraceEvent', () => {
       line({
         ...client,
         action: 'handshake',
-        tls: { ...tls, verified: 'localhost, issued by CN=localhost' },
+        tls: { ...tls, verified: 'localhost', issuer: 'CN=localhost', customCa: false },
       }),
       '[client] 2 TLS handshake: TLSv1.3, TLS_AES_256_GCM_SHA384; certificate verified: localhost, issued by CN=localhost',
+    );
+    assert.equal(
+      line(
+        { ...client, action: 'handshake', tls: { ...tls, verified: '::1', issuer: 'CN=x', customCa: true } },
+        'ko',
+      ),
+      '[클라이언트] 2 TLS 핸드셰이크: TLSv1.3, TLS_AES_256_GCM_SHA384; 인증서 확인됨: ::1, 발급자 CN=x (--ca)',
     );
     assert.equal(
       line({ ...client, action: 'handshake', tls: { ...tls, insecure: true, fingerprint: 'AB:CD' } }, 'ko'),
