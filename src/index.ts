@@ -8,6 +8,8 @@
  *   {@link formatTraceEvent} for English or Korean lines.
  * - PROXY protocol: {@link ProxyHeaderParser} / {@link proxyHeaderPrefix} (v1 and v2 headers, pure) and
  *   {@link TrustedProxies} (whom to believe them from).
+ * - TLS: {@link TlsServerStage} (a server's pipeline stage), {@link startTls} / `tls` of
+ *   {@link connectTcp} (the client's verified handshake), {@link createSelfSignedCredentials}.
  * - Errors: {@link SocketStepsError} and subclasses with stable `code`s.
  */
 
@@ -87,6 +89,19 @@ export {
   proxyHeaderPrefix,
 } from './protocol/proxy-header.js';
 export {
+  derBitString,
+  derElement,
+  derOid,
+  derSequence,
+  derTime,
+  derUnsignedInteger,
+  encodeCertificate,
+  encodeTbsCertificate,
+  formatFingerprint,
+  type ServerCertificateFields,
+  toPem,
+} from './protocol/x509-writer.js';
+export {
   createEchoServer,
   type EchoClientOptions,
   EchoServer,
@@ -144,6 +159,7 @@ export {
   type TraceEvent,
   type TraceLanguage,
   type TraceRole,
+  type TraceTls,
   type TraceTransport,
   traceEntry,
   tracePreview,
@@ -171,6 +187,17 @@ export {
 export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
 export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+// TLS (issue 22): the server's stage, the client's handshake, and a self-signed certificate.
+export {
+  createSelfSignedCredentials,
+  credentialsFromPem,
+  fingerprintOf,
+  type SelfSignedOptions,
+  type ServerCredentials,
+} from './transport/tls-certificate.js';
+export { startTls, type TlsClientOptions, type TlsClientResult } from './transport/tls-client.js';
+export type { TlsDetails } from './transport/tls-details.js';
+export { type TlsServerOptions, TlsServerStage } from './transport/tls-server.js';
 export {
   connectUdp,
   UdpClient,
