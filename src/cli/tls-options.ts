@@ -4,6 +4,8 @@
  * `--handshake-timeout` on both. Parsing only: the library does the TLS.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { LoadTls } from '../bench/load-plan.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   SELF_SIGNED_DNS_NAMES,
@@ -237,4 +239,40 @@ function readPem(program: string, option: string, path: string): string {
   } catch (error) {
     throw new CliError(`${program}: cannot read ${option} '${path}': ${(error as Error).message}`);
   }
+}
+
+/** The parseArgs specs of hbench's TLS options: the client's, with `--tls-resume` and no handshake timeout of its own. */
+export const TLS_BENCH_OPTIONS = {
+  tls: { type: 'boolean' },
+  ca: { type: 'string' },
+  servername: { type: 'string' },
+  insecure: { type: 'boolean' },
+  'tls-resume': { type: 'boolean' },
+} as const;
+
+/** hbench's help lines for its TLS options. */
+export const TLS_BENCH_HELP = `  --tls                   speak TLS; report handshakes/s and the handshake's own latency
+  --ca FILE, --servername NAME, --insecure
+                          TLS: as for hclient (see docs/tls.md)
+  --tls-resume            TLS: offer each connection the last session's ticket (resumption)
+`;
+
+/** hbench's TLS settings: undefined without `--tls`. */
+export function parseTlsBenchValues(
+  program: string,
+  values: Omit<TlsClientValues, 'handshake-timeout'> & { 'tls-resume'?: boolean },
+  host: string,
+): LoadTls | undefined {
+  if (!values.tls && values['tls-resume']) throw new CliError(`${program}: --tls-resume applies to --tls`);
+  const options = parseTlsClientValues(program, values);
+  if (options === undefined) return undefined;
+  const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
+  return {
+    ...(servername === undefined ? {} : { servername }),
+    ...(options.ca === undefined
+      ? {}
+      : { ca: typeof options.ca === 'string' ? [options.ca] : [...options.ca] }),
+    insecure: options.insecure === true,
+    resume: values['tls-resume'] === true,
+  };
 }

@@ -368,6 +368,60 @@ describe('--metrics with --tls', () => {
   );
 });
 
+describe('hbench --tls', () => {
+  test('handshakes counted and timed on their own, with and without resumption', async (t) => {
+    const { server, certOut } = await tlsServer([]);
+    t.after(() => server.stop());
+    const run = async (extra: string[]) => {
+      const result = await runBin('hbench', [
+        '--tls',
+        '--ca',
+        certOut,
+        '--json',
+        '-n',
+        '20',
+        '-c',
+        '2',
+        ...extra,
+        'localhost',
+        String(server.port),
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout.toString()) as {
+        ok: number;
+        tls: {
+          handshakes: number;
+          resumed: number;
+          handshakesPerSecond: number;
+          handshakeLatencyMs: { p50: number; max: number };
+        };
+      };
+    };
+    const fresh = await run([]);
+    assert.equal(fresh.ok, 20);
+    assert.equal(fresh.tls.handshakes, 20);
+    assert.equal(fresh.tls.resumed, 0);
+    assert.ok(fresh.tls.handshakesPerSecond > 0);
+    assert.ok(
+      fresh.tls.handshakeLatencyMs.p50 > 0 &&
+        fresh.tls.handshakeLatencyMs.p50 <= fresh.tls.handshakeLatencyMs.max,
+    );
+    const resumed = await run(['--tls-resume']);
+    assert.equal(resumed.tls.handshakes, 20);
+    // The first connections of each loop have no ticket yet; the rest offer one and get it taken.
+    assert.ok(resumed.tls.resumed >= 10, `resumed ${resumed.tls.resumed}`);
+  });
+
+  test('a certificate not trusted: every connection fails as "tls", exit 1', async (t) => {
+    const { server } = await tlsServer([]);
+    t.after(() => server.stop());
+    const result = await runBin('hbench', ['--tls', '-n', '3', '-c', '1', '127.0.0.1', String(server.port)]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout.toString(), /^ {2}errors {7}tls 3$/m);
+    assert.match(result.stdout.toString(), /^ {2}tls {10}0 handshakes \(0 resumed\), 0 handshakes\/s$/m);
+  });
+});
+
 describe('the TLS options', () => {
   const cases: Array<[string, string[], string]> = [
     ['hserver', ['--cert', 'x.pem', '0'], 'hserver: --cert applies to --tls\n'],
@@ -378,6 +432,7 @@ describe('the TLS options', () => {
       "hserver: invalid --handshake-timeout '5m': expected seconds (5, 0.5) or a time with a unit (500ms, 5s), from 1ms to 2147483s\n",
     ],
     ['hclient', ['--insecure', '127.0.0.1', '1'], 'hclient: --insecure applies to --tls\n'],
+    ['hbench', ['--tls-resume', '127.0.0.1', '1'], 'hbench: --tls-resume applies to --tls\n'],
     [
       'hclient',
       ['--tls', '--insecure', '--ca', 'x.pem', '127.0.0.1', '1'],
