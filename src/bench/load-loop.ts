@@ -143,7 +143,9 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
           handshakes++;
           handshakeLatency.record((performance.now() - flight.started) * 1000);
           if (secure.isSessionReused()) resumed++;
-          advance(flight);
+          // An empty script over TLS: the exchange is the handshake (handshakes per second).
+          if (script.length === 0) finishFlight(flight, undefined);
+          else advance(flight);
         });
         if (tls?.resume) secure.on('session', (ticket: Buffer) => (session = ticket));
       }

@@ -58,7 +58,10 @@ export interface LoadOptions {
    * failed), and the elapsed time runs to the stop.
    */
   signal?: AbortSignal;
-  /** Speak TLS: each connection does a handshake first, timed on its own (`result.tls`). */
+  /**
+   * Speak TLS: each connection does a handshake first, timed on its own (`result.tls`). With an
+   * empty `script` the exchange is the handshake alone: the connection is closed once it is done.
+   */
   tls?: LoadTls;
   /**
    * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
