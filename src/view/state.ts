@@ -40,6 +40,10 @@ export interface ViewEvent {
   end?: ViewEnd;
   /** For kernel events: the end's new state. */
   state?: KernelState;
+  /** For a TLS handshake: what it agreed on (`TLSv1.3, TLS_AES_256_GCM_SHA384`). */
+  tls?: string;
+  /** For a TLS handshake: true when it resumed an earlier session. */
+  tlsResumed?: boolean;
 }
 
 /** One connection (TCP) or one client address of a UDP server, as the page and `/state` show it. */
@@ -108,6 +112,8 @@ export interface ViewConnection {
   events: ViewEvent[];
   /** Events left out past the bound. */
   eventsLeftOut: number;
+  /** TCP over TLS: what the handshake agreed on (`TLSv1.3, TLS_AES_256_GCM_SHA384`). */
+  tls?: string;
 }
 
 /** A listening (TCP) or bound (UDP) server socket. */
@@ -525,6 +531,11 @@ export class ViewState {
     if (event.bytes !== undefined) item.bytes = event.bytes;
     if (event.text !== undefined) item.text = event.text;
     if (event.reason !== undefined) item.reason = event.reason;
+    if (event.tls !== undefined) {
+      item.tls = `${event.tls.protocol}, ${event.tls.cipher}`;
+      if (event.tls.resumed) item.tlsResumed = true;
+      c.tls = item.tls;
+    }
     this.#push(c, item);
     this.#touch(c, event.time);
   }

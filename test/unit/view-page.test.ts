@@ -178,6 +178,35 @@ describe('the page: state in, drawing out', () => {
     assert.equal(sequenceItems(hello(), 'en')[0]?.text, 'connect() → accept() (4a)');
   });
 
+  test('TLS: the handshake is an arrow between the accept and the data, with version and cipher', () => {
+    const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', resumed: false };
+    const over = connection([
+      tcp('accept', { local: SERVER, remote: CLIENT }),
+      tcp('handshake', { tls }),
+      tcp('write', { bytes: 13, text: 'Hello World!\u0000' }),
+      tcp('close', { reason: 'done' }),
+    ]);
+    assert.equal(over.tls, 'TLSv1.3, TLS_AES_256_GCM_SHA384');
+    assert.deepEqual(
+      sequenceItems(over, 'ko').map((i) => i.text),
+      [
+        '연결의 요청 connect() → 연결요청에 대한 수락 accept() (4a)',
+        'TLS 핸드셰이크 (4a): TLSv1.3, TLS_AES_256_GCM_SHA384',
+        'write() 13바이트',
+        '연결종료 close(): FIN',
+        '연결종료 close()',
+      ],
+    );
+    const resumed = connection([
+      tcp('accept', { local: SERVER, remote: CLIENT }),
+      tcp('handshake', { tls: { ...tls, resumed: true } }),
+    ]);
+    assert.equal(
+      sequenceItems(resumed, 'en')[1]?.text,
+      'TLS handshake (4a): TLSv1.3, TLS_AES_256_GCM_SHA384 (session resumed)',
+    );
+  });
+
   test('UDP: datagrams, replies and drops, per peer and in the header; no TCP words', () => {
     const state = new ViewState();
     const u = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
