@@ -91,6 +91,8 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 
     const onData = (flight: Flight, chunk: Buffer) => {
       flight.answered = true;
+      // The handshake alone: what the server sends after it (a hello) is not the script's.
+      if (script.length === 0 && tls !== undefined) return;
       let data = chunk;
       while (data.length > 0) {
         const step = script[flight.step];
@@ -143,9 +145,12 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
           handshakes++;
           handshakeLatency.record((performance.now() - flight.started) * 1000);
           if (secure.isSessionReused()) resumed++;
-          // An empty script over TLS: the exchange is the handshake (handshakes per second).
-          if (script.length === 0) finishFlight(flight, undefined);
-          else advance(flight);
+          // An empty script over TLS: the exchange is the handshake (handshakes per second). It
+          // ends as a TLS connection should, close_notify and FIN, and is done at the server's end:
+          // a reset instead would lose the client's Finished at the server, and TLS 1.3 sends
+          // the ticket to resume with only after the handshake.
+          if (script.length > 0) advance(flight);
+          else secure.end();
         });
         if (tls?.resume) secure.on('session', (ticket: Buffer) => (session = ticket));
       }
