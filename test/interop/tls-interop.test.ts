@@ -10,6 +10,7 @@ import { certDir, startPeerServer } from '../helpers/tls.js';
 import { needs, TOOLS, toolPath } from '../helpers/tools.js';
 
 const certs = certDir();
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 process.on('exit', () => certs.remove());
 
 async function tlsServer(args: string[], name: string) {
@@ -51,7 +52,10 @@ describe('peers as clients of hserver --tls', () => {
         '-ign_eof',
       ]);
       const out = result.stdout.toString('latin1');
-      assert.equal(result.code, 0, result.stderr);
+      // Node.js 22 ends a TLS connection without close_notify (24 sends it), and s_client calls
+      // that a truncation: the hello has come all the same.
+      if (NODE_MAJOR >= 24) assert.equal(result.code, 0, result.stderr);
+      else assert.match(result.stderr, /unexpected eof while reading/);
       assert.match(out, /Hello World!\0/);
       assert.match(out, /Verify return code: 0 \(ok\)/);
       assert.match(out, /Protocol *: TLSv1\.3/);
