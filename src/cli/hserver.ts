@@ -135,6 +135,10 @@ async function main(argv: readonly string[]): Promise<number> {
       transport: 'tcp',
       service: parseService(values.service, PROGRAM),
       lang: values.lang === undefined ? undefined : lang,
+      // The page's buttons run clients in this process against its own service: they trust the
+      // certificate made here, or take a given one without a check (its names may not be ours).
+      clientTls:
+        tls === undefined ? undefined : tls.selfSigned ? { ca: tls.credentials.cert } : { insecure: true },
     },
     values['view-allow-host'],
   );

@@ -11,6 +11,7 @@ import { greet } from '../services/greet.js';
 import { fetchHello } from '../services/hello.js';
 import { openUdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 
 /** The clients a page can run. */
 export const VIEW_CLIENTS = ['hello', 'greet', 'echo', 'udp-hello', 'udp-echo'] as const;
@@ -44,19 +45,20 @@ export const VIEW_ECHO_LINE = 'Hello, echo!\n';
 export async function runViewClient(
   kind: ViewClient,
   target: { host: string; port: number },
+  tls?: TlsClientOptions,
 ): Promise<string> {
   const { host, port } = target;
   // A server that does not answer in time fails the run, nothing more.
   const timeout = VIEW_CLIENT_TIMEOUT_MS;
   switch (kind) {
     case 'hello':
-      return `Message from server: ${(await fetchHello({ host, port, timeout })).text}`;
+      return `Message from server: ${(await fetchHello({ host, port, timeout, tls })).text}`;
     case 'greet': {
-      const result = await greet({ host, port, timeout });
+      const result = await greet({ host, port, timeout, tls });
       return result.lines.map((l) => `${l.name}: ${l.text}`).join(' / ');
     }
     case 'echo': {
-      const session = await openEcho({ host, port, timeout });
+      const session = await openEcho({ host, port, timeout, tls });
       try {
         const back = await session.echo(Buffer.from(VIEW_ECHO_LINE));
         return `echo: ${back.toString('utf8').trimEnd()}`;

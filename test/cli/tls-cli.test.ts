@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import { runBin, type StartedServer, startServer } from '../helpers/process.js';
 import { certDir } from '../helpers/tls.js';
 import { needs, TOOLS, toolPath } from '../helpers/tools.js';
+import { request, startViewedServer, waitForState } from '../helpers/view.js';
 
 const certs = certDir();
 after(() => certs.remove());
@@ -137,6 +138,38 @@ describe('hclient --tls verifies the server', () => {
       result.stderr,
       `hclient: TLS not verified (--insecure): accepted the certificate with SHA-256 fingerprint ${fingerprint}\n`,
     );
+  });
+});
+
+describe('--view with --tls', () => {
+  test("the page's button speaks TLS to its own server, and the handshake is in /state", async (t) => {
+    const server = await startViewedServer('hserver', ['--tls', '--host', '127.0.0.1']);
+    t.after(() => server.stop());
+    const run = await request(`${server.url}run`, { headers: { 'X-Socket-Steps': 'run' } });
+    assert.equal(run.status, 200, run.body);
+    assert.equal(run.body, 'Message from server: Hello World!\n');
+    const state = await waitForState(server.url, (s) => s.connections[0]?.steps.includes('4c') === true);
+    const actions = state.connections[0]?.events.filter((e) => e.source === 'server').map((e) => e.action);
+    assert.deepEqual(actions?.slice(0, 3), ['accept', 'handshake', 'write']);
+    const handshake = state.connections[0]?.events.find(
+      (e) => e.source === 'server' && e.action === 'handshake',
+    ) as { tls?: string } | undefined;
+    assert.match(handshake?.tls ?? '', /^TLSv1\.3, TLS_\w+$/);
+  });
+});
+
+describe('--workers with a self-signed certificate', () => {
+  test('every worker serves the one certificate whose fingerprint was printed', async (t) => {
+    const { server, fingerprint } = await tlsServer(['--workers', '2']);
+    t.after(() => server.stop());
+    const seen = new Set<string>();
+    // SO_REUSEPORT spreads the connections over both workers (all 8 on one: 1 in 128).
+    for (let i = 0; i < 8; i++) {
+      const result = await runBin('hclient', ['--tls', '--insecure', '127.0.0.1', String(server.port)]);
+      assert.equal(result.code, 0, result.stderr);
+      seen.add(/fingerprint ([0-9A-F:]+)\n/.exec(result.stderr)?.[1] ?? '');
+    }
+    assert.deepEqual([...seen], [fingerprint]);
   });
 });
 
