@@ -166,15 +166,40 @@ export function tlsFailureLine(program: string, who: string, error: TlsHandshake
   return `${program}: TLS handshake with ${who} failed: ${error.message}\n`;
 }
 
+/** Most lines a second a server prints for failed handshakes. */
+export const FAILURE_LINES_PER_SECOND = 10;
+
 /**
  * The server's TLS stage for one server (each worker has its own, with its own counts). A failed
  * handshake is one line on stderr naming the client and the reason.
  */
 export function createTlsStage(program: string, choice: TlsServerChoice): TlsServerStage {
+  // A port scanner or a flood of plaintext clients must not turn stderr into the bottleneck: at
+  // most FAILURE_LINES_PER_SECOND lines a second; the ones left out are counted in the next line
+  // (and always in --metrics and SIGUSR1's stats).
+  let windowStart = 0;
+  let shown = 0;
+  let hidden = 0;
   return new TlsServerStage({
     credentials: choice.credentials,
     handshakeTimeout: choice.handshakeTimeout,
     onFailure: (connection, error) => {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        shown = 0;
+      }
+      if (shown >= FAILURE_LINES_PER_SECOND) {
+        hidden++;
+        return;
+      }
+      shown++;
+      if (hidden > 0) {
+        writeStderr(
+          `${program}: ${hidden} more TLS handshakes failed (lines left out: at most ${FAILURE_LINES_PER_SECOND} a second)\n`,
+        );
+        hidden = 0;
+      }
       const remote = connection.remote;
       const who =
         remote === undefined
