@@ -21,6 +21,8 @@ export {
   type LoadOptions,
   type LoadProgress,
   type LoadResult,
+  type LoadTls,
+  type LoadTlsResult,
   runLoad,
   scripts as loadScripts,
 } from './bench/load.js';
