@@ -17,6 +17,7 @@ import {
 } from './arguments.js';
 import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
+import { isClassicService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
 import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
@@ -32,6 +33,10 @@ Prints "Message from server: " + the message up to its NUL byte + " ", like hell
 With --service greet it holds the lecture's Bob/Jane dialogue and prints each line with who said it;
 with --service echo it is the textbook's echo client: each line of input is sent and printed as
 "Message from server: <line>" once all of it has come back; q, Q or end of input quits.
+The classic test services: time and daytime print the server's time (time: ISO 8601 in UTC and
+the raw seconds since 1900), qotd the quote, chargen reads --bytes N bytes and checks each one
+against the pattern (a wrong byte is an error naming its offset), discard sends the input and
+prints how many bytes went.
 
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
@@ -75,6 +80,17 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = abortOnSignals();
   const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
   try {
+    if (isClassicService(talk.service)) {
+      const { runClassicTcpClient } = await import('./classic-client.js');
+      const target = { host, port, timeout, signal: stop.signal };
+      await runClassicTcpClient(
+        talk.service,
+        target,
+        { input: process.stdin, output: process.stdout, lang },
+        talk.bytes,
+      );
+      return ExitCode.Ok;
+    }
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
@@ -102,7 +118,9 @@ async function main(argv: readonly string[]): Promise<number> {
       else throw new CliError(`${errorLine('read() error!', error)}\n${speakFirstHint(lang)}`);
     }
     if (error instanceof SocketStepsError) {
-      throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
+      const prefix =
+        error.call === 'read' ? 'read() error!' : error.call === 'write' ? 'write() error!' : 'connect() error!';
+      throw new CliError(errorLine(prefix, error));
     }
     throw error;
   } finally {

@@ -40,12 +40,13 @@ write the message and a NUL byte, and close() it. Port 0 picks a free port; the 
 printed on stderr as "hserver: listening on ADDRESS:PORT". Started by systemd socket activation
 (LISTEN_FDS), it serves the socket systemd passed instead, and <port> may be left out.
 With --service greet it holds the lecture's Bob/Jane dialogue with each client instead, and with
---service echo it sends back every byte a client sends (RFC 862).
+--service echo it sends back every byte a client sends (RFC 862); discard, chargen, daytime, time
+and qotd are the other classic test services (RFC 863-868, as xinetd has them built in).
 
 Options:
   --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)   [default: ${DEFAULT_SERVER_HOST}]
   --backlog N             listen() backlog (the seed uses 5)               [default: ${DEFAULT_BACKLOG}]
-  --message TEXT          the text to send                                 [default: ${DEFAULT_HELLO_MESSAGE}]
+  --message TEXT          the text to send (qotd: the quote)               [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                do not send the NUL byte after the text
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once

@@ -13,6 +13,7 @@ import {
   ReadTimeoutError,
 } from '../errors.js';
 import {
+  CHARGEN_LINE_BYTES,
   type ChargenMismatch,
   ChargenGenerator,
   ChargenPattern,
@@ -197,6 +198,8 @@ export interface ChargenReading {
   bytes: number;
   /** The patterns that fit them (one, unless too few bytes came to tell). */
   patterns: ChargenPattern[];
+  /** The first line as it came, without its CR LF (or the first bytes, when fewer were asked for). */
+  firstLine: Buffer;
 }
 
 function mismatchError(target: string, mismatch: ChargenMismatch, call: 'read' | 'recvfrom'): PatternMismatchError {
@@ -221,17 +224,27 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
   const verifier = new ChargenVerifier(options.patterns);
   const connection = await connectTcp({ host: options.host, port: options.port, timeout, signal: options.signal });
   const target = formatAddress(options.host, options.port);
+  const head: Buffer[] = [];
+  let headBytes = 0;
   try {
     return await readUntil(
       connection,
       {
         onChunk: (chunk) => {
           const need = wanted - verifier.offset;
-          const mismatch = verifier.push(chunk.length > need ? chunk.subarray(0, need) : chunk);
+          const checked = chunk.length > need ? chunk.subarray(0, need) : chunk;
+          if (headBytes < CHARGEN_LINE_BYTES) {
+            const part = checked.subarray(0, CHARGEN_LINE_BYTES - headBytes);
+            head.push(Buffer.from(part));
+            headBytes += part.length;
+          }
+          const mismatch = verifier.push(checked);
           if (mismatch !== undefined) throw mismatchError(target, mismatch, 'read');
           if (verifier.offset < wanted) return undefined;
           connection.socket.pause();
-          return { bytes: wanted, patterns: verifier.patterns };
+          const first = Buffer.concat(head);
+          const crlf = first.indexOf('\r\n');
+          return { bytes: wanted, patterns: verifier.patterns, firstLine: crlf === -1 ? first : first.subarray(0, crlf) };
         },
         onEnd: () => {
           throw new ConnectionClosedError(
