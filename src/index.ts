@@ -39,9 +39,12 @@ export { LoopGuard, type LoopGuardOptions, type LoopVerdict } from './policy/loo
 export { RateLimiter, type RateLimiterOptions } from './policy/rate-limit.js';
 // PROXY protocol (v1 and v2): the header a load balancer sends first, and whom to believe it from.
 export { type CidrBlock, parseCidr, TrustedProxies } from './policy/trusted-proxies.js';
+// The classic test services (RFC 863-868): pure protocols, then TCP and UDP servers and clients.
+export * from './protocol/chargen.js';
 export { crc32c } from './protocol/crc32c.js';
 // UDP: the lecture's reference flow (userver / uclient).
 export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
+export * from './protocol/daytime.js';
 export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/echo-client.js';
 // Conversations over TCP (issue #4): the Bob/Jane greet dialogue and the echo service.
 export {
@@ -86,6 +89,11 @@ export {
   parseProxyHeader,
   proxyHeaderPrefix,
 } from './protocol/proxy-header.js';
+export * from './protocol/qotd.js';
+export * from './protocol/time.js';
+export * from './services/chargen.js';
+export * from './services/daytime.js';
+export * from './services/discard.js';
 export {
   createEchoServer,
   type EchoClientOptions,
@@ -110,6 +118,9 @@ export {
   type HelloReply,
   type HelloServerOptions,
 } from './services/hello.js';
+export * from './services/one-shot.js';
+export * from './services/qotd.js';
+export * from './services/time.js';
 export {
   createUdpEchoServer,
   openUdpEchoClient,

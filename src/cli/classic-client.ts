@@ -2,9 +2,10 @@
  * `hclient` and `uclient` for the classic test services (discard, chargen, daytime, time, qotd):
  * what each prints. Loaded only when one of them is asked for.
  */
-import { ECHO_PROMPT, EchoLineSplitter, isQuitLine } from '../protocol/echo-client.js';
+
 import { CHARGEN_LINE_BYTES, chargenPositions } from '../protocol/chargen.js';
 import type { DaytimeReply } from '../protocol/daytime.js';
+import { ECHO_PROMPT, EchoLineSplitter, isQuitLine } from '../protocol/echo-client.js';
 import { type DecodedTime, formatIsoSeconds } from '../protocol/time.js';
 import { fetchUdpChargen, readChargen } from '../services/chargen.js';
 import { fetchDaytime, fetchUdpDaytime } from '../services/daytime.js';
@@ -91,7 +92,10 @@ export async function runClassicTcpClient(
       return;
     }
     case 'discard': {
-      const { bytes } = await sendDiscard({ ...target, input: io.input as AsyncIterable<Uint8Array | string> });
+      const { bytes } = await sendDiscard({
+        ...target,
+        input: io.input as AsyncIterable<Uint8Array | string>,
+      });
       io.output.write(discardSummary(bytes, undefined, io.lang));
       return;
     }
@@ -126,9 +130,15 @@ export async function runClassicUdpClient(
       return;
     }
     case 'discard': {
-      const datagrams = message === undefined ? inputLines(io.input, io.input.isTTY === true, io.output) : [message];
-      const sent = await sendUdpDiscard({ host: options.host, port: options.port, datagrams, signal: options.signal });
-      io.output.write(discardSummary(sent.bytes, sent.datagrams, io.lang));
+      const datagrams =
+        message === undefined ? inputLines(io.input, io.input.isTTY === true, io.output) : [message];
+      const sent = await sendUdpDiscard({
+        host: options.host,
+        port: options.port,
+        datagrams,
+        signal: options.signal,
+      });
+      io.output.write(discardSummary(sent.bytes, sent.datagrams ?? 0, io.lang));
       return;
     }
   }

@@ -68,7 +68,8 @@ export function parseClassicServerValues(
       encodeQuote(values.message, '--message');
       return { pattern, quotes: [values.message] };
     }
-    if (values.quotes !== undefined) return { pattern, quotes: parseQuotes(readQuotesFile(program, values.quotes)) };
+    if (values.quotes !== undefined)
+      return { pattern, quotes: parseQuotes(readQuotesFile(program, values.quotes)) };
   } catch (error) {
     if (error instanceof SocketStepsError) throw new CliError(`${program}: ${error.message}`);
     throw error;

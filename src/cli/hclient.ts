@@ -119,7 +119,11 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (error instanceof SocketStepsError) {
       const prefix =
-        error.call === 'read' ? 'read() error!' : error.call === 'write' ? 'write() error!' : 'connect() error!';
+        error.call === 'read'
+          ? 'read() error!'
+          : error.call === 'write'
+            ? 'write() error!'
+            : 'connect() error!';
       throw new CliError(errorLine(prefix, error));
     }
     throw error;

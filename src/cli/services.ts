@@ -105,7 +105,11 @@ export function createServiceServer(
     case 'discard':
       return createDiscardServer({ ...common, idleTimeout });
     case 'chargen':
-      return createChargenServer({ ...common, idleTimeout, ...(classic.pattern ? { pattern: classic.pattern } : {}) });
+      return createChargenServer({
+        ...common,
+        idleTimeout,
+        ...(classic.pattern ? { pattern: classic.pattern } : {}),
+      });
     case 'daytime':
       return createDaytimeServer(common);
     case 'time':

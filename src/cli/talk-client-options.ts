@@ -47,7 +47,9 @@ export function parseTalkClientValues(
     throw new CliError(`${program}: --bytes applies to --service chargen, not ${service}`);
   }
   const bytes =
-    values.bytes === undefined ? undefined : parseCount(values.bytes, '--bytes', program, 1, Number.MAX_SAFE_INTEGER);
+    values.bytes === undefined
+      ? undefined
+      : parseCount(values.bytes, '--bytes', program, 1, Number.MAX_SAFE_INTEGER);
   // The name is checked by the greet client before it connects (with the greet protocol module,
   // which only that path loads).
   return { service, name: values.name ?? DEFAULT_CLIENT_NAME, bytes };

@@ -270,7 +270,11 @@ export function checkChargenDatagram(
         survivors.push(c);
       } else if (best === undefined || offset + wrong > best.offset) {
         // actual -1: the datagram ended there, in the middle of a line.
-        best = { offset: offset + wrong, actual: datagram[offset + wrong] ?? -1, expected: line[wrong] ?? -1 };
+        best = {
+          offset: offset + wrong,
+          actual: datagram[offset + wrong] ?? -1,
+          expected: line[wrong] ?? -1,
+        };
       }
     }
     if (survivors.length === 0) return best;

@@ -56,7 +56,7 @@ export function parseQuotes(fileText: string): string[] {
     .map((p) => p.replace(/^\n+|\n+$/g, ''))
     .filter((p) => p.trim() !== '');
   if (paragraphs.length === 0) throw new InvalidArgumentError('invalid quotes file: it holds no quote');
-  paragraphs.forEach((p, i) => encodeQuote(p, `quote ${i + 1} of the file`));
+  for (const [i, p] of paragraphs.entries()) encodeQuote(p, `quote ${i + 1} of the file`);
   return paragraphs;
 }
 

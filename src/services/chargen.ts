@@ -5,7 +5,11 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_ECHO_HIGH_WATER_MARK, DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.js';
+import {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_ECHO_HIGH_WATER_MARK,
+  DEFAULT_IDLE_TIMEOUT_MS,
+} from '../defaults.js';
 import {
   ConnectionClosedError,
   IdleTimeoutError,
@@ -14,8 +18,8 @@ import {
 } from '../errors.js';
 import {
   CHARGEN_LINE_BYTES,
-  type ChargenMismatch,
   ChargenGenerator,
+  type ChargenMismatch,
   ChargenPattern,
   ChargenVerifier,
   chargenPositions,
@@ -93,9 +97,15 @@ export class ChargenServer extends TcpServer {
       highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
       allowHalfOpen: true,
       onConnection: ({ socket, id }, server) => {
-        new ChargenSession(socket, id, server, new ChargenGenerator(pattern), linesPerWrite, stats, options.onPause).start(
-          idleTimeout,
-        );
+        new ChargenSession(
+          socket,
+          id,
+          server,
+          new ChargenGenerator(pattern),
+          linesPerWrite,
+          stats,
+          options.onPause,
+        ).start(idleTimeout);
       },
     });
     this.#stats = stats;
@@ -202,7 +212,11 @@ export interface ChargenReading {
   firstLine: Buffer;
 }
 
-function mismatchError(target: string, mismatch: ChargenMismatch, call: 'read' | 'recvfrom'): PatternMismatchError {
+function mismatchError(
+  target: string,
+  mismatch: ChargenMismatch,
+  call: 'read' | 'recvfrom',
+): PatternMismatchError {
   const show = (b: number) => (b < 0 ? 'the end' : `0x${b.toString(16).padStart(2, '0')}`);
   return new PatternMismatchError(
     `${target}: the chargen pattern breaks at byte offset ${mismatch.offset}: ${show(mismatch.actual)} where ${show(
@@ -222,7 +236,12 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const wanted = validateInteger(options.bytes, 'bytes', 1, Number.MAX_SAFE_INTEGER);
   const verifier = new ChargenVerifier(options.patterns);
-  const connection = await connectTcp({ host: options.host, port: options.port, timeout, signal: options.signal });
+  const connection = await connectTcp({
+    host: options.host,
+    port: options.port,
+    timeout,
+    signal: options.signal,
+  });
   const target = formatAddress(options.host, options.port);
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -244,7 +263,11 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
           connection.socket.pause();
           const first = Buffer.concat(head);
           const crlf = first.indexOf('\r\n');
-          return { bytes: wanted, patterns: verifier.patterns, firstLine: crlf === -1 ? first : first.subarray(0, crlf) };
+          return {
+            bytes: wanted,
+            patterns: verifier.patterns,
+            firstLine: crlf === -1 ? first : first.subarray(0, crlf),
+          };
         },
         onEnd: () => {
           throw new ConnectionClosedError(
@@ -253,9 +276,12 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
           );
         },
         onTimeout: () =>
-          new ReadTimeoutError(`${target} sent ${verifier.offset} of ${wanted} bytes, then nothing for ${timeout} ms`, {
-            call: 'read',
-          }),
+          new ReadTimeoutError(
+            `${target} sent ${verifier.offset} of ${wanted} bytes, then nothing for ${timeout} ms`,
+            {
+              call: 'read',
+            },
+          ),
       },
       { timeout, signal: options.signal },
     );
@@ -315,9 +341,9 @@ export async function fetchUdpChargen(
 ): Promise<UdpChargenReply> {
   const datagram = await requestUdp(options);
   const mismatch = checkChargenDatagram(datagram, options.patterns);
-  if (mismatch !== undefined) throw mismatchError(formatAddress(options.host, options.port), mismatch, 'recvfrom');
+  if (mismatch !== undefined)
+    throw mismatchError(formatAddress(options.host, options.port), mismatch, 'recvfrom');
   let lines = 0;
   for (let i = 0; i + 1 < datagram.length; i++) if (datagram[i] === 0x0d && datagram[i + 1] === 0x0a) lines++;
   return { datagram, lines };
 }
-

@@ -5,14 +5,13 @@
  */
 import type { Socket } from 'node:net';
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.js';
-import { IdleTimeoutError, ReadTimeoutError, WriteError } from '../errors.js';
+import { describeSystemError, IdleTimeoutError, ReadTimeoutError, WriteError } from '../errors.js';
 import { traceChannels } from '../trace/events.js';
 import type { ServerStats } from '../transport/stats.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { connectUdp } from '../transport/udp-client.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
-import { describeSystemError } from '../errors.js';
 import { formatAddress, validateDuration } from '../validate.js';
 import type { ClassicClientOptions } from './one-shot.js';
 
@@ -82,6 +81,14 @@ function startDiscarding(
   });
 }
 
+/** What a discard client sent. */
+export interface DiscardSent {
+  /** Bytes sent. */
+  bytes: number;
+  /** Datagrams sent (UDP only). */
+  datagrams?: number;
+}
+
 /** Options of {@link sendDiscard}. */
 export interface SendDiscardOptions extends ClassicClientOptions {
   /** What to send: chunks of bytes (a file's or stdin's stream). */
@@ -92,9 +99,14 @@ export interface SendDiscardOptions extends ClassicClientOptions {
  * socket, connect, write all of `input` (waiting for each write to drain), shutdown, wait for the
  * server's close (bounded by `timeout`), close. Resolves with the bytes sent.
  */
-export async function sendDiscard(options: SendDiscardOptions): Promise<{ bytes: number }> {
+export async function sendDiscard(options: SendDiscardOptions): Promise<DiscardSent> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
-  const connection = await connectTcp({ host: options.host, port: options.port, timeout, signal: options.signal });
+  const connection = await connectTcp({
+    host: options.host,
+    port: options.port,
+    timeout,
+    signal: options.signal,
+  });
   const { socket, trace } = connection;
   const target = formatAddress(options.host, options.port);
   let bytes = 0;
@@ -122,7 +134,8 @@ export async function sendDiscard(options: SendDiscardOptions): Promise<{ bytes:
       {
         onChunk: () => undefined,
         onEnd: () => undefined,
-        onTimeout: () => new ReadTimeoutError(`${target} did not close within ${timeout} ms`, { call: 'read' }),
+        onTimeout: () =>
+          new ReadTimeoutError(`${target} did not close within ${timeout} ms`, { call: 'read' }),
       },
       { timeout, signal: options.signal },
     );
@@ -141,7 +154,8 @@ function drained(socket: Socket, failed: () => Error | undefined): Promise<void>
       socket.off('close', done);
       const error = failed();
       if (error !== undefined) reject(error);
-      else if (socket.destroyed) reject(new WriteError('the connection closed while sending', { call: 'write' }));
+      else if (socket.destroyed)
+        reject(new WriteError('the connection closed while sending', { call: 'write' }));
       else resolve();
     };
     socket.on('drain', done);
@@ -170,7 +184,9 @@ export interface SendUdpDiscardOptions {
 }
 
 /** socket, sendto each datagram, close: no reply comes. Resolves with datagrams and bytes sent. */
-export async function sendUdpDiscard(options: SendUdpDiscardOptions): Promise<{ datagrams: number; bytes: number }> {
+export async function sendUdpDiscard(
+  options: SendUdpDiscardOptions,
+): Promise<{ datagrams: number; bytes: number }> {
   const client = await connectUdp({ host: options.host, port: options.port, signal: options.signal });
   let datagrams = 0;
   let bytes = 0;

@@ -5,13 +5,18 @@
  * takes one back.
  */
 import type { Socket } from 'node:net';
-import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_UDP_RETRIES, DEFAULT_UDP_TIMEOUT_MS } from '../defaults.js';
+import {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_UDP_RETRIES,
+  DEFAULT_UDP_TIMEOUT_MS,
+} from '../defaults.js';
 import { IdleTimeoutError, ProtocolError, ReadTimeoutError } from '../errors.js';
 import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
-import { connectUdp, type UdpRetry } from '../transport/udp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import { connectUdp, type UdpRetry } from '../transport/udp-client.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
 
 /** Options of the servers that send one reply and close (daytime, time, qotd over TCP). */

@@ -2,7 +2,7 @@
  * The quote of the day (RFC 865) over TCP and UDP: the server sends a quote (each client the
  * next of its quotes, in turn); the client prints it.
  */
-import { decodeQuote, DEFAULT_QUOTE, QOTD_MAX_BYTES, QuoteBook } from '../protocol/qotd.js';
+import { DEFAULT_QUOTE, decodeQuote, QOTD_MAX_BYTES, QuoteBook } from '../protocol/qotd.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
 import {

@@ -2,7 +2,7 @@
  * The time service (RFC 868) over TCP and UDP: the server sends the time as 4 bytes, big-endian
  * seconds since 1900 (TCP: then closes; UDP: one reply per datagram); the client decodes it.
  */
-import { decodeTime, encodeTime, type DecodedTime, TIME_REPLY_BYTES, TimeDecoder } from '../protocol/time.js';
+import { type DecodedTime, decodeTime, encodeTime, TIME_REPLY_BYTES, TimeDecoder } from '../protocol/time.js';
 import type { TcpServer } from '../transport/tcp-server.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
 import {
@@ -47,7 +47,12 @@ export interface UdpTimeServerOptions extends Omit<UdpServerOptions, 'onMessage'
  */
 export function createUdpTimeServer(options: UdpTimeServerOptions): UdpServer {
   const now = options.now ?? Date.now;
-  return new UdpServer({ service: 'time', minSourcePort: 1024, ...options, onMessage: () => encodeTime(now()) });
+  return new UdpServer({
+    service: 'time',
+    minSourcePort: 1024,
+    ...options,
+    onMessage: () => encodeTime(now()),
+  });
 }
 
 /** sendto an empty datagram, recvfrom the 4-byte reply (RFC 868's UDP exchange), decoded. */

@@ -55,7 +55,10 @@ async function freePort(): Promise<number> {
  * Starts xinetd with `services` (in UTC, so that its daytime speaks UTC as ours does) and stops it
  * after the test. Waits, bounded, until each socket is bound.
  */
-export async function startXinetd(t: TestContext, services: readonly XinetdService[]): Promise<RunningXinetd> {
+export async function startXinetd(
+  t: TestContext,
+  services: readonly XinetdService[],
+): Promise<RunningXinetd> {
   const dir = mkdtempSync(join(tmpdir(), 'socket-steps-xinetd-'));
   const ports = new Map<string, number>();
   const blocks: string[] = [];
@@ -103,8 +106,12 @@ export async function startXinetd(t: TestContext, services: readonly XinetdServi
       if (child.exitCode !== null) throw new Error(`xinetd exited (${child.exitCode}): ${stderr}`);
       return services.every(
         ({ name, protocol }) =>
-          socketsOf(pid, protocol, ports.get(`${name}/${protocol}`) as number, protocol === 'tcp' ? '0A' : '07')
-            .length > 0,
+          socketsOf(
+            pid,
+            protocol,
+            ports.get(`${name}/${protocol}`) as number,
+            protocol === 'tcp' ? '0A' : '07',
+          ).length > 0,
       );
     },
     `xinetd to bind ${services.map((s) => `${s.name}/${s.protocol}`).join(', ')}`,

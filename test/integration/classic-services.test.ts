@@ -16,7 +16,12 @@ import {
   readChargen,
 } from '../../src/services/chargen.js';
 import { createDaytimeServer, fetchDaytime } from '../../src/services/daytime.js';
-import { createDiscardServer, createUdpDiscardServer, sendDiscard, sendUdpDiscard } from '../../src/services/discard.js';
+import {
+  createDiscardServer,
+  createUdpDiscardServer,
+  sendDiscard,
+  sendUdpDiscard,
+} from '../../src/services/discard.js';
 import { createQotdServer, createUdpQotdServer, fetchQuote, fetchUdpQuote } from '../../src/services/qotd.js';
 import { createTimeServer, createUdpTimeServer, fetchTime } from '../../src/services/time.js';
 import { subscribeTrace, type TraceEvent } from '../../src/trace/events.js';
@@ -52,7 +57,10 @@ describe('TCP chargen', () => {
     await until(() => pauses.length > 0, 'the server to wait for drain');
     const generated = server.stats.bytesGenerated;
     // One write of 95 lines past the mark at most, never more: the server waits.
-    assert.ok(server.stats.peakBufferedBytes <= highWaterMark + 95 * 74, `peak ${server.stats.peakBufferedBytes}`);
+    assert.ok(
+      server.stats.peakBufferedBytes <= highWaterMark + 95 * 74,
+      `peak ${server.stats.peakBufferedBytes}`,
+    );
     assert.ok(pauses.every((b) => b <= highWaterMark + 95 * 74));
     // While the client is stopped, the server makes nothing more (checked over many loop turns).
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
@@ -69,7 +77,10 @@ describe('TCP chargen', () => {
       const reading = await readChargen({ host, port, bytes: 1_000_000 });
       assert.equal(reading.bytes, 1_000_000);
       assert.deepEqual(reading.patterns, ['rfc864']);
-      assert.equal(reading.firstLine.toString('latin1'), chargenLine('rfc864', 0).subarray(0, 72).toString('latin1'));
+      assert.equal(
+        reading.firstLine.toString('latin1'),
+        chargenLine('rfc864', 0).subarray(0, 72).toString('latin1'),
+      );
       await until(() => server.connections === 0, 'the chargen session to end');
       assert.ok(server.stats.bytesGenerated >= 1_000_000);
     });
@@ -114,7 +125,10 @@ describe('TCP discard, time, daytime, qotd', () => {
       1_000_000,
     );
     const actions = events.filter((e) => e.role === 'server' && e.transport === 'tcp').map((e) => e.action);
-    assert.ok(actions.indexOf('eof') < actions.indexOf('shutdown') && actions.indexOf('shutdown') < actions.lastIndexOf('close'));
+    assert.ok(
+      actions.indexOf('eof') < actions.indexOf('shutdown') &&
+        actions.indexOf('shutdown') < actions.lastIndexOf('close'),
+    );
   });
 
   test('time at the 2036 wrap (an injected clock): 00 00 00 00, decoded as 2036-02-07T06:28:16Z', async (t) => {
@@ -143,7 +157,9 @@ describe('TCP discard, time, daytime, qotd', () => {
     const got = [];
     for (let i = 0; i < 3; i++) got.push(await fetchQuote({ host: '127.0.0.1', port }));
     assert.deepEqual(got, ['one\n', 'two lines\n  -- someone\n', 'one\n']);
-    assert.throws(() => createQotdServer({ port: 0, quotes: ['x'.repeat(600)] }), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => createQotdServer({ port: 0, quotes: ['x'.repeat(600)] }), {
+      code: 'ERR_INVALID_ARG',
+    });
   });
 });
 
@@ -153,7 +169,8 @@ describe('UDP chargen, qotd, time, discard', () => {
     const server = createUdpChargenServer({ port: 0, host: '127.0.0.1', size: () => sizes.shift() ?? 0 });
     const port = await started(t, server);
     const lengths = [];
-    for (let i = 0; i < 5; i++) lengths.push((await fetchUdpChargen({ host: '127.0.0.1', port })).datagram.length);
+    for (let i = 0; i < 5; i++)
+      lengths.push((await fetchUdpChargen({ host: '127.0.0.1', port })).datagram.length);
     assert.deepEqual(lengths, [0, 512, 100, 512, 3]);
   });
 

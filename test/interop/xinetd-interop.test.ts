@@ -10,14 +10,24 @@ import { describe, type TestContext, test } from 'node:test';
 import { CHARGEN_LINE_BYTES } from '../../src/protocol/chargen.js';
 import { decodeDaytime, formatDaytime } from '../../src/protocol/daytime.js';
 import { decodeTime } from '../../src/protocol/time.js';
-import { createChargenServer, createUdpChargenServer, fetchUdpChargen, readChargen } from '../../src/services/chargen.js';
-import { createDaytimeServer, createUdpDaytimeServer, fetchDaytime, fetchUdpDaytime } from '../../src/services/daytime.js';
+import {
+  createChargenServer,
+  createUdpChargenServer,
+  fetchUdpChargen,
+  readChargen,
+} from '../../src/services/chargen.js';
+import {
+  createDaytimeServer,
+  createUdpDaytimeServer,
+  fetchDaytime,
+  fetchUdpDaytime,
+} from '../../src/services/daytime.js';
 import { createDiscardServer, sendDiscard } from '../../src/services/discard.js';
 import { createTimeServer, createUdpTimeServer, fetchTime, fetchUdpTime } from '../../src/services/time.js';
 import type { TcpServer } from '../../src/transport/tcp-server.js';
 import type { UdpServer } from '../../src/transport/udp-server.js';
 import { runBin } from '../helpers/process.js';
-import { TOOLS, needs } from '../helpers/tools.js';
+import { needs, TOOLS } from '../helpers/tools.js';
 import { openPeer } from '../helpers/udp.js';
 import { startXinetd } from '../helpers/xinetd.js';
 
@@ -84,7 +94,10 @@ describe('TCP: the same bytes as xinetd', needs(TOOLS.xinetd), () => {
     assert.equal(theirs.length, 4);
     assert.equal(mine.length, 4);
     const difference = decodeTime(mine).seconds - decodeTime(theirs).seconds;
-    assert.ok(difference === 0 || difference === 1, `xinetd ${theirs.toString('hex')}, ours ${mine.toString('hex')}`);
+    assert.ok(
+      difference === 0 || difference === 1,
+      `xinetd ${theirs.toString('hex')}, ours ${mine.toString('hex')}`,
+    );
   });
 
   test('daytime: the same format; the same bytes for the same second', async (t) => {
@@ -193,7 +206,14 @@ describe("our clients against xinetd's servers", needs(TOOLS.xinetd), () => {
       { name: 'chargen', protocol: 'tcp' },
       { name: 'time', protocol: 'tcp' },
     ]);
-    const chargen = await runBin('hclient', ['--service', 'chargen', '--bytes', '50000', HOST, String(xi.port('chargen', 'tcp'))]);
+    const chargen = await runBin('hclient', [
+      '--service',
+      'chargen',
+      '--bytes',
+      '50000',
+      HOST,
+      String(xi.port('chargen', 'tcp')),
+    ]);
     assert.equal(chargen.code, 0, chargen.stderr);
     assert.equal(
       chargen.stdout.toString(),

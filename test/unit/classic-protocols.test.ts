@@ -14,7 +14,13 @@ import {
   XINETD_DATAGRAM_BYTES,
 } from '../../src/protocol/chargen.js';
 import { decodeDaytime, formatDaytime } from '../../src/protocol/daytime.js';
-import { DEFAULT_QUOTE, encodeQuote, parseQuotes, QOTD_MAX_BYTES, QuoteBook } from '../../src/protocol/qotd.js';
+import {
+  DEFAULT_QUOTE,
+  encodeQuote,
+  parseQuotes,
+  QOTD_MAX_BYTES,
+  QuoteBook,
+} from '../../src/protocol/qotd.js';
 import {
   decodeTime,
   decodeTimeSeconds,
@@ -47,7 +53,7 @@ describe('chargen lines', () => {
     }
   });
 
-  test("xinetd: its first lines as it sent them; 93 characters ! to }, 95 positions: line 93 is line 0 again", () => {
+  test('xinetd: its first lines as it sent them; 93 characters ! to }, 95 positions: line 93 is line 0 again', () => {
     assert.equal(chargenLine('xinetd', 0).toString('latin1'), XINETD_LINE_0);
     assert.equal(chargenLine('xinetd', 1).toString('latin1'), XINETD_LINE_1);
     assert.equal(chargenLine('xinetd', 92)[0], 0x7d);
@@ -68,7 +74,10 @@ describe('chargen lines', () => {
       assert.deepEqual(got, want, pattern);
       assert.equal(generator.position, 152 % 95);
     }
-    assert.throws(() => new ChargenGenerator('ascii' as 'rfc864'), { code: 'ERR_INVALID_ARG', message: /'ascii'/ });
+    assert.throws(() => new ChargenGenerator('ascii' as 'rfc864'), {
+      code: 'ERR_INVALID_ARG',
+      message: /'ascii'/,
+    });
     assert.throws(() => new ChargenGenerator('rfc864').lines(96), { code: 'ERR_INVALID_ARG' });
   });
 
@@ -107,7 +116,10 @@ describe('the chargen verifier', () => {
   ];
 
   for (const pattern of ['rfc864', 'xinetd'] as const) {
-    const stream = Buffer.concat([new ChargenGenerator(pattern).lines(95), new ChargenGenerator(pattern).lines(40)]);
+    const stream = Buffer.concat([
+      new ChargenGenerator(pattern).lines(95),
+      new ChargenGenerator(pattern).lines(40),
+    ]);
     for (const { label, chunks } of feeds(stream)) {
       test(`${pattern}, ${label}: 135 lines from line 0 fit, and only ${pattern} fits`, () => {
         const verifier = new ChargenVerifier();
@@ -132,7 +144,11 @@ describe('the chargen verifier', () => {
       const verifier = new ChargenVerifier();
       let mismatch: ReturnType<ChargenVerifier['push']>;
       for (const chunk of chunks) mismatch ??= verifier.push(chunk);
-      assert.deepEqual(mismatch, { offset: 5 * 74 + 33, actual: 0x41, expected: chargenLine('rfc864', 5)[33] });
+      assert.deepEqual(mismatch, {
+        offset: 5 * 74 + 33,
+        actual: 0x41,
+        expected: chargenLine('rfc864', 5)[33],
+      });
       assert.equal(verifier.offset, 5 * 74 + 33);
       assert.deepEqual(verifier.push(Buffer.from('more')), mismatch);
     });
@@ -159,7 +175,11 @@ describe('the chargen verifier', () => {
     const swapped = Buffer.concat([chargenLine('rfc864', 3), chargenLine('rfc864', 2)]);
     assert.equal(checkChargenDatagram(swapped)?.offset, 74);
     const cut = chargenLine('rfc864', 0).subarray(0, 40);
-    assert.deepEqual(checkChargenDatagram(cut), { offset: 40, actual: -1, expected: chargenLine('rfc864', 0)[40] });
+    assert.deepEqual(checkChargenDatagram(cut), {
+      offset: 40,
+      actual: -1,
+      expected: chargenLine('rfc864', 0)[40],
+    });
   });
 });
 
@@ -170,7 +190,7 @@ describe('time (RFC 868)', () => {
     assert.deepEqual(encodeTime(1999), Buffer.from([0x83, 0xaa, 0x7e, 0x81]), 'whole seconds, rounded down');
   });
 
-  test("the bytes xinetd sent here on 2026-12-06 decode to that day, 21:2x UTC", () => {
+  test('the bytes xinetd sent here on 2026-12-06 decode to that day, 21:2x UTC', () => {
     const decoded = decodeTime(Buffer.from([0xee, 0xc0, 0x51, 0x48]));
     assert.equal(decoded.seconds, 0xeec05148);
     assert.match(formatIsoSeconds(decoded.date), /^2026-12-06T21:2\d:\d\dZ$/);
