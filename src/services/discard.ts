@@ -184,9 +184,7 @@ export interface SendUdpDiscardOptions {
 }
 
 /** socket, sendto each datagram, close: no reply comes. Resolves with datagrams and bytes sent. */
-export async function sendUdpDiscard(
-  options: SendUdpDiscardOptions,
-): Promise<DiscardSent> {
+export async function sendUdpDiscard(options: SendUdpDiscardOptions): Promise<DiscardSent> {
   const client = await connectUdp({ host: options.host, port: options.port, signal: options.signal });
   let datagrams = 0;
   let bytes = 0;
