@@ -92,7 +92,7 @@ export interface DiscardSent {
 /** Options of {@link sendDiscard}. */
 export interface SendDiscardOptions extends ClassicClientOptions {
   /** What to send: chunks of bytes (a file's or stdin's stream). */
-  input: AsyncIterable<Uint8Array | string>;
+  input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 }
 
 /**

@@ -165,6 +165,9 @@ export interface ViewStateOptions {
 
 // Clients of this process seen connecting, waiting for the server's side of the same connection.
 const MAX_PENDING_CLIENTS = 64;
+// How long a client that closed before the server saw its datagram or connection waits to be
+// joined to it (a UDP discard client sends and closes at once; the server reads a moment later).
+const CLOSED_PENDING_MS = 2_000;
 
 /**
  * How soon a connection's kernel states may change, and so how often they are worth reading:
@@ -193,6 +196,8 @@ interface PendingClient {
   steps: string[];
   events: ViewEvent[];
   linked?: ViewConnection;
+  /** When the client closed before the server's side appeared (a UDP discard sends and closes). */
+  closedAt?: number;
 }
 
 function address(a: TraceAddress | undefined): ViewAddress {
@@ -562,7 +567,11 @@ export class ViewState {
     this.#keys.set(id, key);
     this.#byTuple.set(key, c);
     const pending = this.#pendingByTuple.get(key);
-    if (pending !== undefined) this.#link(pending, c);
+    if (pending !== undefined) {
+      if (pending.closedAt === undefined || event.time - pending.closedAt <= CLOSED_PENDING_MS)
+        this.#link(pending, c);
+      else this.#pendingByTuple.delete(key);
+    }
     while (this.#connections.size > this.#maxConnections) {
       const oldest = this.#connections.keys().next().value;
       if (oldest === undefined) break;
@@ -617,7 +626,26 @@ export class ViewState {
       if (c !== undefined) this.#link(p, c);
       else this.#pendingByTuple.set(p.key, p);
     }
-    if (event.action === 'close') this.#dropPending(pid);
+    if (event.action === 'close') this.#closePending(pid, p, event.time);
+  }
+
+  // A closed client leaves the clients in flight; one the server has not seen yet stays findable
+  // by its address pair for a moment, among at most MAX_PENDING_CLIENTS such.
+  #closePending(pid: string, p: PendingClient, time: number): void {
+    if (p.linked !== undefined || p.key === undefined) {
+      this.#dropPending(pid);
+      return;
+    }
+    this.#pending.delete(pid);
+    p.closedAt = time;
+    // Re-inserted at the end, so that the oldest come first when the bound is passed.
+    this.#pendingByTuple.delete(p.key);
+    this.#pendingByTuple.set(p.key, p);
+    while (this.#pendingByTuple.size > MAX_PENDING_CLIENTS) {
+      const oldest = this.#pendingByTuple.keys().next().value;
+      if (oldest === undefined) break;
+      this.#pendingByTuple.delete(oldest);
+    }
   }
 
   #dropPending(pid: string): void {

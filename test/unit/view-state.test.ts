@@ -375,6 +375,32 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.match(toMermaid(other ?? mine ?? assert.fail()), /Note over S: reply not sent \(rate limit\)/);
   });
 
+  test('UDP discard: a client that sends and closes before the server reads is still joined to its peer, for 2 s only', () => {
+    const state = new ViewState();
+    const u = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'server', action, endpoint: 3, ...more });
+    const at = { address: '127.0.0.1', port: 9200, family: 'IPv4' } as const;
+    state.apply(u('bind', { local: at }));
+    const uc = (endpoint: number, action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'client', action, endpoint, ...more });
+    // Sent and closed, then the server reads it: one record, both columns.
+    state.apply(uc(11, 'socket'));
+    state.apply(uc(11, 'sendto', { local: client(6100), remote: at, bytes: 16 }));
+    state.apply(uc(11, 'close'));
+    state.apply(u('recvfrom', { remote: client(6100), bytes: 16 }));
+    const joined = state.connections().find((c) => c.remote.port === 6100);
+    assert.equal(joined?.clientSource, 'client');
+    assert.deepEqual(joined?.clientSteps, ['socket', 'sendto', 'close']);
+    // A closed client the server has not heard from within 2 s is not joined to a later peer
+    // that happens to use the same address and port.
+    state.apply(uc(12, 'socket'));
+    state.apply(uc(12, 'sendto', { local: client(6101), remote: at, bytes: 1 }));
+    state.apply(uc(12, 'close'));
+    clock += 2_500;
+    state.apply(u('recvfrom', { remote: client(6101), bytes: 1 }));
+    assert.equal(state.connections().find((c) => c.remote.port === 6101)?.clientSource, 'server');
+  });
+
   test("the trace's text preview: at most 200 characters, never half a character, and --trace's lines unchanged", () => {
     assert.equal(tracePreview(Buffer.from('a'.repeat(300))).length, 200);
     assert.equal(tracePreview(Buffer.from('안녕'.repeat(150))), '안녕'.repeat(100));
