@@ -83,6 +83,8 @@ interface MutableChargenStats {
  */
 export class ChargenServer extends TcpServer {
   readonly #stats: MutableChargenStats;
+  readonly #sessions = new Set<ChargenSession>();
+  #finishing = false;
 
   constructor(options: ChargenServerOptions) {
     const idleTimeout = validateDuration(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idle timeout');
@@ -97,7 +99,7 @@ export class ChargenServer extends TcpServer {
       highWaterMark: options.highWaterMark ?? DEFAULT_ECHO_HIGH_WATER_MARK,
       allowHalfOpen: true,
       onConnection: ({ socket, id }, server) => {
-        new ChargenSession(
+        const session = new ChargenSession(
           socket,
           id,
           server,
@@ -105,10 +107,30 @@ export class ChargenServer extends TcpServer {
           linesPerWrite,
           stats,
           options.onPause,
-        ).start(idleTimeout);
+        );
+        // A client accepted from the queue while the server closes gets its FIN at once.
+        if (this.#finishing) {
+          session.finish();
+          return;
+        }
+        this.#sessions.add(session);
+        socket.once('close', () => this.#sessions.delete(session));
+        session.start(idleTimeout);
       },
     });
     this.#stats = stats;
+  }
+
+  /**
+   * Stops accepting and ends every client's stream: chargen never finishes by itself, so a
+   * graceful stop sends what is queued, then the FIN. A client that does not read it is dropped
+   * when the close timeout runs out, as with every service.
+   */
+  override close(): Promise<void> {
+    const closed = super.close();
+    this.#finishing = true;
+    for (const session of this.#sessions) session.finish();
+    return closed;
   }
 
   /** Live counters (also in `snapshot().outcomes`). */
@@ -135,6 +157,7 @@ export function createChargenServer(options: ChargenServerOptions): ChargenServe
 
 class ChargenSession {
   #scheduled = false;
+  #finished = false;
 
   constructor(
     readonly socket: Socket,
@@ -158,6 +181,13 @@ class ChargenSession {
     this.#write();
   }
 
+  /** No more lines: what is queued goes out, then the FIN. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.socket.end();
+  }
+
   // Writes until the socket's queue is past its high-water mark (then 'drain' calls again), or
   // WRITES_PER_TURN writes went straight to the kernel (then the next turn does): a fast reader on
   // loopback must not keep the event loop from every other client.
@@ -165,7 +195,7 @@ class ChargenSession {
     const { socket, stats } = this;
     let bytes = 0;
     for (let i = 0; i < WRITES_PER_TURN; i++) {
-      if (socket.destroyed || !socket.writable) return;
+      if (this.#finished || socket.destroyed || !socket.writable) return;
       const chunk = this.generator.lines(this.linesPerWrite);
       const more = socket.write(chunk);
       bytes += chunk.length;

@@ -70,6 +70,30 @@ describe('TCP chargen', () => {
     assert.equal(server.snapshot().outcomes['bytes-generated'], server.stats.bytesGenerated);
   });
 
+  test("close() ends each reading client's stream with a FIN at once, not after the close timeout", async (t) => {
+    // A close timeout longer than the test's own: only a FIN sent at close() lets this pass.
+    const server = createChargenServer({ port: 0, host: '127.0.0.1', closeTimeout: 600_000 });
+    const port = await started(t, server);
+    const socket = connect({ port, host: '127.0.0.1' });
+    t.after(() => socket.destroy());
+    const chunks: Buffer[] = [];
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (chunks.length < 4) chunks.push(chunk);
+    });
+    await until(() => received > 10_000, 'the stream to start');
+    const ended = once(socket, 'end');
+    const closed = server.close();
+    await ended; // the FIN, not a reset (which would be 'error')
+    await closed;
+    assert.equal(server.connections, 0);
+    // What came before the FIN is whole lines of the pattern.
+    const head = Buffer.concat(chunks);
+    assert.deepEqual(head.subarray(0, 74), chargenLine('rfc864', 0));
+    assert.equal(received % 74, 0, `${received} bytes: whole lines only`);
+  });
+
   for (const host of HOSTS) {
     test(`readChargen over ${host}: 1 MB checked byte by byte; the server stops when the client closes`, async (t) => {
       const server = createChargenServer({ port: 0, host });
