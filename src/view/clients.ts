@@ -23,11 +23,30 @@ import { fetchUdpHello } from '../services/udp-hello.js';
 // The services a page can run a client of, over TCP and over UDP.
 const TCP_SERVICES = ['hello', 'greet', 'echo', 'discard', 'chargen', 'daytime', 'time', 'qotd'] as const;
 const UDP_SERVICES = ['hello', 'echo', 'discard', 'chargen', 'daytime', 'time', 'qotd'] as const;
+// Each of them is a ViewClient (checked by the compiler), and the list below holds them all.
 
 /** The clients a page can run: a TCP service's name, or `udp-` and a UDP service's name. */
-export const VIEW_CLIENTS = [...TCP_SERVICES, ...UDP_SERVICES.map((s) => `udp-${s}` as const)] as const;
+export const VIEW_CLIENTS: readonly ViewClient[] = [
+  ...TCP_SERVICES,
+  ...UDP_SERVICES.map((s): ViewClient => `udp-${s}`),
+];
 /** A client a page can run. */
-export type ViewClient = (typeof TCP_SERVICES)[number] | `udp-${(typeof UDP_SERVICES)[number]}`;
+export type ViewClient =
+  | 'hello'
+  | 'greet'
+  | 'echo'
+  | 'discard'
+  | 'chargen'
+  | 'daytime'
+  | 'time'
+  | 'qotd'
+  | 'udp-hello'
+  | 'udp-echo'
+  | 'udp-discard'
+  | 'udp-chargen'
+  | 'udp-daytime'
+  | 'udp-time'
+  | 'udp-qotd';
 
 /** The client that speaks to a server of this transport and service, if any. */
 export function clientFor(transport: 'tcp' | 'udp', service: string): ViewClient | undefined {
