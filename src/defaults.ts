@@ -249,6 +249,14 @@ export const VIEW_KERNEL_OPEN_RECHECK_MS = 1_000;
  */
 export const VIEW_KERNEL_WAITING_RECHECK_MS = 2_000;
 
+/**
+ * The live view: the longest a caller waits for the pace to allow a new kernel read, when there is
+ * a reading already: past it, the last reading is the answer (its age says how old it is), so that
+ * `/state` never hangs on a slow table (a /proc read of 50,000 rows on a busy machine spaces the
+ * next one seconds away).
+ */
+export const VIEW_KERNEL_MAX_WAIT_MS = 1_000;
+
 /** The live view: the oldest kernel reading `/state` answers with. */
 export const VIEW_KERNEL_MAX_AGE_MS = 200;
 
