@@ -15,11 +15,11 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
-import { writeStderr } from './output.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -36,7 +36,7 @@ with --service echo it is the textbook's echo client: each line of input is sent
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -55,6 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -62,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -73,7 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.

@@ -18,6 +18,8 @@ export const BROKEN_PIPE_EXIT = 141;
 let installedFor: string | undefined;
 let stderrFailed = false;
 let dropped = 0;
+// Other outputs to wait for before exiting (--hex's stream on stderr's descriptor).
+const settlers: Array<() => Promise<void>> = [];
 
 /**
  * Installs the handlers on process.stdout and process.stderr for `program` (once; later calls do
@@ -62,13 +64,27 @@ export function droppedLogLines(): number {
   return dropped;
 }
 
+/** Counts log writes another writer of stderr's descriptor dropped (`--hex`'s, once it failed). */
+export function countDroppedLogLines(n = 1): void {
+  dropped += n;
+}
+
+/** Has {@link outputSettled} also wait for `settle` (another writer of stderr's descriptor). */
+export function settleBeforeExit(settle: () => Promise<void>): void {
+  settlers.push(settle);
+}
+
 /**
  * Resolves once what was written so far has been handed to the system and any error it met has
  * been delivered: a write to a full disk fails on the next tick, after the write call returned,
  * and the program must not exit 0 before hearing of it.
  */
 export async function outputSettled(): Promise<void> {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all([
+    flushed(process.stdout),
+    flushed(process.stderr),
+    ...settlers.map((settle) => settle()),
+  ]);
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 

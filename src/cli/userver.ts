@@ -21,12 +21,12 @@ import {
   parseMetrics,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
-import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES } from './service-name.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
@@ -52,7 +52,7 @@ Options:
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -93,6 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
     workers: { type: 'string' },
     ...METRICS_OPTIONS,
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -123,6 +124,7 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
     values.view,
@@ -145,7 +147,8 @@ async function main(argv: readonly string[]): Promise<number> {
         ? createUdpEchoServer(common)
         : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
+    trace:
+      traceFormat === undefined && !hex ? undefined : () => startTraceAndHex(PROGRAM, lang, traceFormat, hex),
     view,
   });
 }

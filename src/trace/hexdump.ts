@@ -1,0 +1,133 @@
+/**
+ * Bytes as `hexdump -C` prints them, and the line that heads each block of `--hex`. Pure: it
+ * imports nothing from Node, so that the live page draws a connection's bytes with the same code.
+ *
+ * A line is the offset (8 hex digits), two spaces, 16 bytes in hex with one more space after the
+ * 8th, and the bytes again between `|` and `|`, printable ASCII as itself and every other byte as
+ * `.`; a short last line is padded so that its `|` column lines up. The final line is the offset
+ * one past the last byte. `hexdump -C` also collapses a run of lines equal to the one before into
+ * one `*`: {@link HexdumpOptions.squeeze} does the same, and is off by default (as `hexdump -C
+ * -v`), because a dump of a conversation is read for its bytes and a `*` hides where they are.
+ */
+import type { TraceAddress, TraceLanguage, TraceRole, TraceTransport } from './schema.js';
+
+/** Bytes on one line of a dump. */
+export const HEX_LINE_BYTES = 16;
+
+/** Options of {@link formatHexdump}. */
+export interface HexdumpOptions {
+  /**
+   * The offset of the first byte, as `hexdump -C -s OFFSET` counts it: `--hex` counts bytes per
+   * connection and direction, so that a later read's lines go on from where the previous ended.
+   * @default 0
+   */
+  offset?: number;
+  /**
+   * Collapse each run of lines equal to the line before into one `*` line, as `hexdump -C` does.
+   * @default false (every line, as `hexdump -C -v`)
+   */
+  squeeze?: boolean;
+}
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+// Printable ASCII (0x20 to 0x7e) as itself, everything else as '.', as hexdump -C shows it.
+const ASCII = Array.from({ length: 256 }, (_, byte) =>
+  byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : '.',
+);
+
+function offsetText(offset: number): string {
+  return offset.toString(16).padStart(8, '0');
+}
+
+// One line: up to 16 bytes of `bytes` from `start`, at stream offset `offset`.
+function line(bytes: Uint8Array, start: number, offset: number): string {
+  const end = Math.min(start + HEX_LINE_BYTES, bytes.length);
+  let hex = '';
+  let ascii = '';
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    hex += i - start === 8 ? `  ${HEX[byte]}` : ` ${HEX[byte]}`;
+    ascii += ASCII[byte];
+  }
+  // 16 bytes take 49 columns (a space and two digits each, and the extra space after the 8th).
+  return `${offsetText(offset)} ${hex.padEnd(49, ' ')}  |${ascii}|`;
+}
+
+function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
+  for (let i = 0; i < HEX_LINE_BYTES; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+/**
+ * The dump of `bytes` in the layout of `hexdump -C`, each line ending in `\n`, with the final
+ * offset line. Nothing at all for no bytes at offset 0, as `hexdump -C` prints for an empty file.
+ */
+export function formatHexdump(bytes: Uint8Array, options: HexdumpOptions = {}): string {
+  const base = options.offset ?? 0;
+  if (bytes.length === 0 && base === 0) return '';
+  const squeeze = options.squeeze ?? false;
+  const lines: string[] = [];
+  let squeezing = false;
+  for (let start = 0; start < bytes.length; start += HEX_LINE_BYTES) {
+    const full = start + HEX_LINE_BYTES <= bytes.length;
+    if (squeeze && full && start > 0 && sameLine(bytes, start, start - HEX_LINE_BYTES)) {
+      if (!squeezing) lines.push('*');
+      squeezing = true;
+      continue;
+    }
+    squeezing = false;
+    lines.push(line(bytes, start, base + start));
+  }
+  lines.push(offsetText(base + bytes.length));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Which way bytes went: read from the peer, or written to it. */
+export type DumpDirection = 'read' | 'write';
+
+/** What a dump's heading names: the connection, the peer and which way the bytes went. */
+export interface DumpHeading {
+  /** TCP or UDP. */
+  transport: TraceTransport;
+  /** Whether the bytes are our server's or our client's. */
+  role: TraceRole;
+  /** The connection's number (TCP servers number them from 1), when there is one. */
+  connection?: number | undefined;
+  /** Read or written. */
+  direction: DumpDirection;
+  /** The peer: the client for a server, the server for a client. */
+  remote?: TraceAddress | undefined;
+  /** How many bytes. */
+  length: number;
+}
+
+const ROLE_WORD: Record<TraceLanguage, Record<TraceRole, string>> = {
+  en: { server: 'server', client: 'client' },
+  ko: { server: '서버', client: '클라이언트' },
+};
+
+function peerText(a: TraceAddress | undefined): string {
+  if (a === undefined) return '?';
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/**
+ * The line above a block of `--hex`: the connection, an arrow the way the bytes went, and what
+ * happened: `[#3 127.0.0.1:5123 → server] read 13 bytes`, `[#3 server → 127.0.0.1:5123] wrote
+ * 13 bytes`; in Korean `[#3 127.0.0.1:5123 → 서버] 13바이트 읽음`, `... 13바이트 씀`. A UDP
+ * datagram says `received` and `sent` (`수신`, `송신`). No trailing newline.
+ */
+export function formatDumpHeading(heading: DumpHeading, lang: TraceLanguage = 'en'): string {
+  const id = heading.connection === undefined ? '' : `#${heading.connection} `;
+  const us = ROLE_WORD[lang][heading.role];
+  const peer = peerText(heading.remote);
+  const path = heading.direction === 'read' ? `${peer} → ${us}` : `${us} → ${peer}`;
+  const n = heading.length;
+  const udp = heading.transport === 'udp';
+  if (lang === 'ko') {
+    const verb = heading.direction === 'read' ? (udp ? '수신' : '읽음') : udp ? '송신' : '씀';
+    return `[${id}${path}] ${n}바이트 ${verb}`;
+  }
+  const verb = heading.direction === 'read' ? (udp ? 'received' : 'read') : udp ? 'sent' : 'wrote';
+  return `[${id}${path}] ${verb} ${n === 1 ? '1 byte' : `${n} bytes`}`;
+}
