@@ -123,7 +123,16 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
+export { BYTES_CHANNEL, subscribeBytes, type TraceBytes } from './trace/bytes.js';
 export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS, type TraceEventInit } from './trace/events.js';
+export {
+  type DumpDirection,
+  type DumpHeading,
+  formatDumpHeading,
+  formatHexdump,
+  HEX_LINE_BYTES,
+  type HexdumpOptions,
+} from './trace/hexdump.js';
 export {
   formatMerged,
   MERGE_SOURCES,
@@ -169,8 +178,9 @@ export {
   MAX_LISTED_FDS,
 } from './transport/socket-activation.js';
 export type { ServerStats } from './transport/stats.js';
+export { holdReading } from './transport/socket-bytes.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
-export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export { type ConnectionHandler, type SocketBytes, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
 export {
   connectUdp,
   UdpClient,

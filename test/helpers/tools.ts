@@ -83,6 +83,12 @@ export const TOOLS = {
     pkg: 'fonts-noto-cjk and fontconfig',
     output: /\S/,
   },
+  hexdump: {
+    name: 'hexdump',
+    paths: ['/usr/bin/hexdump', '/bin/hexdump'],
+    versionArgs: ['-V'],
+    pkg: 'bsdextrautils',
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],
