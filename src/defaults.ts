@@ -274,19 +274,10 @@ export const VIEW_CLIENT_TIMEOUT_MS = 3_000;
 export const VIEW_STATS_INTERVAL_MS = 500;
 
 /**
- * `--hex`: bytes of dump text its output may hold before the connection that added the last block
- * is held back (its reading paused until the output drains).
- */
-export const HEX_HIGH_WATER_BYTES = 64 * 1024;
-
-/**
  * `--hex`: past this many bytes waiting in its output, a new block is dropped and counted instead
  * (datagrams, which cannot be held back, and writes of services that do not read, such as hello).
  */
 export const HEX_DROP_BYTES = 4 * 1024 * 1024;
-
-/** `--hex`: how long a program about to exit waits for its dump to reach a slow reader. */
-export const HEX_FLUSH_TIMEOUT_MS = 5_000;
 
 /** The live view: bytes of each connection's dump kept each way (its first bytes). */
 export const VIEW_HEX_BYTES = 4 * 1024;

@@ -132,6 +132,7 @@ export {
   formatHexdump,
   HEX_LINE_BYTES,
   type HexdumpOptions,
+  hexdumpBytes,
 } from './trace/hexdump.js';
 export {
   formatMerged,
@@ -177,10 +178,15 @@ export {
   LISTEN_FDS_START,
   MAX_LISTED_FDS,
 } from './transport/socket-activation.js';
-export type { ServerStats } from './transport/stats.js';
 export { holdReading } from './transport/socket-bytes.js';
+export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
-export { type ConnectionHandler, type SocketBytes, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export {
+  type ConnectionHandler,
+  type SocketBytes,
+  TcpServer,
+  type TcpServerOptions,
+} from './transport/tcp-server.js';
 export {
   connectUdp,
   UdpClient,

@@ -2,22 +2,22 @@
  * `--hex`: every read's and write's bytes (every datagram's) as `hexdump -C` prints them, each
  * block headed by the connection and the way the bytes went, on stderr beside the trace.
  *
- * The dump has a stream of its own on stderr's descriptor, written without blocking the event
- * loop, so that a slow reader (a terminal, `2>&1 | less`) slows only the connections it dumps:
- * once the stream holds {@link HEX_HIGH_WATER_BYTES}, the connection that added the last block
- * stops reading until it drains. What cannot be held back (a datagram, the writes of a service
- * that does not read) is dropped and counted past {@link HEX_DROP_BYTES}, and the count is said
- * in one line once the stream drains. With `--trace` on, the trace's lines go through the same
- * stream, so that each block follows its read or write line. A failed stream (the reader went
- * away, a full disk) follows src/cli/output.ts's rules for stderr: dropped and counted, and the
- * program goes on.
+ * The blocks go where the trace's lines go (stderr, through writeStderr), so that each block
+ * follows its read or write line. Where stderr is a pipe, Node writes it without blocking and
+ * buffers what the reader has not taken: once stderr's buffer is full (`writableNeedDrain`), the
+ * connection that added the last block stops reading until stderr drains, so a slow reader (a
+ * terminal's pager, `2>&1 | less`) slows the connections it dumps instead of filling the memory.
+ * What cannot be held back (a datagram, the writes of a service that does not read) is dropped and
+ * counted past {@link HEX_DROP_BYTES}, and the count is said in one line once stderr drains. A
+ * failed stderr (the reader went away, a full disk) follows src/cli/output.ts's rules: dropped and
+ * counted, and the program goes on. Where stderr is a file or a terminal, Node writes it
+ * synchronously: nothing waits in memory, and a slow terminal slows the whole program.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { HEX_DROP_BYTES, HEX_FLUSH_TIMEOUT_MS, HEX_HIGH_WATER_BYTES } from '../defaults.js';
+import { HEX_DROP_BYTES } from '../defaults.js';
 import { subscribeBytes, type TraceBytes } from '../trace/bytes.js';
-import { formatDumpHeading, formatHexdump } from '../trace/hexdump.js';
+import { formatDumpHeading, hexdumpBytes } from '../trace/hexdump.js';
 import type { TraceLanguage } from '../trace/schema.js';
-import { countDroppedLogLines, settleBeforeExit } from './output.js';
+import { writeStderr } from './output.js';
 import { CliError } from './program.js';
 import { printTrace, type TraceFormat } from './trace-output.js';
 
@@ -61,59 +61,27 @@ export function droppedDumpsLine(program: string, count: number, lang: TraceLang
     : `${program}: --hex: ${count === 1 ? '1 dump' : `${count} dumps`} dropped: the output could not keep up\n`;
 }
 
-/** A running dump: how to write a line into it (the trace's), and how to stop. */
-export interface HexDump {
-  /** Writes whole lines into the dump's stream, in order with the blocks. */
-  write(text: string): void;
-  /** Stops dumping (what is written still goes out before the program exits). */
-  stop(): void;
-}
-
-/** Options of {@link startHexDump}. */
-export interface HexDumpOptions {
-  program: string;
-  lang: TraceLanguage;
-  /** Where the dump goes. @default a stream on descriptor 2 (stderr) */
-  stream?: WriteStream;
-}
-
-/** Subscribes to the bytes channel and prints each block, until `stop()`. */
-export function startHexDump(options: HexDumpOptions): HexDump {
-  const { program, lang } = options;
-  const out =
-    options.stream ??
-    createWriteStream('/dev/stderr', { fd: 2, autoClose: false, highWaterMark: HEX_HIGH_WATER_BYTES });
-  let failed = false;
+/** Subscribes to the bytes channel and prints each block on stderr, until the returned function is called. */
+export function startHexDump(program: string, lang: TraceLanguage): () => void {
+  const out = process.stderr;
   let droppedBlocks = 0;
   const holds: Array<() => void> = [];
   const releaseAll = () => {
     for (const release of holds.splice(0)) release();
   };
-  out.on('error', () => {
-    // As stderr's own failures: every later line is dropped and counted, never thrown.
-    failed = true;
-    countDroppedLogLines();
+  const onDrain = () => {
     releaseAll();
-  });
-  out.on('drain', () => {
-    releaseAll();
-    if (droppedBlocks > 0 && !failed) {
-      const count = droppedBlocks;
+    if (droppedBlocks > 0) {
+      writeStderr(droppedDumpsLine(program, droppedBlocks, lang));
       droppedBlocks = 0;
-      out.write(droppedDumpsLine(program, count, lang));
     }
-  });
-  const write = (text: string) => {
-    if (failed || out.destroyed) {
-      failed = true;
-      countDroppedLogLines();
-      return;
-    }
-    out.write(text);
   };
-  const onBytes = (message: TraceBytes) => {
-    if (failed || out.destroyed) {
-      countDroppedLogLines();
+  // A failed stderr (guardOutput counts it) holds nothing back: writeStderr drops what follows.
+  out.on('drain', onDrain);
+  out.on('error', releaseAll);
+  const unsubscribe = subscribeBytes((message: TraceBytes) => {
+    if (out.destroyed) {
+      writeStderr(''); // counted as dropped, as every log line once stderr failed
       return;
     }
     // What cannot be held back (or was not, in time) is dropped past the bound, not buffered.
@@ -132,36 +100,17 @@ export function startHexDump(options: HexDumpOptions): HexDump {
       },
       lang,
     );
-    out.write(`${heading}\n${formatHexdump(message.data, { offset: message.offset })}`);
+    writeStderr(`${heading}\n`);
+    // As bytes: a dump is about five times the bytes it shows, and need never be a string.
+    writeStderr(hexdumpBytes(message.data, { offset: message.offset }));
     if (out.writableNeedDrain && message.hold !== undefined) holds.push(message.hold());
-  };
-  const unsubscribe = subscribeBytes(onBytes);
-  settleBeforeExit(() => settle(out));
-  return {
-    write,
-    stop: () => {
-      unsubscribe();
-      releaseAll();
-    },
-  };
-}
-
-// Resolves once what was written has gone out, the stream failed, or the bound passed (a reader
-// that stopped reading must not keep the program from exiting).
-function settle(out: WriteStream): Promise<void> {
-  if (out.writableLength === 0 || out.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, HEX_FLUSH_TIMEOUT_MS);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      out.off('error', done);
-      resolve();
-    }
-    // The callback of a write runs once every write before it has gone out.
-    out.write('', done);
-    out.once('error', done);
   });
+  return () => {
+    unsubscribe();
+    out.off('drain', onDrain);
+    out.off('error', releaseAll);
+    releaseAll();
+  };
 }
 
 /**
@@ -175,11 +124,10 @@ export function startTraceAndHex(
   traceFormat: TraceFormat | undefined,
   hex: boolean,
 ): () => void {
-  if (!hex) return traceFormat === undefined ? () => {} : printTrace(lang, undefined, traceFormat);
-  const dump = startHexDump({ program, lang });
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, dump.write, traceFormat);
+  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopDump = hex ? startHexDump(program, lang) : undefined;
   return () => {
     stopTrace?.();
-    dump.stop();
+    stopDump?.();
   };
 }

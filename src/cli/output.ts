@@ -18,8 +18,6 @@ export const BROKEN_PIPE_EXIT = 141;
 let installedFor: string | undefined;
 let stderrFailed = false;
 let dropped = 0;
-// Other outputs to wait for before exiting (--hex's stream on stderr's descriptor).
-const settlers: Array<() => Promise<void>> = [];
 
 /**
  * Installs the handlers on process.stdout and process.stderr for `program` (once; later calls do
@@ -42,10 +40,10 @@ export function guardOutput(program: string): void {
 }
 
 /**
- * Writes `text` (one or more whole lines) on stderr, or drops and counts it once stderr has
- * failed. What servers log goes through here.
+ * Writes `text` (one or more whole lines; bytes for `--hex`'s dump) on stderr, or drops and
+ * counts it once stderr has failed. What servers log goes through here.
  */
-export function writeStderr(text: string): void {
+export function writeStderr(text: string | Uint8Array): void {
   if (stderrFailed || process.stderr.destroyed) {
     stderrFailed = true;
     dropped++;
@@ -64,27 +62,13 @@ export function droppedLogLines(): number {
   return dropped;
 }
 
-/** Counts log writes another writer of stderr's descriptor dropped (`--hex`'s, once it failed). */
-export function countDroppedLogLines(n = 1): void {
-  dropped += n;
-}
-
-/** Has {@link outputSettled} also wait for `settle` (another writer of stderr's descriptor). */
-export function settleBeforeExit(settle: () => Promise<void>): void {
-  settlers.push(settle);
-}
-
 /**
  * Resolves once what was written so far has been handed to the system and any error it met has
  * been delivered: a write to a full disk fails on the next tick, after the write call returned,
  * and the program must not exit 0 before hearing of it.
  */
 export async function outputSettled(): Promise<void> {
-  await Promise.all([
-    flushed(process.stdout),
-    flushed(process.stderr),
-    ...settlers.map((settle) => settle()),
-  ]);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 

@@ -29,28 +29,51 @@ export interface HexdumpOptions {
   squeeze?: boolean;
 }
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
-// Printable ASCII (0x20 to 0x7e) as itself, everything else as '.', as hexdump -C shows it.
-const ASCII = Array.from({ length: 256 }, (_, byte) =>
-  byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : '.',
-);
+const DIGITS = '0123456789abcdef';
+const SPACE = 0x20;
+const BAR = 0x7c;
+const STAR = 0x2a;
+const NEWLINE = 0x0a;
+const DOT = 0x2e;
+// A full line: offset, a space, 49 columns of hex, two spaces, |16 bytes|, newline.
+const HEX_COLUMNS = 49;
 
-function offsetText(offset: number): string {
-  return offset.toString(16).padStart(8, '0');
+// Writes `offset` in hex, at least 8 digits, at `at`; returns where it ended.
+function putOffset(out: Uint8Array, at: number, offset: number): number {
+  const text = offset.toString(16).padStart(8, '0');
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
 
-// One line: up to 16 bytes of `bytes` from `start`, at stream offset `offset`.
-function line(bytes: Uint8Array, start: number, offset: number): string {
+function offsetLength(offset: number): number {
+  return Math.max(8, offset.toString(16).length);
+}
+
+// Writes one line (up to 16 bytes of `bytes` from `start`, at stream offset `offset`); returns its end.
+function putLine(out: Uint8Array, at: number, bytes: Uint8Array, start: number, offset: number): number {
   const end = Math.min(start + HEX_LINE_BYTES, bytes.length);
-  let hex = '';
-  let ascii = '';
+  let p = putOffset(out, at, offset);
+  out[p++] = SPACE;
+  const hexEnd = p + HEX_COLUMNS;
   for (let i = start; i < end; i++) {
     const byte = bytes[i] as number;
-    hex += i - start === 8 ? `  ${HEX[byte]}` : ` ${HEX[byte]}`;
-    ascii += ASCII[byte];
+    if (i - start === 8) out[p++] = SPACE;
+    out[p++] = SPACE;
+    out[p++] = DIGITS.charCodeAt(byte >> 4);
+    out[p++] = DIGITS.charCodeAt(byte & 15);
   }
-  // 16 bytes take 49 columns (a space and two digits each, and the extra space after the 8th).
-  return `${offsetText(offset)} ${hex.padEnd(49, ' ')}  |${ascii}|`;
+  while (p < hexEnd) out[p++] = SPACE;
+  out[p++] = SPACE;
+  out[p++] = SPACE;
+  out[p++] = BAR;
+  // Printable ASCII (0x20 to 0x7e) as itself, everything else as '.', as hexdump -C shows it.
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    out[p++] = byte >= 0x20 && byte <= 0x7e ? byte : DOT;
+  }
+  out[p++] = BAR;
+  out[p++] = NEWLINE;
+  return p;
 }
 
 function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
@@ -59,27 +82,54 @@ function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
 }
 
 /**
- * The dump of `bytes` in the layout of `hexdump -C`, each line ending in `\n`, with the final
- * offset line. Nothing at all for no bytes at offset 0, as `hexdump -C` prints for an empty file.
+ * The dump of `bytes` as {@link formatHexdump} gives it, as ASCII bytes: what a program writes,
+ * without making a string of it (a dump is about five times the bytes it shows).
  */
-export function formatHexdump(bytes: Uint8Array, options: HexdumpOptions = {}): string {
+export function hexdumpBytes(bytes: Uint8Array, options: HexdumpOptions = {}): Uint8Array {
   const base = options.offset ?? 0;
-  if (bytes.length === 0 && base === 0) return '';
+  if (bytes.length === 0 && base === 0) return new Uint8Array(0);
   const squeeze = options.squeeze ?? false;
-  const lines: string[] = [];
+  // Which lines are printed: a line's start, or -1 for a '*'.
+  const starts: number[] = [];
+  let size = 0;
   let squeezing = false;
   for (let start = 0; start < bytes.length; start += HEX_LINE_BYTES) {
     const full = start + HEX_LINE_BYTES <= bytes.length;
     if (squeeze && full && start > 0 && sameLine(bytes, start, start - HEX_LINE_BYTES)) {
-      if (!squeezing) lines.push('*');
+      if (!squeezing) {
+        starts.push(-1);
+        size += 2;
+      }
       squeezing = true;
       continue;
     }
     squeezing = false;
-    lines.push(line(bytes, start, base + start));
+    starts.push(start);
+    const n = Math.min(HEX_LINE_BYTES, bytes.length - start);
+    size += offsetLength(base + start) + 1 + HEX_COLUMNS + 3 + n + 2;
   }
-  lines.push(offsetText(base + bytes.length));
-  return `${lines.join('\n')}\n`;
+  size += offsetLength(base + bytes.length) + 1;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const start of starts) {
+    if (start === -1) {
+      out[at++] = STAR;
+      out[at++] = NEWLINE;
+    } else {
+      at = putLine(out, at, bytes, start, base + start);
+    }
+  }
+  at = putOffset(out, at, base + bytes.length);
+  out[at] = NEWLINE;
+  return out;
+}
+
+/**
+ * The dump of `bytes` in the layout of `hexdump -C`, each line ending in `\n`, with the final
+ * offset line. Nothing at all for no bytes at offset 0, as `hexdump -C` prints for an empty file.
+ */
+export function formatHexdump(bytes: Uint8Array, options: HexdumpOptions = {}): string {
+  return new TextDecoder().decode(hexdumpBytes(bytes, options));
 }
 
 /** Which way bytes went: read from the peer, or written to it. */

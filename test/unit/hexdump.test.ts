@@ -54,7 +54,11 @@ describe('formatHexdump, against hexdump -C', needs(TOOLS.hexdump), () => {
       const bytes = randomBytes(1 + Math.floor(Math.random() * 300));
       const offset = Math.floor(Math.random() * bytes.length);
       const expected = realHexdump(bytes, ['-v', '-s', String(offset)]);
-      assert.equal(formatHexdump(bytes.subarray(offset), { offset }), expected, `round ${round}: ${bytes.toString('hex')} from ${offset}`);
+      assert.equal(
+        formatHexdump(bytes.subarray(offset), { offset }),
+        expected,
+        `round ${round}: ${bytes.toString('hex')} from ${offset}`,
+      );
     }
   });
 
@@ -62,7 +66,12 @@ describe('formatHexdump, against hexdump -C', needs(TOOLS.hexdump), () => {
     const cases = [
       Buffer.alloc(64),
       Buffer.alloc(70),
-      Buffer.concat([Buffer.alloc(32, 0x41), Buffer.alloc(16, 0x42), Buffer.alloc(48, 0x41), Buffer.from('end')]),
+      Buffer.concat([
+        Buffer.alloc(32, 0x41),
+        Buffer.alloc(16, 0x42),
+        Buffer.alloc(48, 0x41),
+        Buffer.from('end'),
+      ]),
       Buffer.concat([Buffer.alloc(16, 1), Buffer.alloc(16, 2), Buffer.alloc(16, 1)]),
       Buffer.alloc(16, 7),
       Buffer.alloc(31, 7),
@@ -80,7 +89,14 @@ describe('formatDumpHeading', () => {
   const v6 = { address: '::1', port: 9000, family: 'IPv6' as const };
 
   test('a server read and write, in English and Korean', () => {
-    const read = { transport: 'tcp', role: 'server', connection: 3, direction: 'read', remote: client, length: 13 } as const;
+    const read = {
+      transport: 'tcp',
+      role: 'server',
+      connection: 3,
+      direction: 'read',
+      remote: client,
+      length: 13,
+    } as const;
     assert.equal(formatDumpHeading(read), '[#3 127.0.0.1:5123 → server] read 13 bytes');
     assert.equal(formatDumpHeading(read, 'ko'), '[#3 127.0.0.1:5123 → 서버] 13바이트 읽음');
     const write = { ...read, direction: 'write', length: 1 } as const;
@@ -95,7 +111,13 @@ describe('formatDumpHeading', () => {
     const sent = { transport: 'udp', role: 'client', direction: 'write', remote: v6, length: 5 } as const;
     assert.equal(formatDumpHeading(sent), '[client → [::1]:9000] sent 5 bytes');
     assert.equal(formatDumpHeading(sent, 'ko'), '[클라이언트 → [::1]:9000] 5바이트 송신');
-    const received = { transport: 'udp', role: 'server', direction: 'read', remote: client, length: 0 } as const;
+    const received = {
+      transport: 'udp',
+      role: 'server',
+      direction: 'read',
+      remote: client,
+      length: 0,
+    } as const;
     assert.equal(formatDumpHeading(received), '[127.0.0.1:5123 → server] received 0 bytes');
     assert.equal(formatDumpHeading(received, 'ko'), '[127.0.0.1:5123 → 서버] 0바이트 수신');
   });
