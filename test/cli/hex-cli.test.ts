@@ -134,16 +134,16 @@ describe('--hex on userver and uclient', needs(TOOLS.hexdump), () => {
     assert.equal((await s.exited()).code, 0);
     assert.match(
       s.stderr(),
-      new RegExp(`\\[127\\.0\\.0\\.1:\\d+ → server\\] received 4 bytes\\n${escape(dump)}`),
+      new RegExp(`\\[127\\.0\\.0\\.1:\\d+ → server\\] received 4 bytes\\n${literal(dump)}`),
     );
     assert.match(
       s.stderr(),
-      new RegExp(`\\[server → 127\\.0\\.0\\.1:\\d+\\] sent 4 bytes\\n${escape(dump)}`),
+      new RegExp(`\\[server → 127\\.0\\.0\\.1:\\d+\\] sent 4 bytes\\n${literal(dump)}`),
     );
   });
 });
 
-function escape(text: string): string {
+function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
