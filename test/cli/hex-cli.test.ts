@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -146,6 +147,54 @@ describe('--hex on userver and uclient', needs(TOOLS.hexdump), () => {
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('--hex: datagrams past the bound', () => {
+  test('a flood with stderr unread: the dumps past the bound are dropped, counted and said', async (t) => {
+    const child = spawn(
+      binPath('userver'),
+      ['--hex', '--service', 'echo', '--no-rate-limit', '--host', '127.0.0.1', '0'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: testEnv() },
+    );
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let text = '';
+    const stderr = child.stderr;
+    stderr.setEncoding('latin1').on('data', (c: string) => {
+      text += c;
+    });
+    await until(() => /listening on .*:\d+\n/.test(text), 'the listening line');
+    const port = Number(/:(\d+)\n/.exec(text)?.[1]);
+    stderr.pause(); // nobody reads the dump now: the pipe fills, then stderr's buffer
+    const socket = createSocket('udp4');
+    t.after(() => socket.close());
+    const payload = Buffer.alloc(1400, 0x41);
+    const datagrams = 600;
+    // Each datagram differs from the reply before it: the server's loop guard drops a peer that
+    // sends its own replies back.
+    const deadline = AbortSignal.timeout(20_000);
+    for (let i = 0; i < datagrams; i++) {
+      // One at a time, each answered before the next: none is lost to a full receive buffer.
+      const reply = once(socket, 'message', { signal: deadline });
+      payload.writeUInt32BE(i, 0);
+      socket.send(payload, port, '127.0.0.1');
+      await reply;
+    }
+    stderr.resume();
+    const blocks = () => (text.match(/\] (received|sent) 1400 bytes\n/g) ?? []).length;
+    const dropped = () =>
+      [...text.matchAll(/userver: --hex: (\d+) dumps? dropped: the output could not keep up\n/g)].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    // Every datagram each way is either dumped or counted in a dropped line.
+    await until(() => blocks() + dropped() === 2 * datagrams, 'every block dumped or counted', 20_000);
+    assert.ok(dropped() > 0, 'some were dropped: 1,200 dumps of 1,400 bytes are more than the bound');
+    assert.ok(blocks() > 0);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+});
 
 describe('--hex refusals', () => {
   test('hbench refuses it, with the reason and what to run instead', async () => {
