@@ -245,6 +245,7 @@ export {
   type KernelPace,
   type KernelTarget,
   type ViewAddress,
+  type ViewBytes,
   type ViewConnection,
   type ViewCounters,
   type ViewEnd,
