@@ -38,42 +38,53 @@ const DOT = 0x2e;
 // A full line: offset, a space, 49 columns of hex, two spaces, |16 bytes|, newline.
 const HEX_COLUMNS = 49;
 
+// The two ASCII hex digits of each byte value, side by side.
+const HEX_CODES = new Uint8Array(512);
+for (let byte = 0; byte < 256; byte++) {
+  HEX_CODES[2 * byte] = DIGITS.charCodeAt(byte >> 4);
+  HEX_CODES[2 * byte + 1] = DIGITS.charCodeAt(byte & 15);
+}
+
+const DIGIT_CODES = Uint8Array.from(DIGITS, (c) => c.charCodeAt(0));
+
 // Writes `offset` in hex, at least 8 digits, at `at`; returns where it ended.
 function putOffset(out: Uint8Array, at: number, offset: number): number {
-  const text = offset.toString(16).padStart(8, '0');
+  if (offset < 2 ** 32) {
+    let v = offset >>> 0;
+    for (let k = at + 7; k >= at; k--) {
+      out[k] = DIGIT_CODES[v & 15] as number;
+      v >>>= 4;
+    }
+    return at + 8;
+  }
+  const text = offset.toString(16);
   for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
   return at + text.length;
 }
 
 function offsetLength(offset: number): number {
-  return Math.max(8, offset.toString(16).length);
+  return offset < 2 ** 32 ? 8 : offset.toString(16).length;
 }
 
-// Writes one line (up to 16 bytes of `bytes` from `start`, at stream offset `offset`); returns its end.
+// Writes one line (up to 16 bytes of `bytes` from `start`, at stream offset `offset`) into `out`,
+// which is filled with spaces already; returns its end.
 function putLine(out: Uint8Array, at: number, bytes: Uint8Array, start: number, offset: number): number {
-  const end = Math.min(start + HEX_LINE_BYTES, bytes.length);
-  let p = putOffset(out, at, offset);
-  out[p++] = SPACE;
-  const hexEnd = p + HEX_COLUMNS;
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i] as number;
-    if (i - start === 8) out[p++] = SPACE;
-    out[p++] = SPACE;
-    out[p++] = DIGITS.charCodeAt(byte >> 4);
-    out[p++] = DIGITS.charCodeAt(byte & 15);
+  const n = Math.min(HEX_LINE_BYTES, bytes.length - start);
+  const hex = putOffset(out, at, offset) + 1;
+  const ascii = hex + HEX_COLUMNS + 3;
+  for (let j = 0; j < n; j++) {
+    const byte = bytes[start + j] as number;
+    // A space and two digits a byte, and one space more after the 8th.
+    const p = hex + 3 * j + (j >= 8 ? 2 : 1);
+    out[p] = HEX_CODES[2 * byte] as number;
+    out[p + 1] = HEX_CODES[2 * byte + 1] as number;
+    // Printable ASCII (0x20 to 0x7e) as itself, everything else as '.', as hexdump -C shows it.
+    out[ascii + j] = byte >= 0x20 && byte <= 0x7e ? byte : DOT;
   }
-  while (p < hexEnd) out[p++] = SPACE;
-  out[p++] = SPACE;
-  out[p++] = SPACE;
-  out[p++] = BAR;
-  // Printable ASCII (0x20 to 0x7e) as itself, everything else as '.', as hexdump -C shows it.
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i] as number;
-    out[p++] = byte >= 0x20 && byte <= 0x7e ? byte : DOT;
-  }
-  out[p++] = BAR;
-  out[p++] = NEWLINE;
-  return p;
+  out[ascii - 1] = BAR;
+  out[ascii + n] = BAR;
+  out[ascii + n + 1] = NEWLINE;
+  return ascii + n + 2;
 }
 
 function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
@@ -109,7 +120,7 @@ export function hexdumpBytes(bytes: Uint8Array, options: HexdumpOptions = {}): U
     size += offsetLength(base + start) + 1 + HEX_COLUMNS + 3 + n + 2;
   }
   size += offsetLength(base + bytes.length) + 1;
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(size).fill(SPACE);
   let at = 0;
   for (const start of starts) {
     if (start === -1) {
