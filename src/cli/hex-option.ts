@@ -114,8 +114,8 @@ export function startHexDump(program: string, lang: TraceLanguage): () => void {
 }
 
 /**
- * What a program's `--trace` and `--hex` print, started together: the trace alone on stderr as
- * before, the dump alone, or both through the dump's stream so that they interleave in order.
+ * What a program's `--trace` and `--hex` print, started together: the trace, the dump, or both,
+ * all through writeStderr, so that each block follows its read or write line.
  * Returns how to stop them (a function that does nothing when neither is on).
  */
 export function startTraceAndHex(
