@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -60,6 +60,23 @@ describe('formatHexdump, against hexdump -C', needs(TOOLS.hexdump), () => {
         `round ${round}: ${bytes.toString('hex')} from ${offset}`,
       );
     }
+  });
+
+  test('offsets past 4 GiB widen the column, as hexdump -C prints them (a sparse file)', () => {
+    const file = join(dir, 'sparse.bin');
+    const bytes = Buffer.from('Hello World!\0abcdefghij', 'latin1');
+    const offset = 2 ** 32 + 5;
+    const fd = openSync(file, 'w');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    const run = spawnSync(toolPath(TOOLS.hexdump), ['-C', '-v', '-s', String(offset), file], {
+      encoding: 'latin1',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(formatHexdump(bytes, { offset }), run.stdout);
   });
 
   test('squeeze: runs of equal lines become one *, as hexdump -C prints them', () => {
