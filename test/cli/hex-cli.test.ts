@@ -8,10 +8,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { binPath, runBin, type StartedServer, startServer, testEnv } from '../helpers/process.js';
+import {
+  binPath,
+  listeningPort,
+  runBin,
+  type StartedServer,
+  startServer,
+  testEnv,
+} from '../helpers/process.js';
 import { needs, TOOLS, toolPath } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -236,6 +243,34 @@ describe('--hex output failures and backpressure', () => {
     await until(() => /listening on .*:\d+\n/.test(err), 'the listening line');
     const port = Number(/:(\d+)\n/.exec(err)?.[1]);
     child.stderr.destroy(); // the reader of stderr goes away: every later write is EPIPE
+    for (let i = 0; i < 3; i++) {
+      const r = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(port)], {
+        input: `line ${i}\n`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString(), `Message from server: line ${i}\n`);
+    }
+    assert.equal(child.exitCode, null, 'still serving');
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  });
+
+  test('the dump on a full disk (/dev/full): no stack trace, the server keeps serving', async (t) => {
+    const full = openSync('/dev/full', 'w');
+    t.after(() => closeSync(full));
+    const child = spawn(
+      binPath('hserver'),
+      ['--hex', '--trace', '--service', 'echo', '--host', '127.0.0.1', '0'],
+      {
+        stdio: ['ignore', 'ignore', full],
+        env: testEnv(),
+      },
+    );
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const port = await listeningPort(child.pid ?? 0);
     for (let i = 0; i < 3; i++) {
       const r = await runBin('hclient', ['--service', 'echo', '127.0.0.1', String(port)], {
         input: `line ${i}\n`,
