@@ -280,3 +280,12 @@ export const VIEW_CLIENT_TIMEOUT_MS = 3_000;
 
 /** The live view: how often the service's stats are read while a page is open. */
 export const VIEW_STATS_INTERVAL_MS = 500;
+
+/**
+ * `--hex`: past this many bytes waiting in its output, a new block is dropped and counted instead
+ * (datagrams, which cannot be held back, and writes of services that do not read, such as hello).
+ */
+export const HEX_DROP_BYTES = 4 * 1024 * 1024;
+
+/** The live view: bytes of each connection's dump kept each way (its first bytes). */
+export const VIEW_HEX_BYTES = 4 * 1024;

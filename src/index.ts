@@ -134,7 +134,17 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
+export { BYTES_CHANNEL, subscribeBytes, type TraceBytes } from './trace/bytes.js';
 export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS, type TraceEventInit } from './trace/events.js';
+export {
+  type DumpDirection,
+  type DumpHeading,
+  formatDumpHeading,
+  formatHexdump,
+  HEX_LINE_BYTES,
+  type HexdumpOptions,
+  hexdumpBytes,
+} from './trace/hexdump.js';
 export {
   formatMerged,
   MERGE_SOURCES,
@@ -179,9 +189,15 @@ export {
   LISTEN_FDS_START,
   MAX_LISTED_FDS,
 } from './transport/socket-activation.js';
+export { holdReading } from './transport/socket-bytes.js';
 export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
-export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export {
+  type ConnectionHandler,
+  type SocketBytes,
+  TcpServer,
+  type TcpServerOptions,
+} from './transport/tcp-server.js';
 export {
   connectUdp,
   UdpClient,
@@ -240,6 +256,7 @@ export {
   type KernelPace,
   type KernelTarget,
   type ViewAddress,
+  type ViewBytes,
   type ViewConnection,
   type ViewCounters,
   type ViewEnd,

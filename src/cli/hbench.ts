@@ -27,6 +27,9 @@ const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
 // In the order hbench's help gives them.
 const LOAD_SERVICES = ['hello', 'echo', 'greet', 'discard', 'qotd'] as const;
+// A benchmark opens thousands of connections a second: a dump of their bytes would measure the
+// terminal, not the server, and hold the load back where the dump cannot keep up.
+const HBENCH_HEX_REFUSAL = `${PROGRAM}: --hex is not for a benchmark (dumping every connection's bytes would measure the terminal, not the server): run hclient --hex for one connection`;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
 
@@ -48,6 +51,7 @@ Options:
                           [default: ${DEFAULT_HELLO_MESSAGE}; qotd: the server's default quote]
   --no-nul                hello: expect no NUL after the text
   --json                  print the results as one JSON object on stdout
+  --hex                   refused: see hclient --hex (docs/hexdump.md)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -72,10 +76,12 @@ async function main(argv: readonly string[]): Promise<number> {
     message: { type: 'string' },
     'no-nul': { type: 'boolean' },
     json: { type: 'boolean' },
+    hex: { type: 'boolean' },
     ...INFO_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
+  if (values.hex) throw new CliError(HBENCH_HEX_REFUSAL);
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const concurrency =
     values.concurrency === undefined

@@ -15,12 +15,12 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
-import { writeStderr } from './output.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { isClassicService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -41,7 +41,7 @@ prints how many bytes went.
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -60,6 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -67,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -78,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
     if (isClassicService(talk.service)) {
       const { runClassicTcpClient } = await import('./classic-client.js');

@@ -21,13 +21,13 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
-import { writeStderr } from './output.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'hserver';
@@ -54,7 +54,7 @@ Options:
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -85,6 +85,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...METRICS_OPTIONS,
     ...PROXY_OPTIONS,
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
     ...TALK_SERVER_OPTIONS,
   });
@@ -117,6 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const proxy = parseProxyOptions(PROGRAM, values);
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
     values.view,
@@ -151,7 +153,8 @@ async function main(argv: readonly string[]): Promise<number> {
         createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
       );
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
+    trace:
+      traceFormat === undefined && !hex ? undefined : () => startTraceAndHex(PROGRAM, lang, traceFormat, hex),
     view,
     inFlight: (server) => server.connections,
     ...(closeTimeout === undefined ? {} : { closeTimeout }),

@@ -20,11 +20,11 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
-import { writeStderr } from './output.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { isClassicService, parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'uclient';
 const USAGE = 'Usage : uclient <IP> <port>';
@@ -53,7 +53,7 @@ Options:
                           echo, discard: send TEXT once instead of reading lines
   --timeout SECS          how long to wait for each reply                 [default: ${DEFAULT_UDP_TIMEOUT_MS / 1000}]
   --retries N             how many times to send again after a timeout    [default: ${DEFAULT_UDP_RETRIES}]
-${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -74,12 +74,14 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     retries: { type: 'string' },
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -94,7 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = abortOnSignals(() => {
     if ((service === 'echo' || service === 'discard') && message === undefined) process.stdin.destroy();
   });
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
     // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
     // With --trace the trace says it already.

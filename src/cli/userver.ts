@@ -27,12 +27,12 @@ import {
   TRACE_OPTIONS,
 } from './arguments.js';
 import { CLASSIC_SERVER_HELP, CLASSIC_SERVER_OPTIONS, parseClassicServerValues } from './classic-options.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
-import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES, type UdpServiceName } from './service-name.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
@@ -62,7 +62,7 @@ ${CLASSIC_SERVER_HELP}
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -106,6 +106,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...CLASSIC_SERVER_OPTIONS,
     ...METRICS_OPTIONS,
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -145,6 +146,7 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
     values.view,
@@ -165,7 +167,8 @@ async function main(argv: readonly string[]): Promise<number> {
       const common = { ...listen, host: values.host, reusePort, maxReplies: count, rateLimit };
       return buildUdpServer(service, common, classic, values);
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
+    trace:
+      traceFormat === undefined && !hex ? undefined : () => startTraceAndHex(PROGRAM, lang, traceFormat, hex),
     view,
   });
 }

@@ -27,6 +27,7 @@ import {
   RFC864_MAX_DATAGRAM_BYTES,
   XINETD_DATAGRAM_BYTES,
 } from '../protocol/chargen.js';
+import { bytesChannel } from '../trace/bytes.js';
 import { traceChannels } from '../trace/events.js';
 import type { ServerStats } from '../transport/stats.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
@@ -194,11 +195,14 @@ class ChargenSession {
   #write(): void {
     const { socket, stats } = this;
     let bytes = 0;
+    // --hex needs each write's own bytes: then each write is traced as it goes.
+    const dumping = bytesChannel.hasSubscribers;
     for (let i = 0; i < WRITES_PER_TURN; i++) {
       if (this.#finished || socket.destroyed || !socket.writable) return;
       const chunk = this.generator.lines(this.linesPerWrite);
       const more = socket.write(chunk);
-      bytes += chunk.length;
+      if (dumping) this.server.trace('write', this.id, { bytes: chunk.length }, { socket, data: chunk });
+      else bytes += chunk.length;
       stats.bytesGenerated += chunk.length;
       if (socket.writableLength > stats.peakBufferedBytes) stats.peakBufferedBytes = socket.writableLength;
       if (!more) {

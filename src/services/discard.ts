@@ -72,7 +72,7 @@ function startDiscarding(
   socket.setTimeout(idleTimeout, () => socket.destroy(new IdleTimeoutError('idle timeout')));
   socket.on('data', (chunk: Buffer) => {
     counts.bytes += chunk.length;
-    if (server.tracing) server.trace('read', id, { bytes: chunk.length });
+    if (server.tracing) server.trace('read', id, { bytes: chunk.length }, { socket, data: chunk });
   });
   socket.on('end', () => {
     if (server.tracing) server.trace('eof', id);
@@ -122,7 +122,7 @@ export async function sendDiscard(options: SendDiscardOptions): Promise<DiscardS
       if (data.length === 0) continue;
       const flushed = socket.write(data);
       bytes += data.length;
-      trace('write', { bytes: data.length });
+      trace('write', { bytes: data.length }, data);
       if (!flushed) await drained(socket, () => failure);
     }
     if (failure !== undefined) throw failure;

@@ -49,10 +49,12 @@ export function createOneShotServer(
     onConnection: (connection, server) => {
       const payload = reply();
       if (server.tracing) {
-        server.trace('write', connection.id, {
-          bytes: payload.length,
-          ...(text ? { text: tracePreview(payload) } : {}),
-        });
+        server.trace(
+          'write',
+          connection.id,
+          { bytes: payload.length, ...(text ? { text: tracePreview(payload) } : {}) },
+          { socket: connection.socket, data: payload },
+        );
       }
       sendAndClose(connection.socket, payload, idleTimeout);
     },

@@ -33,6 +33,7 @@ import {
 } from '../errors.js';
 import { LoopGuard, type LoopGuardOptions } from '../policy/loop-guard.js';
 import { RateLimiter } from '../policy/rate-limit.js';
+import { bytesChannel, publishTraceBytes } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -327,19 +328,37 @@ export class UdpServer {
   }
 
   /**
-   * True while trace subscribers are listening. `trace()` checks it itself; check it first only to
-   * skip building an event's fields on a hot path.
+   * True while trace subscribers (or the bytes channel's: `--hex`) are listening. `trace()`
+   * checks it itself; check it first only to skip building an event's fields on a hot path.
    */
   get tracing(): boolean {
-    return traceChannels.udpServer.hasSubscribers;
+    return traceChannels.udpServer.hasSubscribers || bytesChannel.hasSubscribers;
   }
 
-  /** Publishes a trace event, if anyone listens (the one trace() contract). */
-  trace(action: TraceActionOf<'udp', 'server'>, fields: Partial<TraceEventInit> = {}): void {
-    if (!traceChannels.udpServer.hasSubscribers) return;
-    traceChannels.udpServer.publish(
-      makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
-    );
+  /**
+   * Publishes a trace event, if anyone listens (the one trace() contract). A `recvfrom` or
+   * `sendto` given the datagram (`data`) also publishes it on the bytes channel, after the event.
+   */
+  trace(
+    action: TraceActionOf<'udp', 'server'>,
+    fields: Partial<TraceEventInit> = {},
+    data?: Uint8Array,
+  ): void {
+    if (traceChannels.udpServer.hasSubscribers) {
+      traceChannels.udpServer.publish(
+        makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
+      );
+    }
+    if (data !== undefined && bytesChannel.hasSubscribers && (action === 'recvfrom' || action === 'sendto')) {
+      publishTraceBytes({
+        transport: 'udp',
+        role: 'server',
+        endpoint: this.endpoint,
+        direction: action === 'recvfrom' ? 'read' : 'write',
+        remote: fields.remote,
+        data,
+      });
+    }
   }
 
   /**
@@ -484,7 +503,7 @@ export class UdpServer {
     this.#bytesIn += message.length;
     const tracing = this.tracing;
     const from = tracing ? toTraceAddress(remote.address, remote.port, remote.family) : undefined;
-    if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length });
+    if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length }, message);
     let reply: Uint8Array | undefined;
     try {
       reply = this.#onMessage(message, remote, this);
@@ -543,7 +562,7 @@ export class UdpServer {
         this.#bytesOut += bytes;
         if (this.tracing) {
           const to = from ?? toTraceAddress(remote.address, remote.port, remote.family);
-          this.trace('sendto', { remote: to, bytes });
+          this.trace('sendto', { remote: to, bytes }, reply);
         }
       }
       if (this.#inFlight === 0 && this.#stopping) {

@@ -5,7 +5,7 @@
  * kernel's state of both ends. Bounded: it keeps the newest {@link ViewStateOptions.maxConnections}
  * connections and the first events of each. Pure: no Node imports, no clock of its own.
  */
-import { VIEW_MAX_CONNECTIONS, VIEW_MAX_EVENTS } from '../defaults.js';
+import { VIEW_HEX_BYTES, VIEW_MAX_CONNECTIONS, VIEW_MAX_EVENTS } from '../defaults.js';
 import type { TraceAddress, TraceEvent } from '../trace/schema.js';
 import { type KernelState, plainAddress } from './proc-net.js';
 
@@ -108,6 +108,38 @@ export interface ViewConnection {
   events: ViewEvent[];
   /** Events left out past the bound. */
   eventsLeftOut: number;
+  /**
+   * The first bytes each way, in hex digits (two a byte), as the bytes channel gave them: at most
+   * {@link ViewStateOptions.maxShownBytes} each way. `in` is what the server read (the client
+   * sent), `out` what it wrote. Absent until a byte went; for UDP, the peer's datagrams one after
+   * another. `bytesIn` and `bytesOut` say how many went in all.
+   */
+  shownBytes?: {
+    /** The client's bytes to the server. */
+    in: string;
+    /** The server's bytes to the client. */
+    out: string;
+  };
+}
+
+/** One read or write of a server's connection (or datagram), as the bytes channel gives it. */
+export interface ViewBytes {
+  /** TCP or UDP. */
+  transport: 'tcp' | 'udp';
+  /** Only a server's bytes are kept: its client's are the same bytes, seen from the other end. */
+  role: 'server' | 'client';
+  /** The server, as in its trace events. */
+  endpoint: number;
+  /** The connection's number (TCP). */
+  connection?: number | undefined;
+  /** The worker the bytes come from (`--workers`). */
+  worker?: number | undefined;
+  /** Read (in) or written (out). */
+  direction: 'read' | 'write';
+  /** The peer (UDP: which row the datagram belongs to). */
+  remote?: TraceAddress | undefined;
+  /** The bytes. */
+  data: Uint8Array;
 }
 
 /** A listening (TCP) or bound (UDP) server socket. */
@@ -156,6 +188,8 @@ export interface ViewStateOptions {
   maxConnections?: number;
   /** Items kept in each connection's sequence diagram. @default 48 */
   maxEvents?: number;
+  /** Bytes kept each way per connection for its dump (its first bytes). @default 4096 */
+  maxShownBytes?: number;
   /**
    * Whether a reader will give the kernel's states: when false, a TCP connection's ends start as
    * `unknown` (nothing will ever read them) instead of `unread`. @default true
@@ -211,6 +245,16 @@ function tupleKey(client: ViewAddress, server: ViewAddress, transport: 'tcp' | '
   return `${transport}|${plainAddress(client.address)}:${client.port}>${serverSide}`;
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+// The first `most` bytes of `data` as hex digits.
+function hexDigits(data: Uint8Array, most: number): string {
+  let out = '';
+  const end = Math.min(data.length, most);
+  for (let i = 0; i < end; i++) out += HEX_PAIRS[data[i] as number];
+  return out;
+}
+
 function addOnce(list: string[], item: string | undefined): boolean {
   if (item === undefined || item === '' || list.includes(item)) return false;
   list.push(item);
@@ -231,6 +275,7 @@ const TCP_CLIENT_IMPLIED: Readonly<Record<string, readonly string[]>> = {
 export class ViewState {
   readonly #maxConnections: number;
   readonly #maxEvents: number;
+  readonly #maxShownBytes: number;
   // Insertion order is age order: the oldest connection is the first key.
   readonly #connections = new Map<string, ViewConnection>();
   readonly #byTuple = new Map<string, ViewConnection>();
@@ -259,6 +304,7 @@ export class ViewState {
   constructor(options: ViewStateOptions = {}) {
     this.#maxConnections = options.maxConnections ?? VIEW_MAX_CONNECTIONS;
     this.#maxEvents = options.maxEvents ?? VIEW_MAX_EVENTS;
+    this.#maxShownBytes = options.maxShownBytes ?? VIEW_HEX_BYTES;
     this.#kernelReadable = options.kernelReadable ?? true;
   }
 
@@ -406,6 +452,32 @@ export class ViewState {
     if (event.role === 'client') this.#applyClient(event);
     else if (event.transport === 'tcp') this.#applyTcpServer(event);
     else this.#applyUdpServer(event);
+  }
+
+  /**
+   * Feeds one read's or write's bytes: the connection keeps its first bytes each way (see
+   * {@link ViewConnection.shownBytes}). A client's, and a connection's the view never saw accepted,
+   * are ignored.
+   */
+  applyBytes(bytes: ViewBytes): void {
+    if (bytes.role !== 'server') return;
+    const worker = bytes.worker === undefined ? '' : `${bytes.worker}-`;
+    let c: ViewConnection | undefined;
+    if (bytes.transport === 'tcp') {
+      if (bytes.connection === undefined) return;
+      c = this.#connections.get(`${worker}${bytes.endpoint}-${bytes.connection}`);
+    } else if (bytes.remote !== undefined) {
+      const local = this.#listeners.get(`${worker}${bytes.endpoint}`)?.local ?? { address: '', port: 0 };
+      c = this.#byTuple.get(tupleKey(address(bytes.remote), local, 'udp'));
+    }
+    if (c === undefined) return;
+    c.shownBytes ??= { in: '', out: '' };
+    const shown = c.shownBytes;
+    const way = bytes.direction === 'read' ? 'in' : 'out';
+    const room = this.#maxShownBytes - shown[way].length / 2;
+    if (room <= 0) return;
+    shown[way] += hexDigits(bytes.data, room);
+    this.#touch(c, c.updated);
   }
 
   #listener(event: TraceEvent): ViewListener {

@@ -89,6 +89,12 @@ export const TOOLS = {
     versionArgs: ['-version'],
     pkg: 'xinetd',
   },
+  hexdump: {
+    name: 'hexdump',
+    paths: ['/usr/bin/hexdump', '/bin/hexdump'],
+    versionArgs: ['-V'],
+    pkg: 'bsdextrautils',
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],

@@ -409,3 +409,61 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.equal(formatTraceEvent(event), '[server] 4b read(): #1 14 bytes received');
   });
 });
+
+describe('the view state: the first bytes each way', () => {
+  test("a connection keeps its first bytes each way, as hex, bounded; a client's are not kept twice", () => {
+    const state = new ViewState({ maxShownBytes: 8 });
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5000) }));
+    const bytes = (direction: 'read' | 'write', data: string, role: 'server' | 'client' = 'server') =>
+      state.applyBytes({
+        transport: 'tcp',
+        role,
+        endpoint: 1,
+        connection: 1,
+        direction,
+        remote: client(5000),
+        data: Buffer.from(data, 'latin1'),
+      });
+    bytes('read', 'hi\n');
+    bytes('write', 'hi\n');
+    bytes('write', 'x', 'client');
+    assert.deepEqual(state.connections()[0]?.shownBytes, { in: '68690a', out: '68690a' });
+    assert.deepEqual(state.takeChanged(10).connections[0]?.shownBytes, { in: '68690a', out: '68690a' });
+    // Past the bound, only what fits is kept: 8 bytes each way at most.
+    bytes('read', 'abcdefgh\u00ff');
+    assert.equal(state.connections()[0]?.shownBytes?.in, '68690a6162636465');
+    bytes('read', 'more');
+    assert.equal(state.connections()[0]?.shownBytes?.in.length, 16);
+    // A connection the view never saw accepted is ignored.
+    state.applyBytes({
+      transport: 'tcp',
+      role: 'server',
+      endpoint: 1,
+      connection: 9,
+      direction: 'read',
+      data: Buffer.from('z'),
+    });
+    assert.equal(state.connections().length, 1);
+  });
+
+  test("UDP: a peer's datagrams one after another", () => {
+    const state = new ViewState();
+    const udp = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'server', action, endpoint: 2, ...more });
+    state.apply(udp('socket'));
+    state.apply(udp('bind', { local: SERVER }));
+    state.apply(udp('recvfrom', { remote: client(6000), bytes: 2 }));
+    for (const data of ['ab', 'cd']) {
+      state.applyBytes({
+        transport: 'udp',
+        role: 'server',
+        endpoint: 2,
+        direction: 'read',
+        remote: client(6000),
+        data: Buffer.from(data),
+      });
+    }
+    assert.deepEqual(state.connections()[0]?.shownBytes, { in: '61626364', out: '' });
+  });
+});
