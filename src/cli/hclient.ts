@@ -16,8 +16,10 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
+import { isClassicService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
 import {
@@ -26,7 +28,7 @@ import {
   TLS_CLIENT_OPTIONS,
   verificationHint,
 } from './tls-options.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
@@ -39,11 +41,15 @@ Prints "Message from server: " + the message up to its NUL byte + " ", like hell
 With --service greet it holds the lecture's Bob/Jane dialogue and prints each line with who said it;
 with --service echo it is the textbook's echo client: each line of input is sent and printed as
 "Message from server: <line>" once all of it has come back; q, Q or end of input quits.
+The classic test services: time and daytime print the server's time (time: ISO 8601 in UTC and
+the raw seconds since 1900), qotd the quote, chargen reads --bytes N bytes and checks each one
+against the pattern (a wrong byte is an error naming its offset), discard sends the input and
+prints how many bytes went.
 
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TLS_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TLS_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -62,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
     ...TLS_CLIENT_OPTIONS,
   });
@@ -70,6 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const talk = parseTalkClientValues(PROGRAM, values);
   const tlsValues = parseTlsClientValues(PROGRAM, values);
   const tls = tlsValues === undefined ? undefined : { ...tlsValues, onHandshake: reportInsecure };
@@ -83,8 +91,19 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
+    if (isClassicService(talk.service)) {
+      const { runClassicTcpClient } = await import('./classic-client.js');
+      const target = { host, port, timeout, signal: stop.signal };
+      await runClassicTcpClient(
+        talk.service,
+        target,
+        { input: process.stdin, output: process.stdout, lang },
+        talk.bytes,
+      );
+      return ExitCode.Ok;
+    }
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
@@ -120,7 +139,13 @@ async function main(argv: readonly string[]): Promise<number> {
       );
     }
     if (error instanceof SocketStepsError) {
-      throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
+      const prefix =
+        error.call === 'read'
+          ? 'read() error!'
+          : error.call === 'write'
+            ? 'write() error!'
+            : 'connect() error!';
+      throw new CliError(errorLine(prefix, error));
     }
     throw error;
   } finally {

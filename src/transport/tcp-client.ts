@@ -15,6 +15,7 @@ import {
   type SocketStepsError,
   systemCodeOf,
 } from '../errors.js';
+import { bytesChannel } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -24,6 +25,7 @@ import {
   traceChannels,
 } from '../trace/events.js';
 import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
+import { publishSocketBytes } from './socket-bytes.js';
 import {
   startTls,
   type TlsClientOptions,
@@ -54,8 +56,11 @@ export interface TcpClientConnection {
   socket: Socket;
   /** With TLS: what the handshake agreed on and verified, and the session to resume with. */
   tls?: Omit<TlsClientResult, 'socket'>;
-  /** Publishes a trace event for this connection, if anyone listens. */
-  trace(action: TraceActionOf<'tcp', 'client'>, fields?: Partial<TraceEventInit>): void;
+  /**
+   * Publishes a trace event for this connection, if anyone listens. A `read` or `write` given the
+   * bytes (`data`) also publishes them on the bytes channel, after the event, if anyone listens there.
+   */
+  trace(action: TraceActionOf<'tcp', 'client'>, fields?: Partial<TraceEventInit>, data?: Uint8Array): void;
   /**
    * Destroys the socket (client step 4) and resolves once Node has reported its close, so that the
    * close is traced before the caller returns. Safe to call more than once.
@@ -75,9 +80,23 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
   if (options.tls !== undefined) validateTlsClientOptions(options.tls);
   const endpoint = newEndpointId();
   const channel = traceChannels.tcpClient;
-  const trace = (action: TraceActionOf<'tcp', 'client'>, fields: Partial<TraceEventInit> = {}) => {
+  // The socket, once made: the bytes channel's messages name its peer and hold its reading.
+  let dumped: Socket | undefined;
+  const trace = (
+    action: TraceActionOf<'tcp', 'client'>,
+    fields: Partial<TraceEventInit> = {},
+    data?: Uint8Array,
+  ) => {
     if (channel.hasSubscribers) {
       channel.publish(makeTraceEvent({ transport: 'tcp', role: 'client', action, endpoint, ...fields }));
+    }
+    if (data !== undefined && dumped !== undefined && bytesChannel.hasSubscribers) {
+      if (action !== 'read' && action !== 'write') return;
+      const remote = toTraceAddress(dumped.remoteAddress, dumped.remotePort, dumped.remoteFamily);
+      publishSocketBytes(
+        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, data },
+        dumped,
+      );
     }
   };
   const target = formatAddress(host, port);
@@ -89,6 +108,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     }
     trace('socket', { combinedIn: 'net.connect()' });
     const socket = connect({ host, port });
+    dumped = socket;
     let settled = false;
     const fail = (error: SocketStepsError) => {
       if (settled) return;
@@ -221,7 +241,7 @@ export function readUntil<T>(
       else reject(error);
     };
     const onData = (chunk: Buffer) => {
-      trace('read', { bytes: chunk.length });
+      trace('read', { bytes: chunk.length }, chunk);
       try {
         const result = handlers.onChunk(chunk);
         if (result !== undefined) finish(result);

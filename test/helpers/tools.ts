@@ -83,6 +83,18 @@ export const TOOLS = {
     pkg: 'fonts-noto-cjk and fontconfig',
     output: /\S/,
   },
+  xinetd: {
+    name: 'xinetd',
+    paths: ['/usr/sbin/xinetd', '/usr/bin/xinetd'],
+    versionArgs: ['-version'],
+    pkg: 'xinetd',
+  },
+  hexdump: {
+    name: 'hexdump',
+    paths: ['/usr/bin/hexdump', '/bin/hexdump'],
+    versionArgs: ['-V'],
+    pkg: 'bsdextrautils',
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],
@@ -161,5 +173,7 @@ export const systemdAnalyze = () => toolPath(TOOLS.systemdAnalyze);
 export const promtool = () => toolPath(TOOLS.promtool);
 /** haproxy (package haproxy). */
 export const haproxy = () => toolPath(TOOLS.haproxy);
+/** xinetd (package xinetd): its built-in classic services are the reference for ours. */
+export const xinetd = () => toolPath(TOOLS.xinetd);
 /** nginx (packages nginx and libnginx-mod-stream). */
 export const nginx = () => toolPath(TOOLS.nginx);
