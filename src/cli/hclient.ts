@@ -95,7 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (isClassicService(talk.service)) {
       const { runClassicTcpClient } = await import('./classic-client.js');
-      const target = { host, port, timeout, signal: stop.signal };
+      const target = { host, port, timeout, signal: stop.signal, tls };
       await runClassicTcpClient(
         talk.service,
         target,

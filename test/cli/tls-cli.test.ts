@@ -280,6 +280,29 @@ describe('every TCP service over TLS', () => {
   });
 });
 
+describe('the classic services over TLS', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['daytime', [], /^Daytime from server: \d\d [A-Z]{3} \d{4} /],
+    ['time', [], /^Time from server: \d{4}-\d\d-\d\dT/],
+    ['qotd', [], /^Quote from server: /],
+    ['chargen', ['--bytes', '300'], /300 bytes read, every one as the pattern \(rfc864\) has it\n$/],
+    ['discard', [], /^Sent 3 bytes to the discard server/],
+  ];
+  for (const [service, extra, stdout] of cases) {
+    test(service, async (t) => {
+      const { server, certOut } = await tlsServer(['--service', service]);
+      t.after(() => server.stop());
+      const result = await runBin(
+        'hclient',
+        ['--tls', '--ca', certOut, '--service', service, ...extra, 'localhost', String(server.port)],
+        { input: 'hi\n' },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout.toString(), stdout);
+    });
+  }
+});
+
 describe('misuse ends in one line on each side, never a hang', () => {
   test('a TLS client against a plain hello server: "the server did not speak TLS"', async (t) => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
