@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { lectureStep, type TraceAddress, type TraceEvent } from '../../src/trace/schema.js';
+import { toMermaid } from '../../src/view/mermaid.js';
 import { renderPage } from '../../src/view/page.js';
 import {
   type ArrowDrawing,
@@ -204,6 +205,15 @@ describe('the page: state in, drawing out', () => {
     assert.equal(
       sequenceItems(resumed, 'en')[1]?.text,
       'TLS handshake (4a): TLSv1.3, TLS_AES_256_GCM_SHA384 (session resumed)',
+    );
+    // The Mermaid text too: both ways, the agreement on the server's arrow.
+    assert.match(
+      toMermaid(over, 'en'),
+      /\n {2}C->>S: TLS handshake \(4a\)\n {2}S->>C: TLSv1\.3, TLS_AES_256_GCM_SHA384\n {2}S->>C: write\(\)/,
+    );
+    assert.match(
+      toMermaid(resumed, 'ko'),
+      /C->>S: TLS 핸드셰이크 \(4a\)\n {2}S->>C: TLSv1\.3, TLS_AES_256_GCM_SHA384 \(세션 재개\)/,
     );
   });
 
