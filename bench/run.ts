@@ -7,7 +7,7 @@
  *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier
  *   BENCH_SHORT=1 npm run bench                    # 1 round of 1 s: CI's informational run
  *   BENCH_ONLY=view npm run bench                  # only the named sections (comma-separated:
- *                                                  # hello workers cpu echo hex udp memory startup tools view)
+ *                                                  # hello workers cpu echo hex udp memory startup tools tls view)
  *
  * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
  * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { buildProgram, ROOT } from '../c/build.js';
+import { runLoad } from '../src/bench/load.js';
+import { createSelfSignedCredentials } from '../src/transport/tls-certificate.js';
 import { findSs } from '../src/view/kernel-reader.js';
 import { freePort } from '../test/helpers/raw.js';
 import { CHROMIUM_ARGS, chromiumPath } from '../test/helpers/view.js';
@@ -301,6 +303,111 @@ async function loadTools(): Promise<void> {
   }
   print();
   await stopServer(server);
+}
+
+/**
+ * TLS handshakes per second and the server's CPU per handshake (/proc/PID/stat), hserver --tls
+ * against the fastest TLS peer on the machine, `ncat --ssl -k` (one process, a select loop; socat
+ * and `openssl s_server` fork or answer one client at a time). The client is the library's load
+ * engine on one event loop with an empty script: each connection is a handshake, then a close.
+ * Full handshakes (ECDSA P-256, X25519, TLS 1.3) and resumed ones (a session ticket), alternating
+ * the servers round by round.
+ */
+async function tlsHandshakes(): Promise<void> {
+  const ncat = ['/usr/bin/ncat', '/bin/ncat'].find((p) => spawnSync(p, ['--version']).status === 0);
+  const count = short ? 1_000 : 4_000;
+  print(`## TLS handshakes: hserver --tls against ncat --ssl -k, c=16, ${count} handshakes a round`);
+  print();
+  if (ncat === undefined) {
+    print('ncat is not installed (Debian package ncat): no figures.');
+    print();
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'socket-steps-bench-tls-'));
+  const made = createSelfSignedCredentials();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  writeFileSync(cert, made.cert);
+  writeFileSync(key, made.key, { mode: 0o600 });
+  const ours = await startServer(node, [
+    bin('hserver'),
+    '--tls',
+    '--cert',
+    cert,
+    '--key',
+    key,
+    '--host',
+    HOST,
+    '{PORT}',
+  ]);
+  const peer = await startServer(ncat, [
+    '--ssl',
+    '--ssl-cert',
+    cert,
+    '--ssl-key',
+    key,
+    '-k',
+    '-l',
+    HOST,
+    '{PORT}',
+    '--recv-only',
+  ]);
+  const servers = { ncat: peer, hserver: ours } as const;
+  const figures: Record<
+    string,
+    Record<'full' | 'resumed', { rate: number[]; cpu: number[]; resumedShare: number[] }>
+  > = {};
+  for (const name of Object.keys(servers)) {
+    figures[name] = {
+      full: { rate: [], cpu: [], resumedShare: [] },
+      resumed: { rate: [], cpu: [], resumedShare: [] },
+    };
+  }
+  for (let i = 0; i < rounds; i++) {
+    for (const mode of ['full', 'resumed'] as const) {
+      for (const [name, server] of Object.entries(servers)) {
+        const pid = server.child.pid as number;
+        const before = cpuMicros(pid);
+        const result = await runLoad({
+          host: HOST,
+          port: server.port,
+          concurrency: 16,
+          requests: count,
+          timeout: 10_000,
+          script: [],
+          tls: { ca: [made.cert], servername: 'localhost', resume: mode === 'resumed' },
+        });
+        const after = cpuMicros(pid);
+        const handshakes = result.tls?.handshakes ?? 0;
+        if (handshakes === 0) continue;
+        const f = figures[name]?.[mode];
+        f?.rate.push(result.tls?.perSecond ?? Number.NaN);
+        f?.cpu.push((after.user - before.user + after.system - before.system) / handshakes);
+        f?.resumedShare.push((result.tls?.resumed ?? 0) / handshakes);
+      }
+    }
+  }
+  await stopServer(ours);
+  await stopServer(peer);
+  rmSync(dir, { recursive: true, force: true });
+  print(
+    '| server | handshakes/s | server CPU µs per handshake | resumed handshakes/s | server CPU µs per resumed | resumed share |',
+  );
+  print('|---|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(servers)) {
+    const f = figures[name];
+    if (f === undefined) continue;
+    print(
+      `| ${name === 'ncat' ? 'ncat --ssl -k' : 'hserver --tls'} | ${fmt(median(f.full.rate))} | ${fmt(median(f.full.cpu), 1)} | ${fmt(median(f.resumed.rate))} | ${fmt(median(f.resumed.cpu), 1)} | ${fmt(median(f.resumed.resumedShare) * 100)} % |`,
+    );
+  }
+  print();
+  const o = figures.hserver;
+  const n = figures.ncat;
+  if (o !== undefined && n !== undefined) {
+    ratios.push(`tls.rate=${fmt(ratio(median(o.full.rate), median(n.full.rate)), 2)}`);
+    ratios.push(`tls.cpu=${fmt(ratio(median(o.full.cpu), median(n.full.cpu)), 2)}`);
+  }
 }
 
 /**
@@ -856,6 +963,7 @@ if (want('udp')) await udpRate();
 if (want('memory')) await idleMemory();
 if (want('startup')) await startup();
 if (want('tools')) await loadTools();
+if (want('tls')) await tlsHandshakes();
 // Last: it fills the socket table with TIME_WAIT rows on purpose, which would slow the rest.
 if (want('view')) await viewCost();
 print('## Targets');

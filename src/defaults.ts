@@ -289,3 +289,18 @@ export const HEX_DROP_BYTES = 4 * 1024 * 1024;
 
 /** The live view: bytes of each connection's dump kept each way (its first bytes). */
 export const VIEW_HEX_BYTES = 4 * 1024;
+
+/**
+ * TLS: how long a handshake may take, in ms, on both sides. A peer that never completes it holds
+ * its socket no longer (Node's own default is 120 s).
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** TLS: the names a self-signed certificate made at start-up is for. */
+export const SELF_SIGNED_DNS_NAMES: readonly string[] = ['localhost'];
+
+/** TLS: the addresses a self-signed certificate made at start-up is for. */
+export const SELF_SIGNED_IP_ADDRESSES: readonly string[] = ['127.0.0.1', '::1'];
+
+/** TLS: how long a self-signed certificate made at start-up is valid, in days. */
+export const SELF_SIGNED_VALIDITY_DAYS = 365;

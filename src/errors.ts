@@ -232,6 +232,51 @@ export class ConnectionClosedError extends SocketStepsError {
   override readonly code = 'ERR_CONNECTION_CLOSED' as const;
 }
 
+/**
+ * Why a TLS handshake failed: stable codes to count and branch on. The first four are what a
+ * client's verification found wrong with the server's certificate.
+ */
+export const TlsFailure = {
+  /** The certificate's validity ended (or has not begun). */
+  Expired: 'expired',
+  /** The certificate is not for the name or address asked for. */
+  WrongName: 'wrong-name',
+  /** The certificate signs itself and is not one we were told to trust (`--ca`). */
+  SelfSigned: 'self-signed',
+  /** The certificate's issuer is not a CA we trust. */
+  UnknownIssuer: 'unknown-issuer',
+  /** Another certificate problem (revoked, bad signature, wrong purpose, ...). */
+  BadCertificate: 'bad-certificate',
+  /** The peer's bytes were not TLS records: it speaks plain TCP. */
+  NotTls: 'not-tls',
+  /** The handshake did not complete within the handshake timeout. */
+  Timeout: 'timeout',
+  /** The peer closed or reset the connection during the handshake. */
+  Closed: 'closed',
+  /** The two sides agreed on no protocol version or cipher, or the peer sent an alert. */
+  Protocol: 'protocol',
+} as const;
+/** Why a TLS handshake failed. */
+export type TlsFailure = (typeof TlsFailure)[keyof typeof TlsFailure];
+
+/** Options of a {@link TlsHandshakeError}. */
+export interface TlsHandshakeErrorOptions extends SocketStepsErrorOptions {
+  /** Why the handshake failed: a stable {@link TlsFailure} code. */
+  reason: TlsFailure;
+}
+
+/** A TLS handshake failed; `reason` says why (`'expired'`, `'wrong-name'`, `'not-tls'`, ...). */
+export class TlsHandshakeError extends SocketStepsError {
+  override readonly code = 'ERR_TLS_HANDSHAKE' as const;
+  /** Why the handshake failed. */
+  readonly reason: TlsFailure;
+
+  constructor(message: string, options: TlsHandshakeErrorOptions) {
+    super(message, options);
+    this.reason = options.reason;
+  }
+}
+
 /** Returns the Node/libuv `code` of an error-like value (`ECONNREFUSED`, ...), if it has one. */
 export function systemCodeOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

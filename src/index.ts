@@ -8,6 +8,8 @@
  *   {@link formatTraceEvent} for English or Korean lines.
  * - PROXY protocol: {@link ProxyHeaderParser} / {@link proxyHeaderPrefix} (v1 and v2 headers, pure) and
  *   {@link TrustedProxies} (whom to believe them from).
+ * - TLS: {@link TlsServerStage} (a server's pipeline stage), {@link startTls} / `tls` of
+ *   {@link connectTcp} (the client's verified handshake), {@link createSelfSignedCredentials}.
  * - Errors: {@link SocketStepsError} and subclasses with stable `code`s.
  */
 
@@ -19,6 +21,8 @@ export {
   type LoadOptions,
   type LoadProgress,
   type LoadResult,
+  type LoadTls,
+  type LoadTlsResult,
   runLoad,
   scripts as loadScripts,
 } from './bench/load.js';
@@ -91,6 +95,19 @@ export {
 } from './protocol/proxy-header.js';
 export * from './protocol/qotd.js';
 export * from './protocol/time.js';
+export {
+  derBitString,
+  derElement,
+  derOid,
+  derSequence,
+  derTime,
+  derUnsignedInteger,
+  encodeCertificate,
+  encodeTbsCertificate,
+  formatFingerprint,
+  type ServerCertificateFields,
+  toPem,
+} from './protocol/x509-writer.js';
 export * from './services/chargen.js';
 export * from './services/daytime.js';
 export * from './services/discard.js';
@@ -165,6 +182,7 @@ export {
   type TraceEvent,
   type TraceLanguage,
   type TraceRole,
+  type TraceTls,
   type TraceTransport,
   traceEntry,
   tracePreview,
@@ -198,6 +216,17 @@ export {
   TcpServer,
   type TcpServerOptions,
 } from './transport/tcp-server.js';
+// TLS (issue 22): the server's stage, the client's handshake, and a self-signed certificate.
+export {
+  createSelfSignedCredentials,
+  credentialsFromPem,
+  fingerprintOf,
+  type SelfSignedOptions,
+  type ServerCredentials,
+} from './transport/tls-certificate.js';
+export { startTls, type TlsClientOptions, type TlsClientResult } from './transport/tls-client.js';
+export type { TlsDetails } from './transport/tls-details.js';
+export { type TlsServerOptions, TlsServerStage } from './transport/tls-server.js';
 export {
   connectUdp,
   UdpClient,

@@ -2,7 +2,8 @@
  * One event loop of a load run: keeps `plan.concurrency` connections in flight on this thread,
  * each running the script, and resolves with what they did.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { systemCodeOf } from '../errors.js';
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
@@ -18,11 +19,29 @@ interface Flight {
   /** Whether any byte came from the server. */
   answered: boolean;
   done: boolean;
+  /** TLS: the handshake is done. */
+  secure: boolean;
 }
 
 /** Runs `plan` on this thread's event loop. */
 export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Promise<LoadResult> {
-  const { host, port, concurrency, requests, duration, timeout, progressInterval, script } = plan;
+  const { host, port, concurrency, requests, duration, timeout, progressInterval, script, tls } = plan;
+  // TLS: every connection verifies (unless insecure) and may offer the last session's ticket.
+  const servername = tls?.servername ?? (isIP(host) === 0 ? host : undefined);
+  const tlsOptions =
+    tls === undefined
+      ? undefined
+      : {
+          host,
+          port,
+          ...(servername === undefined ? {} : { servername }),
+          ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
+          rejectUnauthorized: tls.insecure !== true,
+        };
+  let session: Buffer | undefined;
+  const handshakeLatency = new LatencyHistogram();
+  let handshakes = 0;
+  let resumed = 0;
   return new Promise((resolve) => {
     const latency = new LatencyHistogram();
     const errors: Partial<Record<LoadErrorKind, number>> = {};
@@ -72,6 +91,8 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 
     const onData = (flight: Flight, chunk: Buffer) => {
       flight.answered = true;
+      // The handshake alone: what the server sends after it (a hello) is not the script's.
+      if (script.length === 0 && tls !== undefined) return;
       let data = chunk;
       while (data.length > 0) {
         const step = script[flight.step];
@@ -101,7 +122,10 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 
     const start = () => {
       started++;
-      const socket = connect({ host, port });
+      const socket: Socket =
+        tlsOptions === undefined
+          ? connect({ host, port })
+          : connectTls(tls?.resume && session !== undefined ? { ...tlsOptions, session } : tlsOptions);
       const flight: Flight = {
         socket,
         started: performance.now(),
@@ -110,12 +134,31 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
         receivedLength: 0,
         answered: false,
         done: false,
+        secure: false,
       };
       flights.add(flight);
-      socket.on('connect', () => advance(flight));
+      if (tlsOptions === undefined) socket.on('connect', () => advance(flight));
+      else {
+        const secure = socket as TLSSocket;
+        secure.on('secureConnect', () => {
+          flight.secure = true;
+          handshakes++;
+          handshakeLatency.record((performance.now() - flight.started) * 1000);
+          if (secure.isSessionReused()) resumed++;
+          // An empty script over TLS: the exchange is the handshake (handshakes per second). It
+          // ends as a TLS connection should, close_notify and FIN, and is done at the server's end:
+          // a reset instead would lose the client's Finished at the server, and TLS 1.3 sends
+          // the ticket to resume with only after the handshake.
+          if (script.length > 0) advance(flight);
+          else secure.end();
+        });
+        if (tls?.resume) secure.on('session', (ticket: Buffer) => (session = ticket));
+      }
       socket.on('data', (chunk: Buffer) => onData(flight, chunk));
       socket.on('end', () => finishFlight(flight, flight.step >= script.length ? undefined : 'closed-early'));
-      socket.on('error', (error: Error) => finishFlight(flight, kindOf(error)));
+      socket.on('error', (error: Error) =>
+        finishFlight(flight, tlsOptions !== undefined && !flight.secure ? tlsKindOf(error) : kindOf(error)),
+      );
     };
 
     // One sweep for all timeouts instead of a timer per connection.
@@ -166,6 +209,16 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
         elapsedMs,
         perSecond: (ok / elapsedMs) * 1000,
         latency,
+        ...(tls === undefined
+          ? {}
+          : {
+              tls: {
+                handshakes,
+                resumed,
+                perSecond: (handshakes / elapsedMs) * 1000,
+                latency: handshakeLatency,
+              },
+            }),
       });
     }
 
@@ -191,4 +244,11 @@ function kindOf(error: Error): LoadErrorKind {
     default:
       return 'other';
   }
+}
+
+// Before the handshake is done, a failure is the handshake's (a certificate refused, a peer that
+// is not TLS), unless the connection itself failed.
+function tlsKindOf(error: Error): LoadErrorKind {
+  const kind = kindOf(error);
+  return kind === 'other' ? 'tls' : kind;
 }

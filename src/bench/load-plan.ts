@@ -28,6 +28,7 @@ export type LoadErrorKind =
   | 'bad-payload'
   | 'closed-early'
   | 'address-unavailable'
+  | 'tls'
   | 'other';
 
 /** Results so far, for progress reports. */
@@ -78,6 +79,35 @@ export interface LoadResult {
   perSecond: number;
   /** Connect-to-EOF latency of the ok exchanges, in microseconds. */
   latency: LatencyHistogram;
+  /** With TLS: the handshakes, counted and timed on their own. */
+  tls?: LoadTlsResult;
+}
+
+/** TLS for a load run: every connection does a handshake before its script. */
+export interface LoadTls {
+  /** SNI and the name verified. @default the host, when it is a name */
+  servername?: string | undefined;
+  /** CA certificates (PEM) to trust instead of Node's. */
+  ca?: readonly string[] | undefined;
+  /** Do not verify the server's certificate. @default false */
+  insecure?: boolean | undefined;
+  /**
+   * Offer each new connection the session ticket of the last handshake on its event loop, so that
+   * the server can resume it (no certificate, no key exchange of its own). @default false
+   */
+  resume?: boolean | undefined;
+}
+
+/** What the handshakes of a TLS run did. */
+export interface LoadTlsResult {
+  /** Handshakes completed. */
+  handshakes: number;
+  /** Of them, resumed sessions. */
+  resumed: number;
+  /** Completed handshakes per second over the run's `elapsedMs`. */
+  perSecond: number;
+  /** Connect-to-handshake-done latency, in microseconds. */
+  latency: LatencyHistogram;
 }
 
 /** The options of a run once checked: what one event loop needs. */
@@ -91,6 +121,8 @@ export interface LoadPlan {
   timeout: number;
   progressInterval: number;
   script: readonly ExchangeStep[];
+  /** Speak TLS: a handshake first, measured on its own. */
+  tls?: LoadTls | undefined;
 }
 
 /** What a run reports to while it runs. */

@@ -8,7 +8,14 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { formatAddress } from '../validate.js';
 import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
 import { runLoop } from './load-loop.js';
-import type { ExchangeStep, LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
+import type {
+  ExchangeStep,
+  LoadErrorKind,
+  LoadHooks,
+  LoadPlan,
+  LoadResult,
+  LoadTlsResult,
+} from './load-plan.js';
 
 const WORKER_MARK = 'socket-steps load thread';
 
@@ -32,7 +39,10 @@ type FromThread =
 type ToThread = { type: 'go' } | { type: 'abort' };
 
 /** A thread's result as it crosses `postMessage`. */
-type ThreadResult = Omit<LoadResult, 'latency'> & { latency: LatencyHistogramData };
+type ThreadResult = Omit<LoadResult, 'latency' | 'tls'> & {
+  latency: LatencyHistogramData;
+  tls?: Omit<LoadTlsResult, 'latency'> & { latency: LatencyHistogramData };
+};
 
 interface ThreadData {
   mark: typeof WORKER_MARK;
@@ -186,8 +196,16 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
   let interrupted = false;
   let inFlight = 0;
   const noAnswer = { timedOut: 0, inFlight: 0 };
+  const handshakeLatency = new LatencyHistogram();
+  let handshakes = 0;
+  let resumed = 0;
   for (const result of results) {
     latency.merge(LatencyHistogram.fromData(result.latency));
+    if (result.tls !== undefined) {
+      handshakeLatency.merge(LatencyHistogram.fromData(result.tls.latency));
+      handshakes += result.tls.handshakes;
+      resumed += result.tls.resumed;
+    }
     started += result.started;
     interrupted ||= result.interrupted;
     inFlight += result.inFlight;
@@ -214,6 +232,16 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
     elapsedMs,
     perSecond: (ok / elapsedMs) * 1000,
     latency,
+    ...(plan.tls === undefined
+      ? {}
+      : {
+          tls: {
+            handshakes,
+            resumed,
+            perSecond: (handshakes / elapsedMs) * 1000,
+            latency: handshakeLatency,
+          },
+        }),
   };
 }
 
@@ -237,8 +265,10 @@ function serveThread(data: ThreadData): void {
     void runLoop(plan, {
       signal: abort.signal,
       onProgress: ({ started, ok, failed }) => send({ type: 'progress', started, ok, failed }),
-    }).then((result) => {
-      send({ type: 'result', result: { ...result, latency: result.latency.toData() } });
+    }).then(({ tls, ...result }) => {
+      const sent: ThreadResult = { ...result, latency: result.latency.toData() };
+      if (tls !== undefined) sent.tls = { ...tls, latency: tls.latency.toData() };
+      send({ type: 'result', result: sent });
       port.close();
     });
   });

@@ -16,7 +16,7 @@ import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../prot
 import { encodeQuote } from '../protocol/qotd.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { runLoop } from './load-loop.js';
-import type { ExchangeStep, LoadHooks, LoadPlan, LoadProgress, LoadResult } from './load-plan.js';
+import type { ExchangeStep, LoadHooks, LoadPlan, LoadProgress, LoadResult, LoadTls } from './load-plan.js';
 import { runOnThreads } from './load-threads.js';
 
 // The shared types live below both loops (load-plan.ts); the library's names for them stay here.
@@ -27,6 +27,8 @@ export type {
   LoadPlan,
   LoadProgress,
   LoadResult,
+  LoadTls,
+  LoadTlsResult,
 } from './load-plan.js';
 
 /** Options of {@link runLoad}. */
@@ -57,6 +59,11 @@ export interface LoadOptions {
    * failed), and the elapsed time runs to the stop.
    */
   signal?: AbortSignal;
+  /**
+   * Speak TLS: each connection does a handshake first, timed on its own (`result.tls`). With an
+   * empty `script` the exchange is the handshake alone: the connection is closed once it is done.
+   */
+  tls?: LoadTls;
   /**
    * Event loops sharing the connections: 1 runs them on the calling thread, more start worker
    * threads, each with its share of `concurrency` and `requests` (never more threads than
@@ -100,7 +107,17 @@ function planLoad(options: LoadOptions): LoadPlan {
     options.progressInterval ?? DEFAULT_PROGRESS_INTERVAL_MS,
     'progress interval',
   );
-  return { host, port, concurrency, requests, duration, timeout, progressInterval, script: options.script };
+  return {
+    host,
+    port,
+    concurrency,
+    requests,
+    duration,
+    timeout,
+    progressInterval,
+    script: options.script,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  };
 }
 
 /** The exchange scripts of the project's services. */

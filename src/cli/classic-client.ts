@@ -14,6 +14,7 @@ import type { ClassicUdpClientOptions } from '../services/one-shot.js';
 import { fetchQuote, fetchUdpQuote } from '../services/qotd.js';
 import { fetchTime, fetchUdpTime } from '../services/time.js';
 import type { TraceLanguage } from '../trace/schema.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import type { ClassicServiceName } from './service-name.js';
 
 /** `--bytes`' default: one turn of the ring, 95 lines of 74 bytes. */
@@ -25,6 +26,8 @@ export interface ClassicTarget {
   port: number;
   timeout: number | undefined;
   signal: AbortSignal;
+  /** Speak TLS (hclient --tls). */
+  tls?: TlsClientOptions | undefined;
 }
 
 /** Where the client reads and writes. */

@@ -22,6 +22,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, runCli } from './program.js';
 import { parseService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
+import { parseTlsBenchValues, TLS_BENCH_HELP, TLS_BENCH_OPTIONS } from './tls-options.js';
 
 const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
@@ -50,7 +51,7 @@ Options:
                           sent; qotd: the quote expected
                           [default: ${DEFAULT_HELLO_MESSAGE}; qotd: the server's default quote]
   --no-nul                hello: expect no NUL after the text
-  --json                  print the results as one JSON object on stdout
+${TLS_BENCH_HELP}  --json                  print the results as one JSON object on stdout
   --hex                   refused: see hclient --hex (docs/hexdump.md)
   -h, --help              show this help
   -V, --version           show the version
@@ -77,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
     'no-nul': { type: 'boolean' },
     json: { type: 'boolean' },
     hex: { type: 'boolean' },
+    ...TLS_BENCH_OPTIONS,
     ...INFO_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
@@ -108,6 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.message !== undefined && service === 'greet') {
     throw new CliError(`${PROGRAM}: --message applies to --service hello, echo, discard or qotd, not greet`);
   }
+  const tls = parseTlsBenchValues(PROGRAM, values, host);
   const message = values.message ?? DEFAULT_HELLO_MESSAGE;
   const script = loadScript(service, message, values.message, !values['no-nul']);
 
@@ -135,6 +138,7 @@ async function main(argv: readonly string[]): Promise<number> {
       duration,
       timeout,
       script,
+      ...(tls === undefined ? {} : { tls }),
       onProgress: bar,
       signal: stop.signal,
     });
@@ -177,6 +181,24 @@ function toJson(result: LoadResult, service: string, target: string) {
             p99: Number(ms(latency.percentile(99))),
             max: Number(ms(latency.max)),
           },
+    ...(result.tls === undefined
+      ? {}
+      : {
+          tls: {
+            handshakes: result.tls.handshakes,
+            resumed: result.tls.resumed,
+            handshakesPerSecond: Math.round(result.tls.perSecond),
+            handshakeLatencyMs:
+              result.tls.latency.count === 0
+                ? null
+                : {
+                    p50: Number(ms(result.tls.latency.percentile(50))),
+                    p90: Number(ms(result.tls.latency.percentile(90))),
+                    p99: Number(ms(result.tls.latency.percentile(99))),
+                    max: Number(ms(result.tls.latency.max)),
+                  },
+          },
+        }),
   };
 }
 
@@ -197,6 +219,7 @@ function report(result: LoadResult, service: string, target: string): string {
     latency.count === 0
       ? '  latency      n/a (no exchange completed)'
       : `  latency      p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
+    ...(result.tls === undefined ? [] : tlsLines(result.tls)),
     `  errors       ${errors}`,
     // Connections the server left without a byte: a server that accepts and never answers.
     ...(silent === 0
@@ -204,6 +227,17 @@ function report(result: LoadResult, service: string, target: string): string {
       : [`  no answer    ${silent} got no byte from the server (${silentParts.join(', ')})`]),
     '',
   ].join('\n');
+}
+
+// The handshakes on their own: how many, how many resumed, their rate and their latency.
+function tlsLines(tls: NonNullable<LoadResult['tls']>): string[] {
+  const { latency } = tls;
+  return [
+    `  tls          ${tls.handshakes} handshakes (${tls.resumed} resumed), ${Math.round(tls.perSecond)} handshakes/s`,
+    latency.count === 0
+      ? '  handshake    n/a (no handshake completed)'
+      : `  handshake    p50 ${ms(latency.percentile(50))} ms, p90 ${ms(latency.percentile(90))} ms, p99 ${ms(latency.percentile(99))} ms, max ${ms(latency.max)} ms`,
+  ];
 }
 
 /** A one-line progress bar on stderr (a terminal). */

@@ -2,10 +2,11 @@
  * `hclient [options] <IP> <port>`: the seed's hello_client.c.
  */
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_HELLO_MAX_BYTES } from '../defaults.js';
-import { AbortError, ReadTimeoutError, SocketStepsError } from '../errors.js';
+import { AbortError, ReadTimeoutError, SocketStepsError, TlsHandshakeError } from '../errors.js';
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
-import type { TraceLanguage } from '../trace/schema.js';
+import type { TraceLanguage, TraceTls } from '../trace/schema.js';
+import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -16,10 +17,17 @@ import {
   TRACE_OPTIONS,
 } from './arguments.js';
 import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
 import { isClassicService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
+import {
+  parseTlsClientValues,
+  TLS_CLIENT_HELP,
+  TLS_CLIENT_OPTIONS,
+  verificationHint,
+} from './tls-options.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 
 const PROGRAM = 'hclient';
@@ -41,7 +49,7 @@ prints how many bytes went.
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TLS_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -62,6 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...TRACE_OPTIONS,
     ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
+    ...TLS_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
@@ -70,6 +79,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const traceFormat = chooseTraceFormat(values, PROGRAM);
   const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const talk = parseTalkClientValues(PROGRAM, values);
+  const tlsValues = parseTlsClientValues(PROGRAM, values);
+  const tls = tlsValues === undefined ? undefined : { ...tlsValues, onHandshake: reportInsecure };
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const maxBytes =
@@ -84,7 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (isClassicService(talk.service)) {
       const { runClassicTcpClient } = await import('./classic-client.js');
-      const target = { host, port, timeout, signal: stop.signal };
+      const target = { host, port, timeout, signal: stop.signal, tls };
       await runClassicTcpClient(
         talk.service,
         target,
@@ -96,13 +107,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
-      const target = { host, port, timeout, signal: stop.signal };
+      const target = { host, port, timeout, signal: stop.signal, tls };
       const io = { input: process.stdin, output: process.stdout };
       if (talk.service === 'greet') await runGreetClient(target, name, io);
       else await runEchoClient(target, io);
       return ExitCode.Ok;
     }
-    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal });
+    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal, tls });
     process.stdout.write(formatHelloLine(reply.message));
     if (reply.end === 'limit') {
       // Printed, but not whole: say so (the exit status stays 0, the line was printed).
@@ -118,6 +129,14 @@ async function main(argv: readonly string[]): Promise<number> {
       // What did arrive is printed first, as the C client prints what read() gave it.
       if (error.received.length > 0) process.stdout.write(formatHelloLine(error.received));
       else throw new CliError(`${errorLine('read() error!', error)}\n${speakFirstHint(lang)}`);
+    }
+    if (error instanceof TlsHandshakeError) {
+      throw new CliError(
+        errorLine(
+          'connect() error!',
+          `TLS handshake with ${formatAddress(host, port)} failed: ${error.message}${verificationHint(error.reason)}`,
+        ),
+      );
     }
     if (error instanceof SocketStepsError) {
       const prefix =
@@ -138,6 +157,15 @@ async function main(argv: readonly string[]): Promise<number> {
 /** The hint after "sent nothing": a server that waits for the client to speak first. */
 export function speakFirstHint(lang: TraceLanguage): string {
   return lang === 'ko'
-    ? `${PROGRAM}: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오`
-    : `${PROGRAM}: a greet or echo server waits for the client to speak first: try --service greet or --service echo`;
+    ? `${PROGRAM}: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오 (TLS 서버라면 --tls)`
+    : `${PROGRAM}: a greet or echo server waits for the client to speak first: try --service greet or --service echo (a TLS server: --tls)`;
+}
+
+// --insecure: the certificate taken without a check is named, so that it can be compared.
+function reportInsecure(details: TraceTls): void {
+  if (details.insecure && details.fingerprint !== undefined) {
+    writeStderr(
+      `${PROGRAM}: TLS not verified (--insecure): accepted the certificate with SHA-256 fingerprint ${details.fingerprint}\n`,
+    );
+  }
 }

@@ -2,6 +2,7 @@
  * `hserver [options] <port>`: the seed's hello_server.c, accepting repeatedly.
  */
 
+import { isWorker } from '../cluster/workers.js';
 import {
   DEFAULT_BACKLOG,
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -23,10 +24,18 @@ import {
 } from './arguments.js';
 import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
+import { writeStderr } from './output.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
+import {
+  createTlsStage,
+  parseTlsServerValues,
+  TLS_SERVER_HELP,
+  TLS_SERVER_OPTIONS,
+  tlsServerLine,
+} from './tls-options.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
@@ -54,7 +63,7 @@ Options:
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${TALK_SERVER_HELP}${TLS_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -88,6 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
     ...TALK_SERVER_OPTIONS,
+    ...TLS_SERVER_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
@@ -117,6 +127,8 @@ async function main(argv: readonly string[]): Promise<number> {
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
   const proxy = parseProxyOptions(PROGRAM, values);
+  const tls = parseTlsServerValues(PROGRAM, values);
+  if (tls !== undefined && !isWorker()) writeStderr(tlsServerLine(PROGRAM, tls));
   const workers = parseWorkers(values.workers, count, PROGRAM);
   const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
@@ -127,6 +139,10 @@ async function main(argv: readonly string[]): Promise<number> {
       transport: 'tcp',
       service: parseService(values.service, PROGRAM),
       lang: values.lang === undefined ? undefined : lang,
+      // The page's buttons run clients in this process against its own service: they trust the
+      // certificate made here, or take a given one without a check (its names may not be ours).
+      clientTls:
+        tls === undefined ? undefined : tls.selfSigned ? { ca: tls.credentials.cert } : { insecure: true },
     },
     values['view-allow-host'],
   );
@@ -145,7 +161,11 @@ async function main(argv: readonly string[]): Promise<number> {
         maxConnections,
         closeTimeout,
         // Each server (each worker) has a stage of its own, with its own counts.
-        ...(proxy === undefined ? {} : { stages: [new ProxyProtocolStage(proxy)] }),
+        // The PROXY header comes first, in plaintext, then the TLS handshake.
+        stages: [
+          ...(proxy === undefined ? [] : [new ProxyProtocolStage(proxy)]),
+          ...(tls === undefined ? [] : [createTlsStage(PROGRAM, tls)]),
+        ],
       };
       // A bad option value throws the library's InvalidArgumentError, which runCli prints as
       // "hserver: ..."; anything else is a bug and is reported as one.

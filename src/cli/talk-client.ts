@@ -8,6 +8,7 @@ import { EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/echo-c
 import { validateName } from '../protocol/greet.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress } from '../validate.js';
 
 /** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
@@ -31,6 +32,8 @@ export interface TalkTarget {
   port: number;
   timeout: number | undefined;
   signal: AbortSignal;
+  /** Speak TLS (hclient --tls). */
+  tls?: TlsClientOptions | undefined;
 }
 
 /** `[client] Bob: Hi. I'm Bob.`: one line of the dialogue as hclient prints it. */

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_HTTP_HOST } from '../defaults.js';
 import type { TraceLanguage } from '../trace/schema.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress } from '../validate.js';
 import { createViewServer, type ViewServer, type ViewServerOptions } from '../view/view-server.js';
 import { parseAllowedHosts, parseHostPort } from './arguments.js';
@@ -54,13 +55,20 @@ export interface ViewRequest extends ViewAddressOption {
   service: string;
   /** `--lang` when given: the page's language over the browser's. */
   lang?: TraceLanguage;
+  /** The service speaks TLS (`--tls`): how the page's buttons do the handshake. */
+  clientTls?: TlsClientOptions;
 }
 
 /** `--view`'s value as the request a server program hands serve(), or undefined without the option. */
 export function parseViewRequest(
   text: string | undefined,
   program: string,
-  server: { transport: 'tcp' | 'udp'; service: string; lang: TraceLanguage | undefined },
+  server: {
+    transport: 'tcp' | 'udp';
+    service: string;
+    lang: TraceLanguage | undefined;
+    clientTls?: TlsClientOptions | undefined;
+  },
   allow?: readonly string[],
 ): ViewRequest | undefined {
   const allowedHosts = parseAllowedHosts(allow, '--view-allow-host', program);
@@ -68,8 +76,9 @@ export function parseViewRequest(
     if (allowedHosts !== undefined) throw new CliError(`${program}: --view-allow-host needs --view`);
     return undefined;
   }
-  const { transport, service, lang } = server;
+  const { transport, service, lang, clientTls } = server;
   return {
+    ...(clientTls === undefined ? {} : { clientTls }),
     ...parseViewOption(text, program),
     transport,
     service,
@@ -91,6 +100,7 @@ export function buildView(
     transport: request.transport,
     service: request.service,
     ...(request.lang === undefined ? {} : { lang: request.lang }),
+    ...(request.clientTls === undefined ? {} : { clientTls: request.clientTls }),
     ...(request.allowedHosts === undefined ? {} : { allowedHosts: request.allowedHosts }),
     ...hooks,
   });

@@ -4,10 +4,19 @@
  * bytes and seconds as base units. With several workers the totals are their sum, and a few
  * figures are also given per worker, with a `worker` label (its pid).
  */
+import { TlsFailure } from '../errors.js';
 import { isPeakOutcome, type ServerStats } from '../transport/stats.js';
 
 /** The content type of the text format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** The reasons a server's TLS handshake fails, always exported (0 until one happens). */
+export const TLS_SERVER_FAILURE_REASONS = [
+  TlsFailure.NotTls,
+  TlsFailure.Timeout,
+  TlsFailure.Closed,
+  TlsFailure.Protocol,
+] as const;
 
 /** Why a PROXY header was refused, as the PROXY stage counts them: each is always reported. */
 export const PROXY_REFUSAL_REASONS = [
@@ -180,6 +189,24 @@ export function formatMetrics(input: MetricsInput): string {
     const reasons = new Set<string>(PROXY_REFUSAL_REASONS);
     for (const key of Object.keys(proxy)) if (key.startsWith('refused:')) reasons.add(key.slice(8));
     for (const reason of reasons) failures.sample(proxy[`refused:${reason}`] ?? 0, { reason });
+  }
+
+  const tls = total.stages.tls;
+  if (tls !== undefined) {
+    family('tls_handshakes_total', 'counter', 'TLS handshakes completed.').sample(tls.handshakes ?? 0);
+    family(
+      'tls_resumed_handshakes_total',
+      'counter',
+      'TLS handshakes that resumed an earlier session (a ticket), of those completed.',
+    ).sample(tls.resumed ?? 0);
+    const failures = family(
+      'tls_handshake_failures_total',
+      'counter',
+      'Connections closed unserved because their TLS handshake failed, by reason.',
+    );
+    const reasons = new Set<string>(TLS_SERVER_FAILURE_REASONS);
+    for (const key of Object.keys(tls)) if (key.startsWith('failed:')) reasons.add(key.slice(7));
+    for (const reason of reasons) failures.sample(tls[`failed:${reason}`] ?? 0, { reason });
   }
 
   if (input.workers !== undefined) {

@@ -275,6 +275,7 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   const target = formatAddress(options.host, options.port);
   const head: Buffer[] = [];

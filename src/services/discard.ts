@@ -106,6 +106,7 @@ export async function sendDiscard(options: SendDiscardOptions): Promise<DiscardS
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   const { socket, trace } = connection;
   const target = formatAddress(options.host, options.port);

@@ -14,6 +14,7 @@ import { tracePreview } from '../trace/schema.js';
 import type { ServerStats } from '../transport/stats.js';
 import { connectTcp, readUntil, type TcpClientConnection } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress, validateDuration } from '../validate.js';
 
 /** Options of {@link createEchoServer}. */
@@ -176,6 +177,8 @@ export interface EchoClientOptions {
   timeout?: number;
   /** Aborts connecting and any echo in progress. */
   signal?: AbortSignal;
+  /** Speak TLS: verify the server's certificate (see {@link TlsClientOptions}). */
+  tls?: TlsClientOptions;
 }
 
 /** A connection to an echo server. */
@@ -201,6 +204,7 @@ export async function openEcho(options: EchoClientOptions): Promise<EchoSession>
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   return new EchoConnection(connection, formatAddress(options.host, options.port), timeout, options.signal);
 }

@@ -23,6 +23,7 @@ import { LineFramer } from '../protocol/line-framer.js';
 import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
 
 /** Options of {@link createGreetServer}. */
@@ -290,6 +291,8 @@ export interface GreetOptions {
   onLine?: (line: GreetLine) => void;
   /** Aborts the dialogue. */
   signal?: AbortSignal;
+  /** Speak TLS: verify the server's certificate (see {@link TlsClientOptions}). */
+  tls?: TlsClientOptions;
 }
 
 /** The dialogue as it happened. */
@@ -323,6 +326,7 @@ export async function greet(options: GreetOptions): Promise<GreetResult> {
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   const { socket } = connection;
   const lines: GreetLine[] = [];

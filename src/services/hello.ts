@@ -16,6 +16,7 @@ import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
 
 /** Options of {@link createHelloServer}. */
@@ -72,6 +73,10 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
 // message on a fresh socket), destroy() closes the descriptor at once and the kernel sends the
 // data and the FIN; otherwise end() flushes first. Either way we never wait for the client's FIN.
 function sendHello(socket: Socket, payload: Buffer, idleTimeout: number): void {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted === true) {
+    sendHelloOverTls(socket, payload, idleTimeout);
+    return;
+  }
   socket.write(payload);
   if (socket.writableLength === 0) {
     socket.destroy();
@@ -82,6 +87,17 @@ function sendHello(socket: Socket, payload: Buffer, idleTimeout: number): void {
     socket.setTimeout(idleTimeout, dropIdleSocket);
     socket.end();
   }
+}
+
+// Over TLS the message leaves in a record after the handshake, with the session tickets of TLS
+// 1.3: a close that did not wait for them to go, or that left the client's last records unread,
+// would reset the connection and the client could lose the message. So: end (close_notify and
+// FIN once the record is out), read and drop what the client still sends, and close when it does,
+// bounded by idleTimeout.
+function sendHelloOverTls(socket: Socket, payload: Buffer, idleTimeout: number): void {
+  socket.setTimeout(idleTimeout, dropIdleSocket);
+  socket.end(payload);
+  socket.resume();
 }
 
 function destroySocket(this: Socket): void {
@@ -110,6 +126,8 @@ export interface FetchHelloOptions {
   maxBytes?: number;
   /** Aborts the exchange. */
   signal?: AbortSignal;
+  /** Speak TLS: verify the server's certificate (see {@link TlsClientOptions}). */
+  tls?: TlsClientOptions;
 }
 
 /** What the hello client received. */
@@ -135,6 +153,7 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
     port: options.port,
     timeout,
     signal: options.signal,
+    tls: options.tls,
   });
   const target = formatAddress(options.host, options.port);
   const decoder = new HelloDecoder(maxBytes);

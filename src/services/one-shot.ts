@@ -16,6 +16,7 @@ import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
 import { connectTcp, readUntil } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { connectUdp, type UdpRetry } from '../transport/udp-client.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
 
@@ -64,6 +65,14 @@ export function createOneShotServer(
 // As hello does: all taken by the kernel (a short reply on a fresh socket), destroy() closes at
 // once and the kernel sends the bytes and the FIN; else end() flushes first, bounded by idleTimeout.
 function sendAndClose(socket: Socket, payload: Uint8Array, idleTimeout: number): void {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted === true) {
+    // Over TLS, as hello does: end (close_notify, FIN), read and drop what the client still sends,
+    // close when it does; a reset would lose the reply's record at the client.
+    socket.setTimeout(idleTimeout, dropIdleSocket);
+    socket.end(payload);
+    socket.resume();
+    return;
+  }
   socket.write(payload);
   if (socket.writableLength === 0) {
     socket.destroy();
@@ -95,6 +104,8 @@ export interface ClassicClientOptions {
   timeout?: number;
   /** Aborts the exchange. */
   signal?: AbortSignal;
+  /** Speak TLS: verify the server's certificate (see {@link TlsClientOptions}). */
+  tls?: TlsClientOptions;
 }
 
 /**

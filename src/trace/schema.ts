@@ -43,6 +43,31 @@ export function tracePreview(bytes: Uint8Array): string {
   return chars.length > TRACE_TEXT_MAX ? chars.slice(0, TRACE_TEXT_MAX).join('') : text;
 }
 
+/** What a TLS handshake agreed on, and what the client verified (the `handshake` action). */
+export interface TraceTls {
+  /** The protocol version (`TLSv1.3`). */
+  protocol: string;
+  /** The cipher suite's standard name (`TLS_AES_256_GCM_SHA384`). */
+  cipher: string;
+  /** True when the session was resumed (a ticket from an earlier handshake), not made anew. */
+  resumed: boolean;
+  /** The server name the client asked for (SNI), when it asked for one. */
+  servername?: string;
+  /**
+   * Client: the name or address the server's certificate was verified for (`localhost`); absent
+   * when it was not verified.
+   */
+  verified?: string;
+  /** Client: the verified certificate's issuer (`CN=localhost`). */
+  issuer?: string;
+  /** Client: true when the chain was checked against the CAs given (`--ca`), not the default ones. */
+  customCa?: boolean;
+  /** Client: true when verification was skipped on purpose (`--insecure`). */
+  insecure?: boolean;
+  /** Client: the SHA-256 fingerprint of the certificate the server presented (`AB:CD:...`). */
+  fingerprint?: string;
+}
+
 /** One step on a live socket. */
 export interface TraceEvent {
   /** TCP or UDP. */
@@ -93,6 +118,8 @@ export interface TraceEvent {
   reason?: string;
   /** The worker process the event comes from, when a supervisor passed it on (`--workers`). */
   worker?: number;
+  /** What a TLS handshake agreed on (the `handshake` action). */
+  tls?: TraceTls;
 }
 
 /** One action's entry: its lecture step and its line of text in each language. */
@@ -146,6 +173,34 @@ function reasonText(e: TraceEvent): string {
 function via(e: TraceEvent, lang: TraceLanguage): string {
   if (e.proxy === undefined) return '';
   return lang === 'ko' ? ` (프록시 ${addr(e.proxy)} 경유)` : ` via proxy ${addr(e.proxy)}`;
+}
+
+function tlsAgreed(e: TraceEvent, lang: TraceLanguage): string {
+  const tls = e.tls;
+  if (tls === undefined) return '';
+  const resumed = tls.resumed ? (lang === 'ko' ? ', 세션 재개' : ', session resumed') : '';
+  const sni =
+    tls.servername === undefined ? '' : lang === 'ko' ? `, SNI ${tls.servername}` : `, SNI ${tls.servername}`;
+  return `${tls.protocol}, ${tls.cipher}${resumed}${sni}`;
+}
+
+function tlsVerified(e: TraceEvent, lang: TraceLanguage): string {
+  const tls = e.tls;
+  if (tls === undefined) return '';
+  if (tls.verified !== undefined) {
+    const ca = tls.customCa ? ' (--ca)' : '';
+    const issuer = tls.issuer ?? '?';
+    return lang === 'ko'
+      ? `; 인증서 확인됨: ${tls.verified}, 발급자 ${issuer}${ca}`
+      : `; certificate verified: ${tls.verified}, issued by ${issuer}${ca}`;
+  }
+  const fingerprint = tls.fingerprint === undefined ? '' : ` (SHA-256 ${tls.fingerprint})`;
+  if (tls.insecure) {
+    return lang === 'ko'
+      ? `; 인증서 확인 안 함: --insecure${fingerprint}`
+      : `; not verified: --insecure${fingerprint}`;
+  }
+  return '';
 }
 
 // Entries that several transports or roles share, word for word.
@@ -205,6 +260,15 @@ export const TRACE_SCHEMA = {
         en: (e) => `accept(): ${conn(e)}connection from ${addr(e.remote)}${via(e, 'en')}`,
         ko: (e) => `연결요청에 대한 수락 accept(): ${conn(e)}${addr(e.remote)}${via(e, 'ko')}`,
       }),
+      /**
+       * The TLS handshake with the accepted client completed: between the accept and the data
+       * (step 4a, before the service runs). The client is not asked for a certificate.
+       */
+      handshake: entry({
+        step: '4a',
+        en: (e) => `TLS handshake: ${conn(e)}${tlsAgreed(e, 'en')}`,
+        ko: (e) => `TLS 핸드셰이크: ${conn(e)}${tlsAgreed(e, 'ko')}`,
+      }),
       /** Bytes were read (step 4b). */
       read: entry({
         step: '4b',
@@ -257,6 +321,15 @@ export const TRACE_SCHEMA = {
         step: '2',
         en: (e) => `connect(): connected to ${addr(e.remote)} from ${addr(e.local)}`,
         ko: (e) => `연결의 요청 connect(): ${addr(e.remote)}에 연결됨 (내 주소 ${addr(e.local)})`,
+      }),
+      /**
+       * The TLS handshake with the server completed, after connect() and before the data (step
+       * 2): version, cipher, and what was verified of the server's certificate.
+       */
+      handshake: entry({
+        step: '2',
+        en: (e) => `TLS handshake: ${tlsAgreed(e, 'en')}${tlsVerified(e, 'en')}`,
+        ko: (e) => `TLS 핸드셰이크: ${tlsAgreed(e, 'ko')}${tlsVerified(e, 'ko')}`,
       }),
       /** Bytes were read (step 3). */
       read: entry({

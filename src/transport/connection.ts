@@ -7,20 +7,46 @@ import type { Socket } from 'node:net';
 import { ProtocolError, ReadTimeoutError } from '../errors.js';
 import type { PrefixResult } from '../protocol/prefix-result.js';
 import { type TraceAddress, toTraceAddress } from '../trace/events.js';
+import type { TraceTls } from '../trace/schema.js';
 
 /** An accepted connection: its number, its addresses and its socket. */
 export class Connection {
   /** Numbers connections from 1 in accept order, per server. */
   readonly id: number;
-  /** The socket, paused if the server was built with `pauseOnConnect`. */
-  readonly socket: Socket;
+  /**
+   * The socket, paused if the server was built with `pauseOnConnect`: after a TLS stage, the
+   * decrypted TLS socket (which owns the accepted one).
+   */
+  get socket(): Socket {
+    return this.#socket;
+  }
+  #socket: Socket;
+  /** What the TLS handshake agreed on, once a TLS stage has run. */
+  tls: TraceTls | undefined;
   // Only tracing and the pipeline's stages ask for addresses or mark a connection: most never
   // make this object, and an idle connection holds two fields.
   #details: ConnectionDetails | undefined;
 
   constructor(id: number, socket: Socket) {
     this.id = id;
-    this.socket = socket;
+    this.#socket = socket;
+  }
+
+  /**
+   * For a stage: from now on the service reads and writes `socket` (a TLS socket wrapping the
+   * accepted one), and `tls` says what its handshake agreed on. The addresses stay the accepted
+   * socket's, read now.
+   */
+  upgradeSocket(socket: Socket, tls: TraceTls): void {
+    this.#details ??= {};
+    this.#details.local ??= toTraceAddress(
+      this.#socket.localAddress,
+      this.#socket.localPort,
+      this.#socket.localFamily,
+    );
+    socketPeer(this.#socket, this.#details);
+    this.#socket = socket;
+    this.tls = tls;
   }
 
   /** Our side's address, as the socket has it. */

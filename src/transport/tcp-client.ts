@@ -26,6 +26,12 @@ import {
 } from '../trace/events.js';
 import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
 import { publishSocketBytes } from './socket-bytes.js';
+import {
+  startTls,
+  type TlsClientOptions,
+  type TlsClientResult,
+  validateTlsClientOptions,
+} from './tls-client.js';
 
 /** Options of {@link connectTcp}. */
 export interface TcpConnectOptions {
@@ -40,12 +46,16 @@ export interface TcpConnectOptions {
   timeout?: number;
   /** Aborts the attempt. */
   signal?: AbortSignal;
+  /** Speak TLS over the connection: the handshake runs after connect(), before it resolves. */
+  tls?: TlsClientOptions;
 }
 
 /** A connected client socket with its trace helpers. */
 export interface TcpClientConnection {
-  /** The connected socket, paused: the caller reads. */
+  /** The connected socket, paused: the caller reads. With TLS, the TLS socket (which owns the TCP one). */
   socket: Socket;
+  /** With TLS: what the handshake agreed on and verified, and the session to resume with. */
+  tls?: Omit<TlsClientResult, 'socket'>;
   /**
    * Publishes a trace event for this connection, if anyone listens. A `read` or `write` given the
    * bytes (`data`) also publishes them on the bytes channel, after the event, if anyone listens there.
@@ -67,6 +77,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
   const host = validateHost(options.host);
   const port = validatePort(options.port, { allowZero: false });
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
+  if (options.tls !== undefined) validateTlsClientOptions(options.tls);
   const endpoint = newEndpointId();
   const channel = traceChannels.tcpClient;
   // The socket, once made: the bytes channel's messages name its peer and hold its reading.
@@ -128,11 +139,36 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
         local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
         remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
       });
-      const close = () => {
-        socket.destroy();
-        return closed;
-      };
-      resolve({ socket, trace, close });
+      if (options.tls === undefined) {
+        const close = () => {
+          socket.destroy();
+          return closed;
+        };
+        resolve({ socket, trace, close });
+        return;
+      }
+      startTls(socket, host, options.tls, options.signal).then(
+        (result) => {
+          const secure = result.socket;
+          secure.on('error', ignoreError);
+          trace('handshake', { tls: result.details });
+          const close = () => {
+            secure.destroy();
+            return closed;
+          };
+          resolve({
+            socket: secure,
+            trace,
+            close,
+            tls: { details: result.details, session: result.session },
+          });
+        },
+        (error: SocketStepsError) => {
+          trace('error', { reason: error.message });
+          socket.destroy();
+          reject(error);
+        },
+      );
     };
     const timer = setTimeout(onTimeout, timeout);
     const cleanup = () => {

@@ -576,10 +576,15 @@ export class TcpServer {
       if (socket.destroyed) return;
     }
     this.#countHealthCheck(connection);
-    if (this.tracing) this.#traceAccept(connection);
+    if (this.tracing) {
+      this.#traceAccept(connection);
+      // A TLS stage's handshake: between the accept and the service's data.
+      if (connection.tls !== undefined) this.trace('handshake', connection.id, { tls: connection.tls });
+    }
     this.#serve(connection);
     // The service gets the socket as it would without stages: flowing, unless it asked otherwise.
-    if (!this.#pauseOnConnect && !socket.destroyed) socket.resume();
+    // After a TLS stage that is the TLS socket, which owns the accepted one.
+    if (!this.#pauseOnConnect && !connection.socket.destroyed) connection.socket.resume();
   }
 
   // A proxy's health check (or a probe that only connected) is counted apart from clients.

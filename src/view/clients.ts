@@ -19,6 +19,7 @@ import { fetchQuote, fetchUdpQuote } from '../services/qotd.js';
 import { fetchTime, fetchUdpTime } from '../services/time.js';
 import { openUdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 
 // The services a page can run a client of, over TCP and over UDP.
 const TCP_SERVICES = ['hello', 'greet', 'echo', 'discard', 'chargen', 'daytime', 'time', 'qotd'] as const;
@@ -94,19 +95,20 @@ const UDP_BOUNDS = { timeout: 1000, retries: 1 } as const;
 export async function runViewClient(
   kind: ViewClient,
   target: { host: string; port: number },
+  tls?: TlsClientOptions,
 ): Promise<string> {
   const { host, port } = target;
   // A server that does not answer in time fails the run, nothing more.
   const timeout = VIEW_CLIENT_TIMEOUT_MS;
   switch (kind) {
     case 'hello':
-      return `Message from server: ${(await fetchHello({ host, port, timeout })).text}`;
+      return `Message from server: ${(await fetchHello({ host, port, timeout, tls })).text}`;
     case 'greet': {
-      const result = await greet({ host, port, timeout });
+      const result = await greet({ host, port, timeout, tls });
       return result.lines.map((l) => `${l.name}: ${l.text}`).join(' / ');
     }
     case 'echo': {
-      const session = await openEcho({ host, port, timeout });
+      const session = await openEcho({ host, port, timeout, tls });
       try {
         const back = await session.echo(Buffer.from(VIEW_ECHO_LINE));
         return `echo: ${back.toString('utf8').trimEnd()}`;

@@ -11,6 +11,8 @@ const WORDS = {
     client: 'client',
     server: 'server',
     connect: 'connect() → accept() (4a)',
+    handshake: 'TLS handshake (4a)',
+    resumed: ' (session resumed)',
     bytes: (n: number) => (n === 1 ? '1 byte' : `${n} bytes`),
     fin: 'FIN',
     eof: 'read() returns 0',
@@ -24,6 +26,8 @@ const WORDS = {
     client: '클라이언트',
     server: '서버',
     connect: '연결의 요청 connect() → 연결요청에 대한 수락 accept() (4a)',
+    handshake: 'TLS 핸드셰이크 (4a)',
+    resumed: ' (세션 재개)',
     bytes: (n: number) => `${n}바이트`,
     fin: 'FIN',
     eof: 'read()가 0을 반환',
@@ -93,6 +97,9 @@ function mermaidLine(e: ViewEvent, transport: 'tcp' | 'udp', lang: TraceLanguage
   switch (e.action) {
     case 'accept':
       return `C->>S: ${w.connect}`;
+    case 'handshake':
+      // Both ways (ClientHello, ServerHello ... Finished): one arrow each, the agreement on the second.
+      return `C->>S: ${w.handshake}\n  S->>C: ${mermaidText(e.tls ?? '?')}${e.tlsResumed ? w.resumed : ''}`;
     case 'read':
     case 'recvfrom':
       return `C->>S: ${transport === 'udp' ? 'sendto() → recvfrom() ' : 'write() → read() '}${payload(e, lang)}`;

@@ -40,6 +40,10 @@ export interface ViewEvent {
   end?: ViewEnd;
   /** For kernel events: the end's new state. */
   state?: KernelState;
+  /** For a TLS handshake: what it agreed on (`TLSv1.3, TLS_AES_256_GCM_SHA384`). */
+  tls?: string;
+  /** For a TLS handshake: true when it resumed an earlier session. */
+  tlsResumed?: boolean;
 }
 
 /** One connection (TCP) or one client address of a UDP server, as the page and `/state` show it. */
@@ -108,6 +112,8 @@ export interface ViewConnection {
   events: ViewEvent[];
   /** Events left out past the bound. */
   eventsLeftOut: number;
+  /** TCP over TLS: what the handshake agreed on (`TLSv1.3, TLS_AES_256_GCM_SHA384`). */
+  tls?: string;
   /**
    * The first bytes each way, in hex digits (two a byte), as the bytes channel gave them: at most
    * {@link ViewStateOptions.maxShownBytes} each way. `in` is what the server read (the client
@@ -602,6 +608,11 @@ export class ViewState {
     if (event.bytes !== undefined) item.bytes = event.bytes;
     if (event.text !== undefined) item.text = event.text;
     if (event.reason !== undefined) item.reason = event.reason;
+    if (event.tls !== undefined) {
+      item.tls = `${event.tls.protocol}, ${event.tls.cipher}`;
+      if (event.tls.resumed) item.tlsResumed = true;
+      c.tls = item.tls;
+    }
     this.#push(c, item);
     this.#touch(c, event.time);
   }

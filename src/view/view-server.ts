@@ -34,6 +34,7 @@ import { subscribeTrace } from '../trace/events.js';
 import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
 import { HttpGuard, type HttpGuardCounts } from '../transport/http-guard.js';
 import type { ServerStats } from '../transport/stats.js';
+import type { TlsClientOptions } from '../transport/tls-client.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
 import { KernelReader, type KernelSource } from './kernel-reader.js';
@@ -69,6 +70,8 @@ export interface ViewServerOptions {
   service: string;
   /** The service's own bound address once it listens: the only target of the page's buttons. */
   target?: () => AddressInfo | undefined;
+  /** The service speaks TLS: how the page's buttons do the handshake with it. */
+  clientTls?: TlsClientOptions;
   /** The service's counters (all workers' added up under `--workers`). */
   stats?: () => ServerStats | undefined | Promise<ServerStats | undefined>;
   /** The page's language, over the browser's. @default the browser's (Accept-Language), else English */
@@ -611,7 +614,7 @@ export class ViewServer {
       return;
     }
     this.#running++;
-    runViewClient(kind, loopbackTarget(target))
+    runViewClient(kind, loopbackTarget(target), this.#options.clientTls)
       .then(
         (summary) => this.#send(request, response, 200, text, `${summary}\n`),
         (error) => this.#send(request, response, 502, text, `${describeSystemError(error)}\n`),

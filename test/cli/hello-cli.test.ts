@@ -546,7 +546,7 @@ describe('socket errors', () => {
     const result = await runBin('hclient', ['--timeout', '0.3', '127.0.0.1', String(port)]);
     assert.equal(
       result.stderr,
-      `read() error! 127.0.0.1:${port} sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n`,
+      `read() error! 127.0.0.1:${port} sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo (a TLS server: --tls)\n`,
     );
     assert.equal(result.code, 1);
     assert.ok(performance.now() - started < 5000);
@@ -561,7 +561,7 @@ describe('socket errors', () => {
       assert.equal(en.stdout.length, 0);
       assert.match(
         en.stderr,
-        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo\n$/,
+        /sent nothing within 300 ms\nhclient: a greet or echo server waits for the client to speak first: try --service greet or --service echo \(a TLS server: --tls\)\n$/,
       );
       const ko = await runBin('hclient', [
         '--lang',
@@ -573,7 +573,7 @@ describe('socket errors', () => {
       ]);
       assert.match(
         ko.stderr,
-        /\nhclient: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오\n$/,
+        /\nhclient: greet나 echo 서버는 클라이언트가 먼저 말하기를 기다립니다: --service greet 또는 --service echo를 쓰십시오 \(TLS 서버라면 --tls\)\n$/,
       );
       assert.equal((await server.stop()).code, 0);
     }

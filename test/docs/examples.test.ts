@@ -55,6 +55,9 @@ const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
     pkg: 'python3-minimal',
   },
   ss: TOOLS.ss,
+  openssl: TOOLS.openssl,
+  ncat: TOOLS.ncat,
+  socat: TOOLS.socat,
 };
 
 /** The system programs an example's commands call. */

@@ -329,6 +329,29 @@ describe('the live view in chromium', { timeout: 60_000, ...needs(TOOLS.chromium
     await page.close();
   });
 
+  test(
+    'hserver --tls: the handshake drawn between accept and the data, in both languages',
+    needs(TOOLS.koreanFont),
+    async () => {
+      const tls = await startViewedServer('hserver', ['--tls', '--host', '127.0.0.1']);
+      try {
+        const page = await open('en-US', 1280, tls.url);
+        await page.click('#run');
+        await page.waitForSelector('#run-result:has-text("Hello World!")');
+        await page.waitForSelector('#mermaid:has-text("TLS handshake (4a)")');
+        await page.waitForSelector('#mermaid:has-text("S->>C: TLSv1.3, TLS_")');
+        await page.click('#lang');
+        await page.waitForSelector('#mermaid:has-text("TLS 핸드셰이크 (4a)")');
+        // The protocol's own names (TLS, TLSv1.3, the cipher suite) are not words to translate.
+        const left = (await englishLeft(page)).filter((w) => !/^TLS/.test(w));
+        assert.deepEqual(left, [], `English words on the Korean TLS page: ${left.join(' | ')}`);
+        await page.close();
+      } finally {
+        await tls.stop();
+      }
+    },
+  );
+
   test('userver in both languages: datagrams, replies and peers, no TCP words', async () => {
     const udp = await startViewedServer('userver', ['--host', '127.0.0.1']);
     try {

@@ -101,6 +101,24 @@ export const TOOLS = {
     versionArgs: ['-V'],
     pkg: 'iproute2',
   },
+  openssl: {
+    name: 'openssl',
+    paths: ['/usr/bin/openssl', '/bin/openssl'],
+    versionArgs: ['version'],
+    pkg: 'openssl',
+  },
+  ncat: {
+    name: 'ncat',
+    paths: ['/usr/bin/ncat', '/bin/ncat'],
+    versionArgs: ['--version'],
+    pkg: 'ncat',
+  },
+  socat: {
+    name: 'socat',
+    paths: ['/usr/bin/socat', '/bin/socat'],
+    versionArgs: ['-V'],
+    pkg: 'socat',
+  },
 } as const satisfies Record<string, Tool>;
 
 /** The switch that turns a missing program into a failure (set by .ci/run). */

@@ -104,6 +104,37 @@ describe('formatTraceEvent', () => {
       /server\.listen\(\) 한 번의 호출/,
     );
   });
+  test('the TLS handshake: version, cipher, and what the client verified, in both languages', () => {
+    const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', resumed: false };
+    assert.equal(
+      line({ ...server, action: 'handshake', connection: 4, tls: { ...tls, servername: 'localhost' } }),
+      '[server] 4a TLS handshake: #4 TLSv1.3, TLS_AES_256_GCM_SHA384, SNI localhost',
+    );
+    assert.equal(
+      line({ ...server, action: 'handshake', connection: 4, tls: { ...tls, resumed: true } }, 'ko'),
+      '[서버] 4a TLS 핸드셰이크: #4 TLSv1.3, TLS_AES_256_GCM_SHA384, 세션 재개',
+    );
+    const client = { transport: 'tcp', role: 'client', endpoint: 2 } as const;
+    assert.equal(
+      line({
+        ...client,
+        action: 'handshake',
+        tls: { ...tls, verified: 'localhost', issuer: 'CN=localhost', customCa: false },
+      }),
+      '[client] 2 TLS handshake: TLSv1.3, TLS_AES_256_GCM_SHA384; certificate verified: localhost, issued by CN=localhost',
+    );
+    assert.equal(
+      line(
+        { ...client, action: 'handshake', tls: { ...tls, verified: '::1', issuer: 'CN=x', customCa: true } },
+        'ko',
+      ),
+      '[클라이언트] 2 TLS 핸드셰이크: TLSv1.3, TLS_AES_256_GCM_SHA384; 인증서 확인됨: ::1, 발급자 CN=x (--ca)',
+    );
+    assert.equal(
+      line({ ...client, action: 'handshake', tls: { ...tls, insecure: true, fingerprint: 'AB:CD' } }, 'ko'),
+      '[클라이언트] 2 TLS 핸드셰이크: TLSv1.3, TLS_AES_256_GCM_SHA384; 인증서 확인 안 함: --insecure (SHA-256 AB:CD)',
+    );
+  });
   test('a close with a reason shows it', () => {
     assert.equal(
       line({ ...server, action: 'close', connection: 3, reason: 'ECONNRESET' }),
@@ -142,7 +173,7 @@ describe('the trace schema', () => {
         }
       }
     }
-    assert.equal(count, 31);
+    assert.equal(count, 33);
   });
 
   test('an action a transport does not have has no entry', () => {

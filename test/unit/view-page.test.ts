@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { lectureStep, type TraceAddress, type TraceEvent } from '../../src/trace/schema.js';
+import { toMermaid } from '../../src/view/mermaid.js';
 import { renderPage } from '../../src/view/page.js';
 import {
   type ArrowDrawing,
@@ -176,6 +177,44 @@ describe('the page: state in, drawing out', () => {
     assert.equal(write.from, 'server');
     assert.equal(write.payload, '"Hello World!\\0"');
     assert.equal(sequenceItems(hello(), 'en')[0]?.text, 'connect() → accept() (4a)');
+  });
+
+  test('TLS: the handshake is an arrow between the accept and the data, with version and cipher', () => {
+    const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', resumed: false };
+    const over = connection([
+      tcp('accept', { local: SERVER, remote: CLIENT }),
+      tcp('handshake', { tls }),
+      tcp('write', { bytes: 13, text: 'Hello World!\u0000' }),
+      tcp('close', { reason: 'done' }),
+    ]);
+    assert.equal(over.tls, 'TLSv1.3, TLS_AES_256_GCM_SHA384');
+    assert.deepEqual(
+      sequenceItems(over, 'ko').map((i) => i.text),
+      [
+        '연결의 요청 connect() → 연결요청에 대한 수락 accept() (4a)',
+        'TLS 핸드셰이크 (4a): TLSv1.3, TLS_AES_256_GCM_SHA384',
+        'write() 13바이트',
+        '연결종료 close(): FIN',
+        '연결종료 close()',
+      ],
+    );
+    const resumed = connection([
+      tcp('accept', { local: SERVER, remote: CLIENT }),
+      tcp('handshake', { tls: { ...tls, resumed: true } }),
+    ]);
+    assert.equal(
+      sequenceItems(resumed, 'en')[1]?.text,
+      'TLS handshake (4a): TLSv1.3, TLS_AES_256_GCM_SHA384 (session resumed)',
+    );
+    // The Mermaid text too: both ways, the agreement on the server's arrow.
+    assert.match(
+      toMermaid(over, 'en'),
+      /\n {2}C->>S: TLS handshake \(4a\)\n {2}S->>C: TLSv1\.3, TLS_AES_256_GCM_SHA384\n {2}S->>C: write\(\)/,
+    );
+    assert.match(
+      toMermaid(resumed, 'ko'),
+      /C->>S: TLS 핸드셰이크 \(4a\)\n {2}S->>C: TLSv1\.3, TLS_AES_256_GCM_SHA384 \(세션 재개\)/,
+    );
   });
 
   test('UDP: datagrams, replies and drops, per peer and in the header; no TCP words', () => {

@@ -392,6 +392,13 @@ export function sequenceItems(c: ViewConnection, lang: TraceLanguage): SequenceI
           ko ? '연결의 요청 connect() → 연결요청에 대한 수락 accept() (4a)' : 'connect() → accept() (4a)',
         );
         break;
+      case 'handshake':
+        // TLS: between the accept and the data, both ways (ClientHello, ServerHello ... Finished).
+        msg(
+          'client',
+          `${word('tlsHandshake', lang)} (4a): ${e.tls ?? '?'}${e.tlsResumed ? word('tlsResumed', lang) : ''}`,
+        );
+        break;
       case 'read':
         msg('client', `write() → read() ${size}`, withPayload);
         break;

@@ -83,6 +83,8 @@ const WORDS = {
     ko: '클라이언트 열: 이 프로세스에서 실행한 클라이언트 자신의 기록',
   },
   acceptQueue: { en: 'accept queue', ko: '연결 대기 큐' },
+  tlsHandshake: { en: 'TLS handshake', ko: 'TLS 핸드셰이크' },
+  tlsResumed: { en: ' (session resumed)', ko: ' (세션 재개)' },
   backlog: { en: 'backlog', ko: '대기 큐 크기' },
   combined: { en: 'in Node: one call, server.listen()', ko: 'Node에서는 한 번의 호출 server.listen()' },
   combinedUdp: { en: 'in Node: one call, socket.bind()', ko: 'Node에서는 한 번의 호출 socket.bind()' },
