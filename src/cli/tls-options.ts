@@ -3,6 +3,7 @@
  * `--cert`, `--key`, `--cert-out`, the client's `--ca`, `--servername`, `--insecure`, and
  * `--handshake-timeout` on both. Parsing only: the library does the TLS.
  */
+import cluster from 'node:cluster';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LoadTls } from '../bench/load-plan.js';
@@ -92,7 +93,9 @@ export interface TlsServerChoice {
 }
 
 // A self-signed certificate is made once, by the first process: --workers' processes (started with
-// this environment) serve the same one, so that the fingerprint printed holds for all of them.
+// this environment) serve the same one, so that the fingerprint printed holds for all of them. Only
+// a cluster worker takes it from there (a server started by hand always makes its own, whatever its
+// environment holds), and it removes it at once, so that nothing it starts inherits the key.
 const SELF_SIGNED_VARIABLE = 'SOCKET_STEPS_TLS_SELF_SIGNED';
 
 /**
@@ -129,7 +132,9 @@ export function parseTlsServerValues(program: string, values: TlsServerValues): 
   } else {
     selfSigned = true;
     credentials = inheritedSelfSigned() ?? createSelfSignedCredentials();
-    process.env[SELF_SIGNED_VARIABLE] = JSON.stringify({ cert: credentials.cert, key: credentials.key });
+    if (!cluster.isWorker) {
+      process.env[SELF_SIGNED_VARIABLE] = JSON.stringify({ cert: credentials.cert, key: credentials.key });
+    }
   }
   const out = values['cert-out'];
   if (out !== undefined) {
@@ -143,7 +148,9 @@ export function parseTlsServerValues(program: string, values: TlsServerValues): 
 }
 
 function inheritedSelfSigned(): ServerCredentials | undefined {
+  if (!cluster.isWorker) return undefined;
   const text = process.env[SELF_SIGNED_VARIABLE];
+  delete process.env[SELF_SIGNED_VARIABLE];
   if (text === undefined) return undefined;
   try {
     const { cert, key } = JSON.parse(text) as { cert: string; key: string };
