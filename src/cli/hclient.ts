@@ -20,11 +20,13 @@ import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './progra
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
 import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
 const HELP = `${USAGE}
        hclient [options] <IP> <port>
+       hclient [options] --unix PATH
 
 The lecture's TCP hello client: socket(), connect(), read the server's message, close().
 Prints "Message from server: " + the message up to its NUL byte + " ", like hello_client.c.
@@ -36,7 +38,7 @@ with --service echo it is the textbook's echo client: each line of input is sent
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${UNIX_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -56,10 +58,13 @@ async function main(argv: readonly string[]): Promise<number> {
     'max-bytes': { type: 'string' },
     ...TRACE_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
+    ...UNIX_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
+  const unix = parseUnixClient(PROGRAM, values, positionals);
+  const where =
+    unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { path: unix.path };
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
   const talk = parseTalkClientValues(PROGRAM, values);
@@ -78,13 +83,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
-      const target = { host, port, timeout, signal: stop.signal };
+      const target = { ...where, timeout, signal: stop.signal };
       const io = { input: process.stdin, output: process.stdout };
       if (talk.service === 'greet') await runGreetClient(target, name, io);
       else await runEchoClient(target, io);
       return ExitCode.Ok;
     }
-    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal });
+    const reply = await fetchHello({ ...where, timeout, maxBytes, signal: stop.signal });
     process.stdout.write(formatHelloLine(reply.message));
     if (reply.end === 'limit') {
       // Printed, but not whole: say so (the exit status stays 0, the line was printed).

@@ -10,6 +10,7 @@ import {
   ConnectionRefusedError,
   ConnectTimeoutError,
   describeSystemError,
+  InvalidArgumentError,
   ReadError,
   ResolveError,
   type SocketStepsError,
@@ -23,14 +24,20 @@ import {
   toTraceAddress,
   traceChannels,
 } from '../trace/events.js';
+import { parseUnixAddress } from '../unix-address.js';
 import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
 
 /** Options of {@link connectTcp}. */
 export interface TcpConnectOptions {
-  /** Server address: an IPv4 or IPv6 literal, or a host name. */
-  host: string;
+  /** Server address: an IPv4 or IPv6 literal, or a host name. Give `host` and `port`, or `path`. */
+  host?: string;
   /** Server port, 1 to 65535. */
-  port: number;
+  port?: number;
+  /**
+   * A Unix domain stream socket to connect to instead: a file-system path, or `@name` (or Node's
+   * `\0name`) for Linux's abstract namespace.
+   */
+  path?: string;
   /**
    * Milliseconds to wait for the connection to be established.
    * @default 5000
@@ -59,8 +66,7 @@ export interface TcpClientConnection {
  * {@link ConnectError} or {@link AbortError}. The socket traces its own close (client step 4).
  */
 export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnection> {
-  const host = validateHost(options.host);
-  const port = validatePort(options.port, { allowZero: false });
+  const where = streamTarget(options);
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const endpoint = newEndpointId();
   const channel = traceChannels.tcpClient;
@@ -69,15 +75,17 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       channel.publish(makeTraceEvent({ transport: 'tcp', role: 'client', action, endpoint, ...fields }));
     }
   };
-  const target = formatAddress(host, port);
+  const { target } = where;
+  const unixPath = where.kind === 'unix' ? { path: where.display } : {};
 
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
       return;
     }
-    trace('socket', { combinedIn: 'net.connect()' });
-    const socket = connect({ host, port });
+    trace('socket', { combinedIn: 'net.connect()', ...unixPath });
+    const socket =
+      where.kind === 'unix' ? connect({ path: where.path }) : connect({ host: where.host, port: where.port });
     let settled = false;
     const fail = (error: SocketStepsError) => {
       if (settled) return;
@@ -89,7 +97,8 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     const onAbort = () => fail(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
     const onTimeout = () =>
       fail(new ConnectTimeoutError(`${target}: no answer within ${timeout} ms`, { call: 'connect' }));
-    const onError = (error: Error) => fail(mapConnectError(error, host, target));
+    const onError = (error: Error) =>
+      fail(mapConnectError(error, where.kind === 'ip' ? where.host : target, target));
     const onConnect = () => {
       if (settled) return;
       settled = true;
@@ -104,10 +113,15 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
           resolveClosed();
         });
       });
-      trace('connect', {
-        local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
-        remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
-      });
+      trace(
+        'connect',
+        where.kind === 'unix'
+          ? unixPath
+          : {
+              local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
+              remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
+            },
+      );
       const close = () => {
         socket.destroy();
         return closed;
@@ -125,6 +139,45 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     socket.once('error', onError);
     socket.once('connect', onConnect);
   });
+}
+
+/** Where a stream client connects: an IP host and port, or a Unix socket, with how messages name it. */
+export type StreamTarget =
+  | { kind: 'ip'; host: string; port: number; target: string }
+  | { kind: 'unix'; path: string; display: string; target: string };
+
+/**
+ * Checks a client's `host` and `port`, or its Unix socket `path` (exactly one of the two ways),
+ * and names the target as messages do: `127.0.0.1:9190`, `[::1]:9190`, `/run/h.sock`, `@name`.
+ */
+export function streamTarget(options: { host?: string; port?: number; path?: string }): StreamTarget {
+  if (options.path !== undefined) {
+    if (options.host !== undefined || options.port !== undefined) {
+      throw new InvalidArgumentError('give a host and port, or a Unix socket path, not both');
+    }
+    const unix = parseUnixAddress(options.path);
+    return { kind: 'unix', path: unix.path, display: unix.display, target: unix.display };
+  }
+  if (options.host === undefined || options.port === undefined) {
+    throw new InvalidArgumentError('give a host and port, or a Unix socket path');
+  }
+  const host = validateHost(options.host);
+  const port = validatePort(options.port, { allowZero: false });
+  return { kind: 'ip', host, port, target: formatAddress(host, port) };
+}
+
+/** A client's `host`, `port` and `path` alone, for {@link connectTcp} (the other options left out). */
+export function streamTargetOf(options: { host?: string; port?: number; path?: string }): {
+  host?: string;
+  port?: number;
+  path?: string;
+} {
+  const { host, port, path } = options;
+  return {
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(path === undefined ? {} : { path }),
+  };
 }
 
 function mapConnectError(error: Error, host: string, target: string): SocketStepsError {
