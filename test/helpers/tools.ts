@@ -83,6 +83,18 @@ export const TOOLS = {
     pkg: 'fonts-noto-cjk and fontconfig',
     output: /\S/,
   },
+  socat: {
+    name: 'socat',
+    paths: ['/usr/bin/socat', '/usr/local/bin/socat'],
+    versionArgs: ['-V'],
+    pkg: 'socat',
+  },
+  ncOpenbsd: {
+    name: "OpenBSD's nc (for -U and -N)",
+    paths: ['/usr/bin/nc.openbsd', '/bin/nc.openbsd'],
+    versionArgs: ['-h'],
+    pkg: 'netcat-openbsd',
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],
@@ -143,5 +155,9 @@ export const systemdAnalyze = () => toolPath(TOOLS.systemdAnalyze);
 export const promtool = () => toolPath(TOOLS.promtool);
 /** haproxy (package haproxy). */
 export const haproxy = () => toolPath(TOOLS.haproxy);
+/** socat (package socat). */
+export const socat = () => toolPath(TOOLS.socat);
+/** OpenBSD's nc (package netcat-openbsd). */
+export const ncOpenbsd = () => toolPath(TOOLS.ncOpenbsd);
 /** nginx (packages nginx and libnginx-mod-stream). */
 export const nginx = () => toolPath(TOOLS.nginx);
