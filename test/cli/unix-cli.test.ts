@@ -1,0 +1,167 @@
+/**
+ * hserver and hclient with `--unix`: the lines they print, their exit codes, the socket file's
+ * mode and removal, and the refusals (a port too, options that need a port, the UDP programs).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runBin, startServer, testEnv } from '../helpers/process.js';
+
+const READY = /listening on (.+)\n/;
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'steps-unix-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
+  test('serve, fetch, stop on SIGTERM: the file has its mode while it runs and is gone after', async (t) => {
+    const path = join(tempDir(t), 'h.sock');
+    const server = await startServer('hserver', ['--unix', path, '--unix-mode', '660', '--message', '안녕'], {
+      readyPattern: READY,
+    });
+    t.after(() => server.stop());
+    assert.equal(server.stderr(), `hserver: listening on ${path}\n`);
+    assert.equal(statSync(path).mode & 0o777, 0o660);
+    const client = await runBin('hclient', ['--unix', path]);
+    assert.deepEqual(
+      [client.code, client.stderr, client.stdout.toString('utf8')],
+      [0, '', 'Message from server: 안녕 \n'],
+    );
+    assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null });
+    assert.equal(existsSync(path), false);
+  });
+
+  test('a second server on the same path: bind() error! ... EADDRINUSE, exit 1', async (t) => {
+    const path = join(tempDir(t), 'busy.sock');
+    const first = await startServer('hserver', ['--unix', path], { readyPattern: READY });
+    t.after(() => first.stop());
+    const second = await runBin('hserver', ['--unix', path]);
+    assert.equal(second.code, 1);
+    assert.equal(
+      second.stderr,
+      `bind() error: ${path}: address already in use (EADDRINUSE): a server accepts connections on it\n`,
+    );
+    assert.ok(statSync(path).isSocket(), "the live server's file is still there");
+  });
+
+  test('a regular file at the path is refused and kept', async (t) => {
+    const path = join(tempDir(t), 'file');
+    writeFileSync(path, 'data');
+    const result = await runBin('hserver', ['--unix', path]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `bind() error: ${path}: the path exists and is not a socket (left as it is)\n`,
+    );
+    assert.equal(statSync(path).size, 4);
+  });
+
+  test('the trace names the path, in English and in Korean', async (t) => {
+    const path = join(tempDir(t), 't.sock');
+    for (const [lang, bind, accept] of [
+      [
+        'en',
+        `[server] 2 bind(): path ${path} assigned (Unix domain socket)`,
+        `[server] 4a accept(): #1 connection from a client of ${path} (Unix domain socket)`,
+      ],
+      [
+        'ko',
+        `[서버] 2 경로의 할당 bind(): ${path} (유닉스 도메인 소켓)`,
+        `[서버] 4a 연결요청에 대한 수락 accept(): #1 ${path}의 클라이언트 (유닉스 도메인 소켓)`,
+      ],
+    ] as const) {
+      const server = await startServer(
+        'hserver',
+        ['--unix', path, '--count', '1', '--trace', '--lang', lang],
+        {
+          readyPattern: READY,
+        },
+      );
+      t.after(() => server.stop());
+      const client = await runBin('hclient', ['--unix', path, '--trace', '--lang', lang]);
+      assert.equal(client.code, 0);
+      assert.ok(
+        client.stderr.includes(
+          lang === 'en'
+            ? `[client] 2 connect(): connected to ${path} (Unix domain socket)\n`
+            : `[클라이언트] 2 연결의 요청 connect(): ${path}에 연결됨 (유닉스 도메인 소켓)\n`,
+        ),
+        client.stderr,
+      );
+      assert.deepEqual(await server.exited(), { code: 0, signal: null });
+      const lines = server.stderr().split('\n');
+      assert.ok(lines.includes(bind), server.stderr());
+      assert.ok(lines.includes(accept), server.stderr());
+    }
+  });
+
+  test('usage errors: each one line, exit 1', async (t) => {
+    const dir = tempDir(t);
+    const long = `${dir}/${'x'.repeat(120)}`;
+    const cases: Array<[string, string[], string]> = [
+      [
+        'hserver',
+        ['--unix', join(dir, 'a'), '9190'],
+        "hserver: --unix PATH takes no <port> ('9190' given): give one or the other",
+      ],
+      [
+        'hserver',
+        ['--unix', join(dir, 'a'), '--host', '::1'],
+        'hserver: --host does not apply to --unix (a Unix socket has no address or port)',
+      ],
+      [
+        'hserver',
+        ['--unix', join(dir, 'a'), '--workers', '2'],
+        'hserver: --workers does not apply to --unix (SO_REUSEPORT shares ports, not Unix socket paths: one process serves a Unix socket)',
+      ],
+      [
+        'hserver',
+        ['--unix', join(dir, 'a'), '--unix-mode', '9'],
+        "hserver: invalid --unix-mode '9': expected an octal mode such as 660, 600 or 0666",
+      ],
+      [
+        'hserver',
+        ['--unix', '@x', '--unix-mode', '600'],
+        'hserver: --unix-mode does not apply to an abstract name (@x has no file)',
+      ],
+      ['hserver', ['--unix-mode', '600', '0'], 'hserver: --unix-mode needs --unix PATH'],
+      [
+        'hserver',
+        ['--unix', long],
+        `bind() error: invalid Unix socket path '${long}': it is ${Buffer.byteLength(long)} bytes long, and the kernel's limit is 107 (sun_path holds 108 bytes with the terminating NUL)`,
+      ],
+      [
+        'hclient',
+        ['--unix', join(dir, 'a'), '127.0.0.1', '1'],
+        "hclient: --unix PATH takes no <IP> <port> ('127.0.0.1 1' given): give one or the other",
+      ],
+      [
+        'hclient',
+        ['--unix', join(dir, 'none')],
+        `connect() error! ${join(dir, 'none')}: no such file or directory (ENOENT)`,
+      ],
+      [
+        'userver',
+        ['--unix', join(dir, 'a')],
+        'userver: --unix is not available: Node.js has no Unix datagram sockets (AF_UNIX, SOCK_DGRAM); hserver --unix serves a Unix stream socket',
+      ],
+      [
+        'uclient',
+        ['--unix', join(dir, 'a')],
+        'uclient: --unix is not available: Node.js has no Unix datagram sockets (AF_UNIX, SOCK_DGRAM); hclient --unix connects to a Unix stream socket',
+      ],
+    ];
+    for (const [program, args, line] of cases) {
+      const result = await runBin(program, args, { env: testEnv() });
+      assert.deepEqual(
+        [result.code, result.stderr, result.stdout.toString()],
+        [1, `${line}\n`, ''],
+        `${program} ${args.join(' ')}`,
+      );
+    }
+  });
+});
