@@ -119,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
-  const proxy = parseProxyOptions(PROGRAM, values);
+  const proxy = parseProxyOptions(PROGRAM, values, { unix: unix !== undefined });
   const workers = parseWorkers(values.workers, count, PROGRAM);
   checkUnixWorkers(PROGRAM, unix, workers);
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);

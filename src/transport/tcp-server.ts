@@ -617,7 +617,7 @@ export class TcpServer {
       else refuseBriefly(socket, this.#refusal);
       return;
     }
-    const connection = new Connection(++this.#accepted, socket);
+    const connection = new Connection(++this.#accepted, socket, this.#unix?.display);
     // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
     // close() request bounds them with closeTimeout.
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();

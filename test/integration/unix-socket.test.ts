@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -17,6 +18,7 @@ import {
   fetchHello,
   greet,
   openEcho,
+  ProxyProtocolStage,
   subscribeTrace,
   type TraceEvent,
 } from '../../src/index.js';
@@ -162,5 +164,28 @@ describe('TCP services on a Unix domain socket', () => {
     const connect = events.find((e) => e.role === 'client' && e.action === 'connect');
     assert.equal(connect?.path, path);
     assert.equal(connect?.remote, undefined);
+  });
+
+  test('a PROXY header over a Unix socket names the client (as HAProxy send-proxy to unix@ does)', async (t) => {
+    const path = join(tempDir(t), 'proxy.sock');
+    const events: TraceEvent[] = [];
+    const unsubscribe = subscribeTrace((event) => events.push(event));
+    t.after(unsubscribe);
+    const server = createHelloServer({
+      path,
+      maxAccepts: 1,
+      stages: [new ProxyProtocolStage({ trusted: [] })],
+    });
+    t.after(() => server.destroy());
+    await server.listen();
+    const socket = createConnection({ path });
+    socket.end('PROXY TCP4 192.0.2.7 127.0.0.1 50000 9190\r\n');
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from('Hello World!\0'));
+    await server.closed;
+    const accept = events.find((e) => e.role === 'server' && e.action === 'accept');
+    assert.deepEqual(accept?.remote, { address: '192.0.2.7', port: 50000, family: 'IPv4' });
+    assert.equal(accept?.path, path);
   });
 });
