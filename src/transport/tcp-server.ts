@@ -39,6 +39,7 @@ import {
 } from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
 import { descriptorLimit, httpDescriptorsHeld, httpShareOfReserve, openDescriptors } from './descriptors.js';
+import { describeDescriptor } from './socket-activation.js';
 import { type ServerStats, Tally } from './stats.js';
 import {
   closeKeepingOthers,
@@ -161,6 +162,8 @@ export class TcpServer {
   readonly #port: number;
   readonly #fd: number | undefined;
   readonly #unix: UnixAddress | undefined;
+  // The Unix socket's path as shown: the one bound, or an inherited Unix socket's (from /proc).
+  #unixShown: string | undefined;
   readonly #mode: number | undefined;
   // The socket file this server bound (device and inode), to remove on close only if still its own.
   #unixIdentity: UnixSocketIdentity | undefined;
@@ -208,6 +211,7 @@ export class TcpServer {
         );
       }
       this.#unix = parseUnixAddress(options.path);
+      this.#unixShown = this.#unix.display;
       this.#port = 0;
       this.#fd = undefined;
     } else {
@@ -315,17 +319,15 @@ export class TcpServer {
    */
   address(): AddressInfo | undefined {
     const address = this.#server.address();
-    if (this.#unix !== undefined) {
-      return this.#server.listening
-        ? { address: this.#unix.display, family: UNIX_FAMILY, port: 0 }
-        : undefined;
+    if (this.#unixShown !== undefined) {
+      return this.#server.listening ? { address: this.#unixShown, family: UNIX_FAMILY, port: 0 } : undefined;
     }
     return typeof address === 'object' && address !== null ? address : undefined;
   }
 
   /** The Unix socket's path as people write it (`@name` for an abstract one), when it listens on one. */
   get unixPath(): string | undefined {
-    return this.#unix?.display;
+    return this.#unixShown;
   }
 
   /**
@@ -392,9 +394,18 @@ export class TcpServer {
         this.#server.off('error', onError);
         this.#descriptorRoom = this.#roomForConnections();
         if (this.#unix !== undefined) this.#settleUnixFile(this.#unix);
+        // An inherited socket that Node took as a pipe (systemd's ListenStream=/path) is a Unix one.
+        const bound = this.#server.address();
+        if (this.#fd !== undefined && (bound === null || typeof bound === 'string')) {
+          const found = describeDescriptor(this.#fd);
+          this.#unixShown = found.kind === 'unix' ? (found.path ?? '(unnamed)') : '(unnamed)';
+        }
         const address = this.address() as AddressInfo;
-        if (this.tracing && this.#unix !== undefined) {
-          const how = { combinedIn: 'server.listen()', path: this.#unix.display };
+        if (this.tracing && this.#unixShown !== undefined) {
+          const how =
+            this.#fd === undefined
+              ? { combinedIn: 'server.listen()', path: this.#unixShown }
+              : { fd: this.#fd, path: this.#unixShown };
           this.trace('socket', undefined, how);
           this.trace('bind', undefined, how);
           this.trace('listen', undefined, { backlog: this.#backlog, ...how });
@@ -617,7 +628,7 @@ export class TcpServer {
       else refuseBriefly(socket, this.#refusal);
       return;
     }
-    const connection = new Connection(++this.#accepted, socket, this.#unix?.display);
+    const connection = new Connection(++this.#accepted, socket, this.#unixShown);
     // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
     // close() request bounds them with closeTimeout.
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();
@@ -677,7 +688,7 @@ export class TcpServer {
 
   #traceAccept(connection: Connection): void {
     this.trace('accept', connection.id, {
-      ...(this.#unix === undefined ? {} : { path: this.#unix.display }),
+      ...(this.#unixShown === undefined ? {} : { path: this.#unixShown }),
       local: connection.local,
       remote: connection.remote,
       ...(connection.proxy === undefined ? {} : { proxy: connection.proxy }),

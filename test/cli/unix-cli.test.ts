@@ -3,11 +3,15 @@
  * mode and removal, and the refusals (a port too, options that need a port, the UDP programs).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runBin, startServer, testEnv } from '../helpers/process.js';
+import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
+import { needs, socketActivator, TOOLS } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const READY = /listening on (.+)\n/;
 
@@ -164,4 +168,40 @@ describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
       );
     }
   });
+
+  test(
+    'systemd ListenStream=/path: hserver serves the Unix socket it was passed, and leaves its file',
+    needs(TOOLS.socketActivate),
+    async (t) => {
+      const path = join(tempDir(t), 'activated.sock');
+      const child = spawn(socketActivator(), ['-l', path, binPath('hserver'), '--count', '1', '--trace'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: testEnv(),
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const exit = once(child, 'exit');
+      t.after(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exit;
+      });
+      await until(() => stderr.includes('Listening on '), 'systemd-socket-activate to listen');
+      // The first client is what makes systemd-socket-activate start the server.
+      const client = await runBin('hclient', ['--unix', path]);
+      assert.deepEqual([client.code, client.stdout.toString()], [0, 'Message from server: Hello World! \n']);
+      await exit;
+      assert.equal(child.exitCode, 0, stderr);
+      assert.match(
+        stderr,
+        new RegExp(`hserver: listening on ${path} \\(socket from systemd, descriptor 3\\)\n`),
+      );
+      assert.match(
+        stderr,
+        new RegExp(
+          `\\[server\\] 2 bind\\(\\): path ${path} assigned \\(Unix domain socket\\) \\[done by another process: inherited as descriptor 3\\]`,
+        ),
+      );
+      assert.ok(statSync(path).isSocket(), "systemd's socket file is systemd's to remove");
+    },
+  );
 });
