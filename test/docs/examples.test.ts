@@ -42,6 +42,7 @@ const EXAMPLE_MS = 30_000;
 /** System programs the examples call, by the name they call them by. */
 const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
   script: TOOLS.script,
+  socat: TOOLS.socat,
   nc: {
     name: 'nc (OpenBSD netcat, for -N)',
     paths: ['/usr/bin/nc', '/bin/nc'],
