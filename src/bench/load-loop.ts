@@ -4,7 +4,6 @@
  */
 import { connect, type Socket } from 'node:net';
 import { systemCodeOf } from '../errors.js';
-import { formatAddress } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
 import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
@@ -22,7 +21,7 @@ interface Flight {
 
 /** Runs `plan` on this thread's event loop. */
 export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Promise<LoadResult> {
-  const { host, port, concurrency, requests, duration, timeout, progressInterval, script } = plan;
+  const { host, port, path, concurrency, requests, duration, timeout, progressInterval, script } = plan;
   return new Promise((resolve) => {
     const latency = new LatencyHistogram();
     const errors: Partial<Record<LoadErrorKind, number>> = {};
@@ -101,7 +100,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 
     const start = () => {
       started++;
-      const socket = connect({ host, port });
+      const socket = path === undefined ? connect({ host, port }) : connect({ path });
       const flight: Flight = {
         socket,
         started: performance.now(),
@@ -153,7 +152,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       signal?.removeEventListener('abort', onAbort);
       const elapsedMs = Math.max((interrupted ? performance.now() : lastCompletion) - begin, 0.001);
       resolve({
-        target: formatAddress(host, port),
+        target: plan.target,
         concurrency,
         threads: 1,
         started,
@@ -180,6 +179,10 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 function kindOf(error: Error): LoadErrorKind {
   switch (systemCodeOf(error)) {
     case 'ECONNREFUSED':
+    // A Unix socket whose accept queue is full refuses at once (EAGAIN) where TCP would retry
+    // its SYN; a path with no socket at all is ENOENT.
+    case 'EAGAIN':
+    case 'ENOENT':
       return 'refused';
     case 'ECONNRESET':
     case 'EPIPE':

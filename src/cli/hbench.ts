@@ -20,6 +20,7 @@ import {
 import { answerInfoFlags, CliError, ExitCode, runCli } from './program.js';
 import { parseService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
+import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
@@ -27,6 +28,7 @@ const USAGE = 'Usage : hbench <IP> <port>';
 const LOAD_SERVICES = ['hello', 'echo', 'greet'] as const;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
+       hbench [options] --unix PATH
 
 Opens connections against a hello server (ours, the seed's C server, anything that speaks the
 protocol), checks every payload byte for byte, and reports connections per second, errors by
@@ -43,7 +45,7 @@ Options:
                           [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                hello: expect no NUL after the text
   --json                  print the results as one JSON object on stdout
-  -h, --help              show this help
+${UNIX_CLIENT_HELP}  -h, --help              show this help
   -V, --version           show the version
 
 ${SECONDS_HELP}
@@ -68,10 +70,13 @@ async function main(argv: readonly string[]): Promise<number> {
     'no-nul': { type: 'boolean' },
     json: { type: 'boolean' },
     ...INFO_OPTIONS,
+    ...UNIX_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
+  const unix = parseUnixClient(PROGRAM, values, positionals);
+  const { host, port } =
+    unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { host: '', port: 0 };
   const concurrency =
     values.concurrency === undefined
       ? 16
@@ -102,7 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // A host name is resolved once, before the load: a name that does not resolve is one clear
   // error (as hclient says it), not thousands of failed connections of kind "other".
   let address = host;
-  if (ipVersion(host) === 0) {
+  if (unix === undefined && ipVersion(host) === 0) {
     try {
       address = (await lookup(host)).address;
     } catch (error) {
@@ -115,8 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let result: LoadResult;
   try {
     result = await runLoad({
-      host: address,
-      port,
+      ...(unix === undefined ? { host: address, port } : { path: unix.path }),
       concurrency,
       threads,
       requests,
@@ -130,7 +134,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stop.dispose();
     if (bar !== undefined) process.stderr.write('\r\u001b[2K');
   }
-  const target = formatAddress(host, port);
+  const target = unix === undefined ? formatAddress(host, port) : unix.display;
   if (values.json) process.stdout.write(`${JSON.stringify(toJson(result, service, target))}\n`);
   else process.stdout.write(report(result, service, target));
   const signalled = stop.exitCode();

@@ -204,4 +204,43 @@ describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
       assert.ok(statSync(path).isSocket(), "systemd's socket file is systemd's to remove");
     },
   );
+
+  test('hbench --unix loads hserver --unix (one loop and two), every payload checked', async (t) => {
+    const name = `@socket-steps-hbench-${process.pid}`;
+    const server = await startServer('hserver', ['--unix', name, '--message', 'bench me'], {
+      readyPattern: READY,
+    });
+    t.after(() => server.stop());
+    for (const threads of ['1', '2']) {
+      const result = await runBin('hbench', [
+        '--unix',
+        name,
+        '-n',
+        '200',
+        '-c',
+        '8',
+        '-j',
+        threads,
+        '--message',
+        'bench me',
+        '--json',
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse(result.stdout.toString()) as {
+        target: string;
+        ok: number;
+        failed: number;
+        threads: number;
+      };
+      assert.deepEqual([json.target, json.ok, json.failed, json.threads], [name, 200, 0, Number(threads)]);
+    }
+    // The wrong message: every exchange fails as bad-payload, exit 1.
+    const wrong = await runBin('hbench', ['--unix', name, '-n', '20', '--message', 'bench us', '--json']);
+    assert.equal(wrong.code, 1);
+    assert.deepEqual((JSON.parse(wrong.stdout.toString()) as { errors: object }).errors, {
+      'bad-payload': 20,
+    });
+    const none = await runBin('hbench', ['--unix', `${name}-none`, '-n', '5', '--json']);
+    assert.deepEqual((JSON.parse(none.stdout.toString()) as { errors: object }).errors, { refused: 5 });
+  });
 });
