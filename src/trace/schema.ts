@@ -92,6 +92,11 @@ export interface TraceEvent {
    * lecture's stream socket.
    */
   path?: string;
+  /**
+   * A Unix socket connection's own inode (accept), so that a reader can find the process at its
+   * other end (`ss -xp` names each socket's peer by inode).
+   */
+  inode?: number;
   /** The descriptor the socket was inherited as (bind), when it was not bound here. */
   fd?: number;
   /** Why a connection or socket closed, or what went wrong: `'done'`, `'timeout'`, `ECONNRESET`, ... */

@@ -5,7 +5,7 @@
  * `stages`, in order (each may read bytes and name the real client), then the `onConnection`
  * handler. It binds a host and port, or listens on a descriptor it inherited (socket activation).
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, readlinkSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import {
   DEFAULT_BACKLOG,
@@ -688,7 +688,7 @@ export class TcpServer {
 
   #traceAccept(connection: Connection): void {
     this.trace('accept', connection.id, {
-      ...(this.#unixShown === undefined ? {} : { path: this.#unixShown }),
+      ...(this.#unixShown === undefined ? {} : unixAcceptFields(this.#unixShown, connection.socket)),
       local: connection.local,
       remote: connection.remote,
       ...(connection.proxy === undefined ? {} : { proxy: connection.proxy }),
@@ -742,6 +742,20 @@ function refuseBriefly(socket: Socket, refusal: Uint8Array): void {
   // Bounded even if the write never completes (a full send buffer cannot happen on a new socket).
   socket.setTimeout(1000, () => socket.destroy());
   socket.end(refusal);
+}
+
+// An accepted Unix socket's path and own inode, from its descriptor (read only while tracing):
+// what a reader needs to find the process at its other end.
+function unixAcceptFields(path: string, socket: Socket): { path: string; inode?: number } {
+  // Node keeps the descriptor on the socket's handle; it has no public name for it.
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return { path };
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    return inode === undefined ? { path } : { path, inode: Number(inode) };
+  } catch {
+    return { path };
+  }
 }
 
 // Stats count errors by a bounded set of codes; the close trace keeps the full reason.

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { binPath, runBin, startServer, testEnv } from '../helpers/process.js';
-import { needs, socketActivator, TOOLS } from '../helpers/tools.js';
+import { needs, socat, socketActivator, TOOLS } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 const READY = /listening on (.+)\n/;
@@ -243,4 +243,42 @@ describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
     const none = await runBin('hbench', ['--unix', `${name}-none`, '-n', '5', '--json']);
     assert.deepEqual((JSON.parse(none.stdout.toString()) as { errors: object }).errors, { refused: 5 });
   });
+
+  test(
+    "--view: /state shows the socket's path and the peer's pid and uid, and no TCP states",
+    needs(TOOLS.socat),
+    async (t) => {
+      const path = join(tempDir(t), 'viewed.sock');
+      const server = await startServer('hserver', ['--service', 'echo', '--unix', path, '--view', '0'], {
+        readyPattern: READY,
+      });
+      t.after(() => server.stop());
+      const view = /view on (http:\/\/\S+?)\/?\n/.exec(server.stderr())?.[1];
+      assert.ok(view !== undefined, server.stderr());
+      // A client that stays connected (its stdin stays open) until the test ends it.
+      const peer = spawn(socat(), ['-', `UNIX-CONNECT:${path}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const peerExit = once(peer, 'exit');
+      t.after(async () => {
+        peer.stdin.end();
+        await peerExit;
+      });
+      type State = {
+        listen?: { address: string };
+        listeners: Array<{ path?: string }>;
+        connections: Array<{ unix?: { path: string; peer: unknown }; kernel: unknown }>;
+      };
+      let state: State | undefined;
+      await until(async () => {
+        state = (await (await fetch(`${view}/state`)).json()) as State;
+        const peerOf = state.connections[0]?.unix?.peer;
+        return typeof peerOf === 'object' && peerOf !== null;
+      }, "the peer's process in /state");
+      assert.equal(state?.listen?.address, path);
+      assert.equal(state?.listeners[0]?.path, path);
+      const connection = state?.connections[0];
+      assert.deepEqual(connection?.unix?.path, path);
+      assert.deepEqual(connection?.unix?.peer, { pid: peer.pid, uid: process.getuid?.(), command: 'socat' });
+      assert.deepEqual(connection?.kernel, { server: 'unknown', client: 'unknown' });
+    },
+  );
 });
