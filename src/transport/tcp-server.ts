@@ -310,6 +310,7 @@ export class TcpServer {
       stages: Object.fromEntries(
         this.#stages.flatMap((stage) => (stage.stats === undefined ? [] : [[stage.name, stage.stats()]])),
       ),
+      ...(this.#unixShown === undefined ? {} : { listener: this.#unixShown }),
     };
   }
 

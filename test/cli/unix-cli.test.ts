@@ -281,4 +281,19 @@ describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
       assert.deepEqual(connection?.kernel, { server: 'unknown', client: 'unknown' });
     },
   );
+
+  test("--metrics: the info metric's listener label is the socket's path", async (t) => {
+    const name = `@socket-steps-metrics-${process.pid}`;
+    const server = await startServer('hserver', ['--unix', name, '--metrics', '0'], { readyPattern: READY });
+    t.after(() => server.stop());
+    const url = /metrics on (http:\/\/\S+)\n/.exec(server.stderr())?.[1];
+    assert.ok(url !== undefined, server.stderr());
+    assert.equal((await runBin('hclient', ['--unix', name])).code, 0);
+    const text = await (await fetch(url)).text();
+    assert.match(
+      text,
+      new RegExp(`^socket_steps_info\\{[^}]*transport="tcp",service="hello",listener="${name}"\\} 1$`, 'm'),
+    );
+    assert.match(text, /^socket_steps_connections_accepted_total 1$/m);
+  });
 });
