@@ -214,6 +214,14 @@ export interface KernelTarget {
   pace: KernelPace;
 }
 
+/** A Unix socket connection whose peer is to be looked up (see {@link ViewState.unixPeerTargets}). */
+export interface UnixPeerTarget {
+  /** The connection's {@link ViewConnection.id}. */
+  id: string;
+  /** The accepted socket's own inode. */
+  inode: number;
+}
+
 interface PendingClient {
   key?: string;
   steps: string[];
@@ -382,8 +390,8 @@ export class ViewState {
   }
 
   /** Unix socket connections whose peer is still unread, with their inodes (at most `limit`, newest first). */
-  unixPeerTargets(limit = 64): Array<{ id: string; inode: number }> {
-    const targets: Array<{ id: string; inode: number }> = [];
+  unixPeerTargets(limit = 64): UnixPeerTarget[] {
+    const targets: UnixPeerTarget[] = [];
     for (const c of this.connections()) {
       if (targets.length >= limit) break;
       if (c.unix?.peer === 'unread' && c.unix.inode !== undefined)
