@@ -154,6 +154,12 @@ function reasonText(e: TraceEvent): string {
 }
 
 function via(e: TraceEvent, lang: TraceLanguage): string {
+  // A client a PROXY header named on a Unix socket: the proxy has no address, only the path.
+  if (e.proxy === undefined && e.path !== undefined && e.remote !== undefined) {
+    return lang === 'ko'
+      ? ` (${e.path}의 프록시 경유, 유닉스 도메인 소켓)`
+      : ` via a proxy on ${e.path} (Unix domain socket)`;
+  }
   if (e.proxy === undefined) return '';
   return lang === 'ko' ? ` (프록시 ${addr(e.proxy)} 경유)` : ` via proxy ${addr(e.proxy)}`;
 }

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runBin, runCommand, startServer, testEnv } from '../helpers/process.js';
-import { ncOpenbsd, needs, socat, TOOLS } from '../helpers/tools.js';
+import { freePort } from '../helpers/raw.js';
+import { haproxy, ncOpenbsd, needs, socat, TOOLS } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 const READY = /listening on (.+)\n/;
@@ -123,6 +125,61 @@ describe('Unix sockets with real peers', { timeout: 60_000 }, () => {
       assert.equal(result.stdout.toString('utf8'), 'Message from server: one\nMessage from server: 둘\n');
       assert.equal(result.code, 0);
       await peer.exit;
+    },
+  );
+
+  test(
+    'HAProxy in front, server unix@PATH send-proxy-v2: each client named, the checks counted apart',
+    needs(TOOLS.haproxy),
+    async (t) => {
+      const dir = tempDir(t);
+      const path = join(dir, 'backend.sock');
+      const server = await startServer('hserver', ['--unix', path, '--proxy-protocol', '--trace'], {
+        readyPattern: READY,
+      });
+      t.after(() => server.stop());
+      const frontend = await freePort();
+      const config = join(dir, 'haproxy.cfg');
+      writeFileSync(
+        config,
+        `defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n` +
+          `frontend hello\n    bind 127.0.0.1:${frontend}\n    default_backend hellos\n` +
+          `backend hellos\n    server hello1 unix@${path} send-proxy-v2 check inter 200ms\n`,
+      );
+      const engine = spawn(haproxy(), ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const engineExit = once(engine, 'exit');
+      t.after(async () => {
+        if (engine.exitCode === null && engine.signalCode === null) engine.kill('SIGTERM');
+        await engineExit;
+      });
+      const fetchOne = async () => {
+        const socket = createConnection({ host: '127.0.0.1', port: frontend });
+        await once(socket, 'connect');
+        const port = socket.localPort as number;
+        const chunks: Buffer[] = [];
+        for await (const chunk of socket) chunks.push(chunk as Buffer);
+        return { port, reply: Buffer.concat(chunks) };
+      };
+      // HAProxy is up once a client through it gets the greeting; and its check has run once the
+      // backend has seen a LOCAL header (a health check in its stats).
+      await until(
+        async () => (await fetchOne().catch(() => ({ reply: Buffer.alloc(0) }))).reply.equals(HELLO),
+        'HAProxy to pass a client through',
+      );
+      const clients = [await fetchOne(), await fetchOne(), await fetchOne()];
+      for (const c of clients) assert.deepEqual(c.reply, HELLO);
+      await until(
+        () =>
+          clients.every((c) =>
+            server
+              .stderr()
+              .includes(`connection from 127.0.0.1:${c.port} via a proxy on ${path} (Unix domain socket)\n`),
+          ),
+        "the backend's trace to name each client",
+      );
+      server.child.kill('SIGUSR1');
+      await until(() => /stats \{.*"healthChecks":[1-9]/.test(server.stderr()), 'a health check counted');
+      assert.doesNotMatch(server.stderr(), /"errors":\{"/, 'no errors');
     },
   );
 });
