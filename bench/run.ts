@@ -7,7 +7,7 @@
  *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier
  *   BENCH_SHORT=1 npm run bench                    # 1 round of 1 s: CI's informational run
  *   BENCH_ONLY=view npm run bench                  # only the named sections (comma-separated:
- *                                                  # hello workers cpu echo udp memory startup tools unix view)
+ *                                                  # hello workers cpu echo hex udp memory startup tools unix view)
  *
  * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
  * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
@@ -22,10 +22,12 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { buildProgram, ROOT } from '../c/build.js';
 import { findSs } from '../src/view/kernel-reader.js';
+import { freePort } from '../test/helpers/raw.js';
 import { CHROMIUM_ARGS, chromiumPath } from '../test/helpers/view.js';
 import {
   childrenNamed,
   cpuMicros,
+  endWithRun,
   HOST,
   keyValues,
   type Server,
@@ -436,6 +438,86 @@ async function echoThroughput(): Promise<void> {
   for (const server of Object.values(ours)) await stopServer(server);
 }
 
+/**
+ * What `--hex` costs: a 50 MiB echo (c/echo_load.c, one connection) through hserver --service
+ * echo without it, with its dump on /dev/null (stderr a file: written synchronously), and with its
+ * dump on a pipe that this process reads as fast as it can (written asynchronously, the echo held
+ * back whenever the pipe is full). Rounds alternate the three.
+ */
+async function hexCost(): Promise<void> {
+  const mib = 50;
+  print(`## --hex: a ${mib} MiB echo, one connection (c/echo_load.c), MB/s one way`);
+  print();
+  print('The dump is about five times the bytes each way (79 bytes of text for every 16).');
+  print();
+  const args = ['--service', 'echo', '--host', HOST, '{PORT}'];
+  const plain = await startServer(node, [bin('hserver'), ...args]);
+  const devNull = await startServer(node, [bin('hserver'), '--hex', ...args]);
+  // Its stderr a pipe that this process drains, counting what went through.
+  const port = await freePort();
+  const child = spawn(
+    node,
+    [bin('hserver'), '--hex', ...args.map((a) => a.replace('{PORT}', String(port)))],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  endWithRun(child);
+  let dumped = 0;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    dumped += chunk.length;
+  });
+  await until(() => dumped > 0, 10_000);
+  const piped: Server = { port, child };
+  const cases = [
+    { label: 'no --hex', server: plain },
+    { label: '--hex, stderr on /dev/null', server: devNull },
+    { label: '--hex, stderr on a pipe read at once', server: piped },
+  ];
+  const runs = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+  const seconds = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const { label, server } of cases) {
+      const started = performance.now();
+      const r = await keyValues(
+        buildProgram('echo_load'),
+        [HOST, String(server.port), '1', String(mib)],
+        300,
+      );
+      if (r.ok === 1 && r.mbps !== undefined) {
+        runs.get(label)?.push(r.mbps);
+        seconds.get(label)?.push((performance.now() - started) / 1000);
+      }
+    }
+  }
+  const base = median(runs.get('no --hex') ?? []);
+  print('| case | MB/s | seconds | of no --hex |');
+  print('|---|---:|---:|---:|');
+  for (const { label } of cases) {
+    const m = median(runs.get(label) ?? []);
+    print(
+      `| ${label} | ${fmt(m)} | ${fmt(median(seconds.get(label) ?? []), 2)} | ${fmt(ratio(m, base), 3)} |`,
+    );
+  }
+  print();
+  print(`The pipe's reader took ${fmt(dumped / 2 ** 20)} MiB of dump in all.`);
+  print();
+  ratios.push(`hex.null=${fmt(ratio(median(runs.get(cases[1]?.label ?? '') ?? []), base), 3)}`);
+  ratios.push(`hex.pipe=${fmt(ratio(median(runs.get(cases[2]?.label ?? '') ?? []), base), 3)}`);
+  await stopServer(plain);
+  await stopServer(devNull);
+  await stopServer(piped);
+}
+
+// Polls `check` until it holds, for at most `ms`.
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** UDP hello replies a second: c/udp_load.c with 32 in flight, C server vs userver --no-rate-limit. */
 async function udpRate(): Promise<void> {
   print(`## UDP hello replies per second, 32 datagrams in flight (c/udp_load.c), ${duration} s each`);
@@ -820,6 +902,7 @@ if (want('workers')) {
 }
 if (want('cpu')) await cpuPerConnection();
 if (want('echo')) await echoThroughput();
+if (want('hex')) await hexCost();
 if (want('udp')) await udpRate();
 if (want('memory')) await idleMemory();
 if (want('startup')) await startup();

@@ -66,6 +66,11 @@ export async function startServer(command: string, args: string[]): Promise<Serv
   return { port, child };
 }
 
+/** Ends `child` with the run, however it ends, as the servers started here are (one spawned by hand). */
+export function endWithRun(child: ChildProcess): void {
+  started.push(child);
+}
+
 /** Starts a server that binds port 0 and prints "listening on ADDRESS:PORT" on stderr (UDP has no connect probe). */
 export async function startPrinting(command: string, args: string[]): Promise<Server> {
   const server = await startListening(command, args);

@@ -249,6 +249,14 @@ export const VIEW_KERNEL_OPEN_RECHECK_MS = 1_000;
  */
 export const VIEW_KERNEL_WAITING_RECHECK_MS = 2_000;
 
+/**
+ * The live view: the longest a caller waits for the pace to allow a new kernel read, when there is
+ * a reading already: past it, the last reading is the answer (its age says how old it is), so that
+ * `/state` never hangs on a slow table (a /proc read of 50,000 rows on a busy machine spaces the
+ * next one seconds away).
+ */
+export const VIEW_KERNEL_MAX_WAIT_MS = 1_000;
+
 /** The live view: the oldest kernel reading `/state` answers with. */
 export const VIEW_KERNEL_MAX_AGE_MS = 200;
 
@@ -272,3 +280,12 @@ export const VIEW_CLIENT_TIMEOUT_MS = 3_000;
 
 /** The live view: how often the service's stats are read while a page is open. */
 export const VIEW_STATS_INTERVAL_MS = 500;
+
+/**
+ * `--hex`: past this many bytes waiting in its output, a new block is dropped and counted instead
+ * (datagrams, which cannot be held back, and writes of services that do not read, such as hello).
+ */
+export const HEX_DROP_BYTES = 4 * 1024 * 1024;
+
+/** The live view: bytes of each connection's dump kept each way (its first bytes). */
+export const VIEW_HEX_BYTES = 4 * 1024;

@@ -212,6 +212,21 @@ export class UntrustedProxyError extends SocketStepsError {
   readonly resetConnection = true;
 }
 
+/**
+ * A chargen stream (RFC 864) departs from every pattern it could be: `offset` says where, in bytes
+ * from the start of the stream or datagram.
+ */
+export class PatternMismatchError extends SocketStepsError {
+  override readonly code = 'ERR_PATTERN_MISMATCH' as const;
+  /** Bytes from the start of the stream (or datagram) to the first wrong byte. */
+  readonly offset: number;
+
+  constructor(message: string, options: SocketStepsErrorOptions & { offset: number }) {
+    super(message, options);
+    this.offset = options.offset;
+  }
+}
+
 /** The peer closed the connection before the exchange was complete. */
 export class ConnectionClosedError extends SocketStepsError {
   override readonly code = 'ERR_CONNECTION_CLOSED' as const;

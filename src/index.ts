@@ -39,9 +39,12 @@ export { LoopGuard, type LoopGuardOptions, type LoopVerdict } from './policy/loo
 export { RateLimiter, type RateLimiterOptions } from './policy/rate-limit.js';
 // PROXY protocol (v1 and v2): the header a load balancer sends first, and whom to believe it from.
 export { type CidrBlock, parseCidr, TrustedProxies } from './policy/trusted-proxies.js';
+// The classic test services (RFC 863-868): pure protocols, then TCP and UDP servers and clients.
+export * from './protocol/chargen.js';
 export { crc32c } from './protocol/crc32c.js';
 // UDP: the lecture's reference flow (userver / uclient).
 export { checkDatagramSize, helloMessageOf, type IpFamily, maxUdpPayload } from './protocol/datagram.js';
+export * from './protocol/daytime.js';
 export { ECHO_PROMPT, EchoLineSplitter, formatEchoLine, isQuitLine } from './protocol/echo-client.js';
 // Conversations over TCP (issue #4): the Bob/Jane greet dialogue and the echo service.
 export {
@@ -86,6 +89,11 @@ export {
   parseProxyHeader,
   proxyHeaderPrefix,
 } from './protocol/proxy-header.js';
+export * from './protocol/qotd.js';
+export * from './protocol/time.js';
+export * from './services/chargen.js';
+export * from './services/daytime.js';
+export * from './services/discard.js';
 export {
   createEchoServer,
   type EchoClientOptions,
@@ -110,6 +118,9 @@ export {
   type HelloReply,
   type HelloServerOptions,
 } from './services/hello.js';
+export * from './services/one-shot.js';
+export * from './services/qotd.js';
+export * from './services/time.js';
 export {
   createUdpEchoServer,
   openUdpEchoClient,
@@ -123,7 +134,17 @@ export {
   fetchUdpHello,
   type UdpHelloServerOptions,
 } from './services/udp-hello.js';
+export { BYTES_CHANNEL, subscribeBytes, type TraceBytes } from './trace/bytes.js';
 export { publishTraceEvent, subscribeTrace, TRACE_CHANNELS, type TraceEventInit } from './trace/events.js';
+export {
+  type DumpDirection,
+  type DumpHeading,
+  formatDumpHeading,
+  formatHexdump,
+  HEX_LINE_BYTES,
+  type HexdumpOptions,
+  hexdumpBytes,
+} from './trace/hexdump.js';
 export {
   formatMerged,
   MERGE_SOURCES,
@@ -168,9 +189,15 @@ export {
   LISTEN_FDS_START,
   MAX_LISTED_FDS,
 } from './transport/socket-activation.js';
+export { holdReading } from './transport/socket-bytes.js';
 export type { ServerStats } from './transport/stats.js';
 export { connectTcp, type TcpClientConnection, type TcpConnectOptions } from './transport/tcp-client.js';
-export { type ConnectionHandler, TcpServer, type TcpServerOptions } from './transport/tcp-server.js';
+export {
+  type ConnectionHandler,
+  type SocketBytes,
+  TcpServer,
+  type TcpServerOptions,
+} from './transport/tcp-server.js';
 export {
   connectUdp,
   UdpClient,
@@ -245,6 +272,7 @@ export {
   type UnixPeer,
   type UnixPeerTarget,
   type ViewAddress,
+  type ViewBytes,
   type ViewConnection,
   type ViewCounters,
   type ViewEnd,

@@ -13,6 +13,7 @@ import {
 } from '../defaults.js';
 import { InvalidArgumentError } from '../errors.js';
 import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../protocol/greet.js';
+import { encodeQuote } from '../protocol/qotd.js';
 import { parseUnixAddress } from '../unix-address.js';
 import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { runLoop } from './load-loop.js';
@@ -130,6 +131,14 @@ export const scripts = {
   /** echo: send `payload`, half-close, expect it back, then the server closes. */
   echo(payload: Buffer): ExchangeStep[] {
     return [{ send: payload }, { shutdown: true }, { expect: payload }];
+  },
+  /** discard: send `payload`, half-close; nothing comes back, then the server closes. */
+  discard(payload: Buffer): ExchangeStep[] {
+    return [{ send: payload }, { shutdown: true }];
+  },
+  /** qotd: the server sends `quote` (its wire form, with CR LF) and closes. */
+  qotd(quote: string): ExchangeStep[] {
+    return [{ expect: encodeQuote(quote) }];
   },
   /** greet: the lecture's dialogue with the default names. */
   greet(client = DEFAULT_CLIENT_NAME, server = DEFAULT_SERVER_NAME): ExchangeStep[] {

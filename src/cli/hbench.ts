@@ -1,12 +1,14 @@
 /**
- * `hbench [options] <IP> <port>`: a bounded load tool for hello (and echo, greet) servers.
+ * `hbench [options] <IP> <port>`: a bounded load tool for hello (and echo, greet, discard, qotd) servers.
  */
 
 import { lookup } from 'node:dns/promises';
 import { type LoadErrorKind, type LoadResult, MAX_LOAD_THREADS, runLoad, scripts } from '../bench/load.js';
+import type { ExchangeStep } from '../bench/load-plan.js';
 import { DEFAULT_HELLO_MESSAGE, DEFAULT_LOAD_DURATION_MS, DEFAULT_LOAD_TIMEOUT_MS } from '../defaults.js';
-import { describeSystemError } from '../errors.js';
+import { describeSystemError, SocketStepsError } from '../errors.js';
 import { encodeHello } from '../protocol/hello.js';
+import { DEFAULT_QUOTE } from '../protocol/qotd.js';
 import { formatAddress, ipVersion } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
@@ -25,14 +27,19 @@ import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-o
 const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
 // In the order hbench's help gives them.
-const LOAD_SERVICES = ['hello', 'echo', 'greet'] as const;
+const LOAD_SERVICES = ['hello', 'echo', 'greet', 'discard', 'qotd'] as const;
+// A benchmark opens thousands of connections a second: a dump of their bytes would measure the
+// terminal, not the server, and hold the load back where the dump cannot keep up.
+const HBENCH_HEX_REFUSAL = `${PROGRAM}: --hex is not for a benchmark (dumping every connection's bytes would measure the terminal, not the server): run hclient --hex for one connection`;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
        hbench [options] --unix PATH
 
 Opens connections against a hello server (ours, the seed's C server, anything that speaks the
 protocol), checks every payload byte for byte, and reports connections per second, errors by
-kind and connect-to-close latency percentiles. It always stops by itself.
+kind and connect-to-close latency percentiles. It always stops by itself. Also against echo,
+greet, discard (sends the message, half-closes, expects nothing back and the server's close)
+and qotd (expects the quote, one quote: the server's --message or its default).
 
 Options:
   -c, --concurrency N     connections kept in flight                        [default: 16]
@@ -40,12 +47,14 @@ Options:
   -n, --requests N        stop after N connections
   -d, --duration SECS     stop starting connections after SECS (default ${DEFAULT_LOAD_DURATION_MS / 1000} if -n is not given)
   --timeout SECS          bound on each whole exchange                      [default: 5]
-  --service NAME          hello, echo or greet                             [default: hello]
-  --message TEXT          hello: the text expected (and a NUL); echo: the bytes sent
-                          [default: ${DEFAULT_HELLO_MESSAGE}]
+  --service NAME          hello, echo, greet, discard or qotd              [default: hello]
+  --message TEXT          hello: the text expected (and a NUL); echo, discard: the bytes
+                          sent; qotd: the quote expected
+                          [default: ${DEFAULT_HELLO_MESSAGE}; qotd: the server's default quote]
   --no-nul                hello: expect no NUL after the text
   --json                  print the results as one JSON object on stdout
-${UNIX_CLIENT_HELP}  -h, --help              show this help
+${UNIX_CLIENT_HELP}  --hex                   refused: see hclient --hex (docs/hexdump.md)
+  -h, --help              show this help
   -V, --version           show the version
 
 ${SECONDS_HELP}
@@ -69,11 +78,13 @@ async function main(argv: readonly string[]): Promise<number> {
     message: { type: 'string' },
     'no-nul': { type: 'boolean' },
     json: { type: 'boolean' },
+    hex: { type: 'boolean' },
     ...INFO_OPTIONS,
     ...UNIX_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
+  if (values.hex) throw new CliError(HBENCH_HEX_REFUSAL);
   const unix = parseUnixClient(PROGRAM, values, positionals);
   const { host, port } =
     unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { host: '', port: 0 };
@@ -96,13 +107,14 @@ async function main(argv: readonly string[]): Promise<number> {
       ? DEFAULT_LOAD_TIMEOUT_MS
       : parseSeconds(values.timeout, '--timeout', PROGRAM);
   const service = parseService(values.service, PROGRAM, LOAD_SERVICES);
+  if (values['no-nul'] && service !== 'hello') {
+    throw new CliError(`${PROGRAM}: --no-nul applies to --service hello, not ${service}`);
+  }
+  if (values.message !== undefined && service === 'greet') {
+    throw new CliError(`${PROGRAM}: --message applies to --service hello, echo, discard or qotd, not greet`);
+  }
   const message = values.message ?? DEFAULT_HELLO_MESSAGE;
-  const script =
-    service === 'hello'
-      ? scripts.hello(encodeHello(message, { nul: !values['no-nul'] }))
-      : service === 'echo'
-        ? scripts.echo(Buffer.from(message))
-        : scripts.greet();
+  const script = loadScript(service, message, values.message, !values['no-nul']);
 
   // A host name is resolved once, before the load: a name that does not resolve is one clear
   // error (as hclient says it), not thousands of failed connections of kind "other".
@@ -215,4 +227,29 @@ function progressBar(requests: number | undefined, duration: number | undefined)
       `\r\u001b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.ok} ok ${p.failed} failed ${rate}/s`,
     );
   };
+}
+
+function loadScript(
+  service: (typeof LOAD_SERVICES)[number],
+  message: string,
+  given: string | undefined,
+  nul: boolean,
+): ExchangeStep[] {
+  switch (service) {
+    case 'hello':
+      return scripts.hello(encodeHello(message, { nul }));
+    case 'echo':
+      return scripts.echo(Buffer.from(message));
+    case 'discard':
+      return scripts.discard(Buffer.from(message));
+    case 'greet':
+      return scripts.greet();
+    case 'qotd':
+      try {
+        return scripts.qotd(given ?? DEFAULT_QUOTE);
+      } catch (error) {
+        if (error instanceof SocketStepsError) throw new CliError(`${PROGRAM}: ${error.message}`);
+        throw error;
+      }
+  }
 }

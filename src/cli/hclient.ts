@@ -15,11 +15,12 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
-import { writeStderr } from './output.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
+import { isClassicService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTalkClientValues, TALK_CLIENT_HELP, TALK_CLIENT_OPTIONS } from './talk-client-options.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'hclient';
@@ -34,11 +35,15 @@ Prints "Message from server: " + the message up to its NUL byte + " ", like hell
 With --service greet it holds the lecture's Bob/Jane dialogue and prints each line with who said it;
 with --service echo it is the textbook's echo client: each line of input is sent and printed as
 "Message from server: <line>" once all of it has come back; q, Q or end of input quits.
+The classic test services: time and daytime print the server's time (time: ISO 8601 in UTC and
+the raw seconds since 1900), qotd the quote, chargen reads --bytes N bytes and checks each one
+against the pattern (a wrong byte is an error naming its offset), discard sends the input and
+prints how many bytes went.
 
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${UNIX_CLIENT_HELP}${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${UNIX_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -57,6 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
     ...UNIX_CLIENT_OPTIONS,
   });
@@ -67,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { path: unix.path };
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const talk = parseTalkClientValues(PROGRAM, values);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -78,8 +85,24 @@ async function main(argv: readonly string[]): Promise<number> {
   const name =
     talk.service === 'greet' ? (await import('./talk-client.js')).validateName(talk.name) : talk.name;
   const stop = abortOnSignals();
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
+    if (isClassicService(talk.service)) {
+      if (!('host' in where)) {
+        throw new CliError(
+          `${PROGRAM}: --unix does not apply to --service ${talk.service} yet: its client takes <IP> <port> (hserver --unix serves it)`,
+        );
+      }
+      const { runClassicTcpClient } = await import('./classic-client.js');
+      const target = { host: where.host, port: where.port, timeout, signal: stop.signal };
+      await runClassicTcpClient(
+        talk.service,
+        target,
+        { input: process.stdin, output: process.stdout, lang },
+        talk.bytes,
+      );
+      return ExitCode.Ok;
+    }
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
@@ -107,7 +130,13 @@ async function main(argv: readonly string[]): Promise<number> {
       else throw new CliError(`${errorLine('read() error!', error)}\n${speakFirstHint(lang)}`);
     }
     if (error instanceof SocketStepsError) {
-      throw new CliError(errorLine(error.call === 'read' ? 'read() error!' : 'connect() error!', error));
+      const prefix =
+        error.call === 'read'
+          ? 'read() error!'
+          : error.call === 'write'
+            ? 'write() error!'
+            : 'connect() error!';
+      throw new CliError(errorLine(prefix, error));
     }
     throw error;
   } finally {

@@ -21,13 +21,13 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
-import { writeStderr } from './output.js';
 import { answerInfoFlags, runCli } from './program.js';
 import { PROXY_HELP, PROXY_OPTIONS, parseProxyOptions } from './proxy-options.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { createServiceServer, parseService, TALK_SERVER_HELP, TALK_SERVER_OPTIONS } from './services.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { checkUnixWorkers, parseUnixServer, UNIX_SERVER_HELP, UNIX_SERVER_OPTIONS } from './unix-options.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
@@ -42,12 +42,13 @@ write the message and a NUL byte, and close() it. Port 0 picks a free port; the 
 printed on stderr as "hserver: listening on ADDRESS:PORT". Started by systemd socket activation
 (LISTEN_FDS), it serves the socket systemd passed instead, and <port> may be left out.
 With --service greet it holds the lecture's Bob/Jane dialogue with each client instead, and with
---service echo it sends back every byte a client sends (RFC 862).
+--service echo it sends back every byte a client sends (RFC 862); discard, chargen, daytime, time
+and qotd are the other classic test services (RFC 863-868, as xinetd has them built in).
 
 Options:
   --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)   [default: ${DEFAULT_SERVER_HOST}]
   --backlog N             listen() backlog (the seed uses 5)               [default: ${DEFAULT_BACKLOG}]
-  --message TEXT          the text to send                                 [default: ${DEFAULT_HELLO_MESSAGE}]
+  --message TEXT          the text to send (qotd: the quote)               [default: ${DEFAULT_HELLO_MESSAGE}]
   --no-nul                do not send the NUL byte after the text
   --count N               exit after serving N clients (--count 1 is the C program)
   --max-connections N     refuse connections past N open at once
@@ -55,7 +56,7 @@ Options:
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${UNIX_SERVER_HELP}${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${UNIX_SERVER_HELP}${TALK_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -86,6 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...METRICS_OPTIONS,
     ...PROXY_OPTIONS,
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
     ...TALK_SERVER_OPTIONS,
     ...UNIX_SERVER_OPTIONS,
@@ -122,6 +124,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const proxy = parseProxyOptions(PROGRAM, values, { unix: unix !== undefined });
   const workers = parseWorkers(values.workers, count, PROGRAM);
   checkUnixWorkers(PROGRAM, unix, workers);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
     values.view,
@@ -156,7 +159,8 @@ async function main(argv: readonly string[]): Promise<number> {
         createHelloServer({ ...common, message: values.message, nul: !values['no-nul'] }),
       );
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
+    trace:
+      traceFormat === undefined && !hex ? undefined : () => startTraceAndHex(PROGRAM, lang, traceFormat, hex),
     view,
     inFlight: (server) => server.connections,
     ...(closeTimeout === undefined ? {} : { closeTimeout }),

@@ -40,10 +40,10 @@ export function guardOutput(program: string): void {
 }
 
 /**
- * Writes `text` (one or more whole lines) on stderr, or drops and counts it once stderr has
- * failed. What servers log goes through here.
+ * Writes `text` (one or more whole lines; bytes for `--hex`'s dump) on stderr, or drops and
+ * counts it once stderr has failed. What servers log goes through here.
  */
-export function writeStderr(text: string): void {
+export function writeStderr(text: string | Uint8Array): void {
   if (stderrFailed || process.stderr.destroyed) {
     stderrFailed = true;
     dropped++;

@@ -20,11 +20,11 @@ import {
   SECONDS_HELP,
   TRACE_OPTIONS,
 } from './arguments.js';
-import { writeStderr } from './output.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './program.js';
-import { parseService, UDP_SERVICES } from './service-name.js';
+import { isClassicService, parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { refuseUnixDatagram, UNIX_DATAGRAM_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'uclient';
@@ -39,18 +39,22 @@ The lecture's UDP client: socket(), sendto() a request, recvfrom() the reply, cl
   --service echo    the textbook's echo client: read lines ("Insert message(q to quit): " when the
                     input is a terminal), send each as one datagram and print
                     "Message from server: " + the reply; q, Q or end of input quits
+  --service time, daytime, qotd, chargen
+                    send an empty datagram and print the reply decoded (chargen: checked
+                    against the pattern, a wrong byte is an error naming its offset)
+  --service discard send each line of input (or --message TEXT) as a datagram; no reply comes
 
 UDP may lose a datagram without telling anyone: with no reply within --timeout, the request is
 sent again, --retries times at most, and each retry is said on stderr. An ICMP "port
 unreachable" (nothing listens there) ends it at once.
 
 Options:
-  --service hello|echo    what to ask for                                  [default: hello]
+  --service NAME          what to ask for (see above)                      [default: hello]
   --message TEXT          hello: the request's text (default: an empty datagram);
-                          echo: send TEXT once instead of reading lines
+                          echo, discard: send TEXT once instead of reading lines
   --timeout SECS          how long to wait for each reply                 [default: ${DEFAULT_UDP_TIMEOUT_MS / 1000}]
   --retries N             how many times to send again after a timeout    [default: ${DEFAULT_UDP_RETRIES}]
-${TRACE_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -72,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
     retries: { type: 'string' },
     ...TRACE_OPTIONS,
     ...UNIX_DATAGRAM_OPTIONS,
+    ...HEX_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
@@ -79,6 +84,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat });
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
   const timeout =
     values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', PROGRAM);
@@ -87,10 +93,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const message = values.message === undefined ? undefined : Buffer.from(values.message, 'utf8');
 
   // A read of the terminal is not a socket call the AbortSignal reaches: end it too.
+  if (message !== undefined && service !== 'hello' && service !== 'echo' && service !== 'discard') {
+    throw new CliError(`${PROGRAM}: --message applies to --service hello, echo or discard, not ${service}`);
+  }
   const stop = abortOnSignals(() => {
-    if (service === 'echo' && message === undefined) process.stdin.destroy();
+    if ((service === 'echo' || service === 'discard') && message === undefined) process.stdin.destroy();
   });
-  const stopTrace = traceFormat === undefined ? undefined : printTrace(lang, writeStderr, traceFormat);
+  const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
     // Each retry is said as it goes out: without it, a lost reply looks like a hang for seconds.
     // With --trace the trace says it already.
@@ -99,7 +108,11 @@ async function main(argv: readonly string[]): Promise<number> {
         ? undefined
         : (retry: UdpRetry) => process.stderr.write(retryLine(retry, lang));
     const options = { host, port, timeout, retries, signal: stop.signal, ...(onRetry ? { onRetry } : {}) };
-    if (service === 'hello') {
+    if (isClassicService(service)) {
+      const { runClassicUdpClient } = await import('./classic-client.js');
+      const io = { input: process.stdin, output: process.stdout, lang };
+      await runClassicUdpClient(service, options, io, message);
+    } else if (service === 'hello') {
       const reply = await fetchUdpHello({ ...options, request: message });
       process.stdout.write(formatHelloLine(reply.message));
     } else {

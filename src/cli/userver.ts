@@ -9,9 +9,14 @@ import {
   DEFAULT_UDP_REPLY_BURST,
   DEFAULT_UDP_REPLY_RATE,
 } from '../defaults.js';
+import { createUdpChargenServer } from '../services/chargen.js';
+import { createUdpDaytimeServer } from '../services/daytime.js';
+import { createUdpDiscardServer } from '../services/discard.js';
+import { createUdpQotdServer } from '../services/qotd.js';
+import { createUdpTimeServer } from '../services/time.js';
 import { createUdpEchoServer } from '../services/udp-echo.js';
 import { createUdpHelloServer } from '../services/udp-hello.js';
-import type { UdpRateLimitOptions } from '../transport/udp-server.js';
+import type { UdpRateLimitOptions, UdpServer, UdpServerOptions } from '../transport/udp-server.js';
 import { VERSION } from '../version.js';
 import {
   METRICS_HELP,
@@ -21,12 +26,13 @@ import {
   parseMetrics,
   TRACE_OPTIONS,
 } from './arguments.js';
+import { CLASSIC_SERVER_HELP, CLASSIC_SERVER_OPTIONS, parseClassicServerValues } from './classic-options.js';
+import { HEX_HELP, HEX_OPTIONS, parseHexOption, startTraceAndHex } from './hex-option.js';
 import { chooseListenSource } from './listen-source.js';
-import { writeStderr } from './output.js';
 import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
-import { parseService, UDP_SERVICES } from './service-name.js';
-import { chooseLanguage, chooseTraceFormat, printTrace, TRACE_HELP } from './trace-output.js';
+import { parseService, UDP_SERVICES, type UdpServiceName } from './service-name.js';
+import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
 import { refuseUnixDatagram, UNIX_DATAGRAM_OPTIONS } from './unix-options.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
@@ -43,9 +49,13 @@ the socket systemd passed instead, and <port> may be left out.
 
 Options:
   --host ADDRESS          address to bind (IPv4 or IPv6, e.g. :: or ::1)   [default: ${DEFAULT_SERVER_HOST}]
-  --service hello|echo    hello: reply with the message and a NUL byte;
-                          echo: send each datagram back byte for byte      [default: hello]
-  --message TEXT          the hello text                                   [default: ${DEFAULT_HELLO_MESSAGE}]
+  --service NAME          hello: reply with the message and a NUL byte;
+                          echo: send each datagram back byte for byte;
+                          discard, chargen, daytime, time, qotd: the other
+                          classic test services (RFC 863-868; see
+                          docs/services.md)                                [default: hello]
+  --message TEXT          the hello text (qotd: the quote)                 [default: ${DEFAULT_HELLO_MESSAGE}]
+${CLASSIC_SERVER_HELP}
   --no-nul                do not send the NUL byte after the hello text
   --count N               exit after sending N replies
   --rate N                replies per second each source address may get   [default: ${DEFAULT_UDP_REPLY_RATE}]
@@ -53,13 +63,15 @@ Options:
   --no-rate-limit         answer every datagram (only where every sender is trusted)
   --workers N             N processes, each bound to the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
 
 Replies over the rate limit are dropped silently, as UDP allows: the limit keeps the server from
-being used to flood an address that someone forges as the source of their datagrams.
+being used to flood an address that someone forges as the source of their datagrams. chargen and
+qotd answer a few bytes with up to 1024 (amplifiers): for them the limit cannot be turned off.
+chargen, daytime, time and qotd never answer a source port below 1024, as xinetd's do.
 
 Exit status: 0 when stopped by --count, SIGINT, SIGTERM or SIGHUP; 1 on a usage or socket error.
 SIGQUIT, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGIO and SIGSTKFLT close
@@ -92,8 +104,10 @@ async function main(argv: readonly string[]): Promise<number> {
     burst: { type: 'string' },
     'no-rate-limit': { type: 'boolean' },
     workers: { type: 'string' },
+    ...CLASSIC_SERVER_OPTIONS,
     ...METRICS_OPTIONS,
     ...TRACE_OPTIONS,
+    ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
     ...UNIX_DATAGRAM_OPTIONS,
   });
@@ -110,8 +124,17 @@ async function main(argv: readonly string[]): Promise<number> {
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
   const service = parseService(values.service, PROGRAM, UDP_SERVICES);
-  if (service === 'echo' && (values.message !== undefined || values['no-nul'])) {
-    throw new CliError(`${PROGRAM}: --message and --no-nul are for --service hello`);
+  if (service !== 'hello' && values['no-nul']) {
+    throw new CliError(`${PROGRAM}: --no-nul applies to --service hello, not ${service}`);
+  }
+  if (service !== 'hello' && service !== 'qotd' && values.message !== undefined) {
+    throw new CliError(`${PROGRAM}: --message applies to --service hello or qotd, not ${service}`);
+  }
+  const classic = parseClassicServerValues(PROGRAM, service, values);
+  if (values['no-rate-limit'] && (service === 'chargen' || service === 'qotd')) {
+    throw new CliError(
+      `${PROGRAM}: --no-rate-limit is refused for --service ${service}: it answers anyone's few bytes with many, so without a limit it floods whatever address a datagram's forged source names (see docs/services.md)`,
+    );
   }
   const count = values.count === undefined ? undefined : parseCount(values.count, '--count', PROGRAM);
   if (values['no-rate-limit'] && (values.rate !== undefined || values.burst !== undefined)) {
@@ -126,6 +149,7 @@ async function main(argv: readonly string[]): Promise<number> {
       };
 
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
     values.view,
@@ -144,11 +168,34 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(metrics === undefined ? {} : { metrics }),
     build: ({ listen, reusePort }) => {
       const common = { ...listen, host: values.host, reusePort, maxReplies: count, rateLimit };
-      return service === 'echo'
-        ? createUdpEchoServer(common)
-        : createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
+      return buildUdpServer(service, common, classic, values);
     },
-    trace: traceFormat === undefined ? undefined : () => printTrace(lang, writeStderr, traceFormat),
+    trace:
+      traceFormat === undefined && !hex ? undefined : () => startTraceAndHex(PROGRAM, lang, traceFormat, hex),
     view,
   });
+}
+
+function buildUdpServer(
+  service: UdpServiceName,
+  common: Omit<UdpServerOptions, 'onMessage'>,
+  classic: ReturnType<typeof parseClassicServerValues>,
+  values: { message?: string; 'no-nul'?: boolean },
+): UdpServer {
+  switch (service) {
+    case 'hello':
+      return createUdpHelloServer({ ...common, message: values.message, nul: !values['no-nul'] });
+    case 'echo':
+      return createUdpEchoServer(common);
+    case 'discard':
+      return createUdpDiscardServer(common);
+    case 'chargen':
+      return createUdpChargenServer({ ...common, ...(classic.pattern ? { pattern: classic.pattern } : {}) });
+    case 'daytime':
+      return createUdpDaytimeServer(common);
+    case 'time':
+      return createUdpTimeServer(common);
+    case 'qotd':
+      return createUdpQotdServer({ ...common, ...(classic.quotes ? { quotes: classic.quotes } : {}) });
+  }
 }

@@ -4,7 +4,7 @@
  * bytes and seconds as base units. With several workers the totals are their sum, and a few
  * figures are also given per worker, with a `worker` label (its pid).
  */
-import type { ServerStats } from '../transport/stats.js';
+import { isPeakOutcome, type ServerStats } from '../transport/stats.js';
 
 /** The content type of the text format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -157,7 +157,17 @@ export function formatMetrics(input: MetricsInput): string {
       'counter',
       "The service's own outcomes (greet: completed, malformed-greeting, ...).",
     );
-    for (const [outcome, n] of Object.entries(total.outcomes)) outcomes.sample(n, { outcome });
+    const peak = total.outcomes['peak-buffered-bytes'];
+    for (const [outcome, n] of Object.entries(total.outcomes)) {
+      if (!isPeakOutcome(outcome)) outcomes.sample(n, { outcome });
+    }
+    if (peak !== undefined) {
+      family(
+        'peak_buffered_bytes',
+        'gauge',
+        'The most bytes ever queued for one connection waiting for its client to read (echo, chargen; the largest over the workers).',
+      ).sample(peak);
+    }
   }
 
   const proxy = total.stages['proxy-protocol'];

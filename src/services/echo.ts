@@ -138,9 +138,11 @@ function echoChunk(this: SessionSocket, chunk: Buffer): void {
   const { id, server, settings } = session;
   const { stats } = settings;
   const text = server.tracing ? tracePreview(chunk) : undefined;
-  if (text !== undefined) server.trace('read', id, { bytes: chunk.length, text });
+  if (text !== undefined)
+    server.trace('read', id, { bytes: chunk.length, text }, { socket: this, data: chunk });
   const flushed = this.write(chunk);
-  if (text !== undefined) server.trace('write', id, { bytes: chunk.length, text });
+  if (text !== undefined)
+    server.trace('write', id, { bytes: chunk.length, text }, { socket: this, data: chunk });
   stats.bytesEchoed += chunk.length;
   if (this.writableLength > stats.peakBufferedBytes) stats.peakBufferedBytes = this.writableLength;
   if (!flushed) {
@@ -247,7 +249,7 @@ class EchoConnection implements EchoSession {
     const { socket, trace } = this.#connection;
     const expected = data.length;
     socket.write(data);
-    trace('write', { bytes: expected });
+    trace('write', { bytes: expected }, data);
     const parts: Buffer[] = [];
     let received = 0;
     const take = (chunk: Buffer): Buffer | undefined => {

@@ -166,7 +166,14 @@ class GreetSession {
 
   data(chunk: Buffer): void {
     const { server } = this;
-    if (server.tracing) server.trace('read', this.id, { bytes: chunk.length, text: tracePreview(chunk) });
+    if (server.tracing) {
+      server.trace(
+        'read',
+        this.id,
+        { bytes: chunk.length, text: tracePreview(chunk) },
+        { socket: this.socket, data: chunk },
+      );
+    }
     // Past our end, what the client still sends is dropped, and does not extend its time to close.
     if (this.finished) {
       this.rearm();
@@ -217,7 +224,14 @@ class GreetSession {
     for (const reply of step.replies) {
       const bytes = encodeLine(reply);
       socket.write(bytes);
-      if (server.tracing) server.trace('write', this.id, { bytes: bytes.length, text: tracePreview(bytes) });
+      if (server.tracing) {
+        server.trace(
+          'write',
+          this.id,
+          { bytes: bytes.length, text: tracePreview(bytes) },
+          { socket, data: bytes },
+        );
+      }
     }
     if (step.close) this.finish();
     return step.close;
@@ -316,7 +330,7 @@ export async function greet(options: GreetOptions): Promise<GreetResult> {
   const say = (text: string) => {
     const bytes = encodeLine(text);
     socket.write(bytes);
-    connection.trace('write', { bytes: bytes.length });
+    connection.trace('write', { bytes: bytes.length }, bytes);
     const line: GreetLine = { speaker: 'client', name: state.name, text };
     lines.push(line);
     options.onLine?.(line);

@@ -55,7 +55,14 @@ export function createHelloServer(options: HelloServerOptions): TcpServer {
     onConnection: (connection, server) => {
       // Traced as the write is made, before the bytes can reach the client: a trace of both ends
       // (npm run demo --trace) then shows this write before the client's read.
-      if (server.tracing) server.trace('write', connection.id, { bytes: payload.length, text });
+      if (server.tracing) {
+        server.trace(
+          'write',
+          connection.id,
+          { bytes: payload.length, text },
+          { socket: connection.socket, data: payload },
+        );
+      }
       sendHello(connection.socket, payload, idleTimeout);
     },
   });

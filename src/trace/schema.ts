@@ -14,6 +14,7 @@ const DROP_REASONS_KO: Record<string, string> = {
   'rate limit': '전송률 제한',
   'own address': '이 프로세스 자신의 주소',
   loop: '응답을 되돌려 보내는 상대: 루프',
+  'low port': '1024 미만의 포트: 다른 서비스와 서로 응답하는 루프를 막음',
 };
 /** The transport an event comes from. */
 export type TraceTransport = 'tcp' | 'udp';
@@ -348,7 +349,8 @@ export const TRACE_SCHEMA = {
       sendto: datagramSent('3'),
       /**
        * A reply was not sent (step 3): its destination is over the reflection rate limit, is one
-       * of this process's own servers (`own address`), or kept playing our replies back (`loop`).
+       * of this process's own servers (`own address`), kept playing our replies back (`loop`), or
+       * is a well-known port below 1024 (`low port`).
        */
       drop: entry({
         step: '3',

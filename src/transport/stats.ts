@@ -49,9 +49,19 @@ export interface ServerStats {
   worker?: number;
 }
 
-/** Adds `from`'s counts into `into`, name by name. */
+/**
+ * An outcome that is a high-water mark (`peak-buffered-bytes`), not a count: workers' values are
+ * merged by their maximum, and the metrics give it as a gauge.
+ */
+export function isPeakOutcome(name: string): boolean {
+  return name.startsWith('peak-');
+}
+
+/** Adds `from`'s counts into `into`, name by name (a peak takes the larger of the two). */
 export function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
-  for (const [name, n] of Object.entries(from)) into[name] = (into[name] ?? 0) + n;
+  for (const [name, n] of Object.entries(from)) {
+    into[name] = isPeakOutcome(name) ? Math.max(into[name] ?? 0, n) : (into[name] ?? 0) + n;
+  }
 }
 
 /** Counts by name, cheap to bump, copied out for a snapshot. */

@@ -16,6 +16,7 @@ import {
   type SocketStepsError,
   systemCodeOf,
 } from '../errors.js';
+import { bytesChannel } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -26,6 +27,7 @@ import {
 } from '../trace/events.js';
 import { parseUnixAddress } from '../unix-address.js';
 import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
+import { publishSocketBytes } from './socket-bytes.js';
 
 /** Options of {@link connectTcp}. */
 export interface TcpConnectOptions {
@@ -51,8 +53,11 @@ export interface TcpConnectOptions {
 export interface TcpClientConnection {
   /** The connected socket, paused: the caller reads. */
   socket: Socket;
-  /** Publishes a trace event for this connection, if anyone listens. */
-  trace(action: TraceActionOf<'tcp', 'client'>, fields?: Partial<TraceEventInit>): void;
+  /**
+   * Publishes a trace event for this connection, if anyone listens. A `read` or `write` given the
+   * bytes (`data`) also publishes them on the bytes channel, after the event, if anyone listens there.
+   */
+  trace(action: TraceActionOf<'tcp', 'client'>, fields?: Partial<TraceEventInit>, data?: Uint8Array): void;
   /**
    * Destroys the socket (client step 4) and resolves once Node has reported its close, so that the
    * close is traced before the caller returns. Safe to call more than once.
@@ -70,9 +75,23 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const endpoint = newEndpointId();
   const channel = traceChannels.tcpClient;
-  const trace = (action: TraceActionOf<'tcp', 'client'>, fields: Partial<TraceEventInit> = {}) => {
+  // The socket, once made: the bytes channel's messages name its peer and hold its reading.
+  let dumped: Socket | undefined;
+  const trace = (
+    action: TraceActionOf<'tcp', 'client'>,
+    fields: Partial<TraceEventInit> = {},
+    data?: Uint8Array,
+  ) => {
     if (channel.hasSubscribers) {
       channel.publish(makeTraceEvent({ transport: 'tcp', role: 'client', action, endpoint, ...fields }));
+    }
+    if (data !== undefined && dumped !== undefined && bytesChannel.hasSubscribers) {
+      if (action !== 'read' && action !== 'write') return;
+      const remote = toTraceAddress(dumped.remoteAddress, dumped.remotePort, dumped.remoteFamily);
+      publishSocketBytes(
+        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, data },
+        dumped,
+      );
     }
   };
   const { target } = where;
@@ -86,6 +105,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     trace('socket', { combinedIn: 'net.connect()', ...unixPath });
     const socket =
       where.kind === 'unix' ? connect({ path: where.path }) : connect({ host: where.host, port: where.port });
+    dumped = socket;
     let settled = false;
     const fail = (error: SocketStepsError) => {
       if (settled) return;
@@ -238,7 +258,7 @@ export function readUntil<T>(
       else reject(error);
     };
     const onData = (chunk: Buffer) => {
-      trace('read', { bytes: chunk.length });
+      trace('read', { bytes: chunk.length }, chunk);
       try {
         const result = handlers.onChunk(chunk);
         if (result !== undefined) finish(result);

@@ -21,6 +21,7 @@ import {
   ServerClosedError,
   systemCodeOf,
 } from '../errors.js';
+import { bytesChannel } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -40,6 +41,7 @@ import {
 import { Connection, type ConnectionStage } from './connection.js';
 import { descriptorLimit, httpDescriptorsHeld, httpShareOfReserve, openDescriptors } from './descriptors.js';
 import { describeDescriptor } from './socket-activation.js';
+import { publishSocketBytes } from './socket-bytes.js';
 import { type ServerStats, Tally } from './stats.js';
 import {
   closeKeepingOthers,
@@ -152,6 +154,14 @@ export interface TcpServerOptions {
 }
 
 type TrackedSocket = Socket & { errorCode?: string };
+
+/** The bytes of a read or write, for {@link TcpServer.trace}: what went, and through which socket. */
+export interface SocketBytes {
+  /** The connection's socket. */
+  socket: Socket;
+  /** The bytes read or written. */
+  data: Uint8Array;
+}
 
 /** A listening TCP server: socket, bind, listen, then accept repeatedly. */
 export class TcpServer {
@@ -332,30 +342,56 @@ export class TcpServer {
   }
 
   /**
-   * True while trace subscribers are listening. `trace()` checks it itself; check it first only to
-   * skip building an event's fields on a hot path.
+   * True while trace subscribers (or the bytes channel's: `--hex`) are listening. `trace()`
+   * checks it itself; check it first only to skip building an event's fields on a hot path.
    */
   get tracing(): boolean {
-    return traceChannels.tcpServer.hasSubscribers;
+    return traceChannels.tcpServer.hasSubscribers || bytesChannel.hasSubscribers;
   }
 
-  /** Publishes a trace event about connection `id`, if anyone listens (the one trace() contract). */
+  /**
+   * Publishes a trace event about connection `id`, if anyone listens (the one trace() contract).
+   * A `read` or `write` given its `bytes` (and the socket they went through) also publishes them
+   * on the bytes channel, after the event, if anyone listens there.
+   */
   trace(
     action: TraceActionOf<'tcp', 'server'>,
     id: number | undefined,
     fields: Partial<TraceEventInit> = {},
+    bytes?: SocketBytes,
   ): void {
-    if (!traceChannels.tcpServer.hasSubscribers) return;
-    traceChannels.tcpServer.publish(
-      makeTraceEvent({
-        transport: 'tcp',
-        role: 'server',
-        action,
-        endpoint: this.endpoint,
-        connection: id,
-        ...fields,
-      }),
-    );
+    if (traceChannels.tcpServer.hasSubscribers) {
+      traceChannels.tcpServer.publish(
+        makeTraceEvent({
+          transport: 'tcp',
+          role: 'server',
+          action,
+          endpoint: this.endpoint,
+          connection: id,
+          ...fields,
+        }),
+      );
+    }
+    if (bytes !== undefined && bytesChannel.hasSubscribers && (action === 'read' || action === 'write')) {
+      const { socket, data } = bytes;
+      // A connection is tracked once the service has it; before (hello writes within the accept),
+      // the socket's own peer is the client.
+      const remote =
+        this.#sockets.get(socket)?.remote ??
+        toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+      publishSocketBytes(
+        {
+          transport: 'tcp',
+          role: 'server',
+          endpoint: this.endpoint,
+          connection: id,
+          direction: action,
+          remote,
+          data,
+        },
+        socket,
+      );
+    }
   }
 
   /**

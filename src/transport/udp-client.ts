@@ -28,6 +28,7 @@ import {
   WriteError,
 } from '../errors.js';
 import { checkDatagramSize, type IpFamily, maxUdpPayload } from '../protocol/datagram.js';
+import { bytesChannel, publishTraceBytes } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -131,12 +132,29 @@ export class UdpClient {
     }
   }
 
-  /** Publishes a trace event for this client, if anyone listens. */
-  trace(action: TraceActionOf<'udp', 'client'>, fields: Partial<TraceEventInit> = {}): void {
+  /**
+   * Publishes a trace event for this client, if anyone listens. A `recvfrom` or `sendto` given the
+   * datagram (`data`) also publishes it on the bytes channel, after the event, if anyone listens there.
+   */
+  trace(
+    action: TraceActionOf<'udp', 'client'>,
+    fields: Partial<TraceEventInit> = {},
+    data?: Uint8Array,
+  ): void {
     if (traceChannels.udpClient.hasSubscribers) {
       traceChannels.udpClient.publish(
         makeTraceEvent({ transport: 'udp', role: 'client', action, endpoint: this.endpoint, ...fields }),
       );
+    }
+    if (data !== undefined && bytesChannel.hasSubscribers && (action === 'recvfrom' || action === 'sendto')) {
+      publishTraceBytes({
+        transport: 'udp',
+        role: 'client',
+        endpoint: this.endpoint,
+        direction: action === 'recvfrom' ? 'read' : 'write',
+        remote: fields.remote,
+        data,
+      });
     }
   }
 
@@ -216,8 +234,12 @@ export class UdpClient {
           reject(mapSocketError(error, 'sendto', this.target));
           return;
         }
-        if (traceChannels.udpClient.hasSubscribers) {
-          this.trace('sendto', { local: this.#localAddress(), remote: this.#remote, bytes: payload.length });
+        if (traceChannels.udpClient.hasSubscribers || bytesChannel.hasSubscribers) {
+          this.trace(
+            'sendto',
+            { local: this.#localAddress(), remote: this.#remote, bytes: payload.length },
+            payload,
+          );
         }
         resolve();
       };
@@ -290,7 +312,7 @@ export class UdpClient {
   }
 
   #onMessage(message: Buffer): void {
-    this.trace('recvfrom', { remote: this.#remote, bytes: message.length });
+    this.trace('recvfrom', { remote: this.#remote, bytes: message.length }, message);
     if (this.#waiter !== undefined) {
       this.#waiter.resolve(message);
       return;

@@ -33,6 +33,7 @@ import {
 } from '../errors.js';
 import { LoopGuard, type LoopGuardOptions } from '../policy/loop-guard.js';
 import { RateLimiter } from '../policy/rate-limit.js';
+import { bytesChannel, publishTraceBytes } from '../trace/bytes.js';
 import {
   makeTraceEvent,
   newEndpointId,
@@ -132,6 +133,14 @@ export interface UdpServerOptions {
    * @default { bounceWindow: 50, maxBounces: 16 }
    */
   loopGuard?: LoopGuardOptions;
+  /**
+   * Datagrams from a source port below this are never answered (xinetd's rule for its built-in
+   * UDP services): the well-known ports are other services (echo 7, chargen 19, DNS 53), and a
+   * datagram forged to come from one would set two services answering each other. Services whose
+   * reply does not depend on the request (chargen, daytime, time, qotd) set 1024.
+   * @default 0 (every port is answered)
+   */
+  minSourcePort?: number;
   /** Handles each datagram and returns the reply, if any. */
   onMessage: DatagramHandler;
 }
@@ -185,6 +194,8 @@ export class UdpServer {
   #ownEntry: { port: number; address: string } | undefined;
   #loopDropped = 0;
   #ownDropped = 0;
+  #lowPortDropped = 0;
+  readonly #minSourcePort: number;
   readonly #closeTimeout: number;
   readonly #onMessage: DatagramHandler;
   #socket: Socket | undefined;
@@ -233,6 +244,7 @@ export class UdpServer {
         : {}),
     });
     this.#closeTimeout = validateDuration(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS, 'close timeout');
+    this.#minSourcePort = validateInteger(options.minSourcePort ?? 0, 'minimum source port', 0, 65535);
     if (typeof options.onMessage !== 'function') {
       throw new InvalidArgumentError('invalid onMessage: a UdpServer needs a function to handle datagrams');
     }
@@ -259,15 +271,18 @@ export class UdpServer {
 
   /**
    * Datagrams not answered by the loop guard: from one of this process's own servers
-   * (`ownAddress`), or from a source that kept playing our replies back (`bounce`).
+   * (`ownAddress`), from a source that kept playing our replies back (`bounce`), or from a port
+   * below `minSourcePort` (`lowPort`).
    */
   get loopDropped(): {
     /** Datagrams from an address of one of this process's own servers. */
     ownAddress: number;
     /** Datagrams that completed a run of bounces. */
     bounce: number;
+    /** Datagrams from a source port below `minSourcePort`. */
+    lowPort: number;
   } {
-    return { ownAddress: this.#ownDropped, bounce: this.#loopDropped };
+    return { ownAddress: this.#ownDropped, bounce: this.#loopDropped, lowPort: this.#lowPortDropped };
   }
 
   /** Replies whose sendto() failed (the server goes on). */
@@ -290,6 +305,7 @@ export class UdpServer {
         replied: this.#replied,
         'loop:own-address': this.#ownDropped,
         'loop:bounce': this.#loopDropped,
+        ...(this.#minSourcePort > 0 ? { 'loop:low-port': this.#lowPortDropped } : {}),
       },
       healthChecks: 0,
       stages: {},
@@ -312,19 +328,37 @@ export class UdpServer {
   }
 
   /**
-   * True while trace subscribers are listening. `trace()` checks it itself; check it first only to
-   * skip building an event's fields on a hot path.
+   * True while trace subscribers (or the bytes channel's: `--hex`) are listening. `trace()`
+   * checks it itself; check it first only to skip building an event's fields on a hot path.
    */
   get tracing(): boolean {
-    return traceChannels.udpServer.hasSubscribers;
+    return traceChannels.udpServer.hasSubscribers || bytesChannel.hasSubscribers;
   }
 
-  /** Publishes a trace event, if anyone listens (the one trace() contract). */
-  trace(action: TraceActionOf<'udp', 'server'>, fields: Partial<TraceEventInit> = {}): void {
-    if (!traceChannels.udpServer.hasSubscribers) return;
-    traceChannels.udpServer.publish(
-      makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
-    );
+  /**
+   * Publishes a trace event, if anyone listens (the one trace() contract). A `recvfrom` or
+   * `sendto` given the datagram (`data`) also publishes it on the bytes channel, after the event.
+   */
+  trace(
+    action: TraceActionOf<'udp', 'server'>,
+    fields: Partial<TraceEventInit> = {},
+    data?: Uint8Array,
+  ): void {
+    if (traceChannels.udpServer.hasSubscribers) {
+      traceChannels.udpServer.publish(
+        makeTraceEvent({ transport: 'udp', role: 'server', action, endpoint: this.endpoint, ...fields }),
+      );
+    }
+    if (data !== undefined && bytesChannel.hasSubscribers && (action === 'recvfrom' || action === 'sendto')) {
+      publishTraceBytes({
+        transport: 'udp',
+        role: 'server',
+        endpoint: this.endpoint,
+        direction: action === 'recvfrom' ? 'read' : 'write',
+        remote: fields.remote,
+        data,
+      });
+    }
   }
 
   /**
@@ -469,7 +503,7 @@ export class UdpServer {
     this.#bytesIn += message.length;
     const tracing = this.tracing;
     const from = tracing ? toTraceAddress(remote.address, remote.port, remote.family) : undefined;
-    if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length });
+    if (tracing) this.trace('recvfrom', { remote: from, bytes: message.length }, message);
     let reply: Uint8Array | undefined;
     try {
       reply = this.#onMessage(message, remote, this);
@@ -481,6 +515,11 @@ export class UdpServer {
     if (reply === undefined) return;
     // Loops first, with or without a rate limit: they cost nothing to tell, and the rate limit,
     // which can be off, must not be what ends them.
+    if (remote.port < this.#minSourcePort) {
+      this.#lowPortDropped++;
+      if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'low port' });
+      return;
+    }
     if (isOwnUdpAddress(remote.address, remote.port)) {
       this.#ownDropped++;
       if (tracing) this.trace('drop', { remote: from, bytes: reply.length, reason: 'own address' });
@@ -523,7 +562,7 @@ export class UdpServer {
         this.#bytesOut += bytes;
         if (this.tracing) {
           const to = from ?? toTraceAddress(remote.address, remote.port, remote.family);
-          this.trace('sendto', { remote: to, bytes });
+          this.trace('sendto', { remote: to, bytes }, reply);
         }
       }
       if (this.#inFlight === 0 && this.#stopping) {

@@ -23,6 +23,7 @@ import { endianness, networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
   VIEW_KERNEL_MAX_CONNECTIONS_PER_READ,
+  VIEW_KERNEL_MAX_WAIT_MS,
   VIEW_KERNEL_READ_SPACING,
   VIEW_KERNEL_READS_PER_SECOND,
   VIEW_KERNEL_SS_READ_SPACING,
@@ -63,6 +64,12 @@ export interface KernelReaderOptions {
    * @default 10 for `ss` (whose wall time is mostly its own start and the kernel's walk), 20 for /proc
    */
   readSpacing?: number;
+  /**
+   * With a reading in hand, the most ms a read waits for the pace; past it, the last reading is
+   * returned instead of a new one.
+   * @default 1000
+   */
+  maxWait?: number;
   /** The clock, in ms. @default performance.now */
   now?: () => number;
   /** Whether the kernel of this machine lists the sockets of a peer at `address`. @default loopback and this host's interface addresses */
@@ -161,6 +168,7 @@ export class KernelReader {
   #durations: number[] = [];
   #pace: number;
   readonly #ssTimeout: number;
+  readonly #maxWait: number;
   readonly #now: () => number;
   readonly #isLocal: (address: string) => boolean;
   readonly #order: ByteOrder = endianness();
@@ -179,6 +187,7 @@ export class KernelReader {
     this.#pace = this.#interval;
     this.#spacing = options.readSpacing;
     this.#ssTimeout = options.ssTimeout ?? VIEW_KERNEL_SS_TIMEOUT_MS;
+    this.#maxWait = options.maxWait ?? VIEW_KERNEL_MAX_WAIT_MS;
     this.#now = options.now ?? (() => performance.now());
     this.#ss = options.ss === false ? undefined : (options.ss ?? findSs());
     if (options.isLocalAddress !== undefined) {
@@ -237,7 +246,8 @@ export class KernelReader {
   /**
    * A reading at most `maxAge` ms old, of the sockets of `ends` and the LISTEN sockets of
    * `listening`: the last one if it is fresh enough, else a new read once the pace allows (waiting
-   * for it if needed). Never throws: with nothing to read, the reading says `available: false`.
+   * for it if needed, but never longer than `maxWait` when there is a last reading to give: then
+   * that one, older than asked, is the answer, and its `time` says so). Never throws: with nothing to read, the reading says `available: false`.
    * At most {@link VIEW_KERNEL_MAX_CONNECTIONS_PER_READ} connections are looked for, the first
    * ones: put those that matter most first.
    */
@@ -250,6 +260,7 @@ export class KernelReader {
     if (last !== undefined && this.#now() - last.time <= maxAge) return last;
     if (this.#reading !== undefined) return this.#reading;
     const wait = this.wait;
+    if (wait > this.#maxWait && last !== undefined) return last;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (this.#reading !== undefined) return this.#reading;
     this.#lastStart = this.#now();

@@ -161,6 +161,9 @@ col.c-id { width: 11%; } col.c-addr { width: 27%; } col.c-steps { width: 12%; } 
 tr[data-connection] { cursor: pointer; }
 tr[data-selected="true"] { background: #ffe9a8; }
 #empty, #more { font-size: .8rem; color: #555; margin: 6px; }
+#hex h3 { font-size: .85rem; margin: 6px 0 2px; }
+#hex pre { background: #fff; border: 1px solid #ddd; padding: 6px; font-size: .72rem; max-height: 220px; overflow: auto; white-space: pre; margin: 0; }
+.hex-note { font-weight: 400; color: #555; }
 #mermaid { background: #fff; border: 1px solid #ddd; padding: 6px; font-size: .75rem; max-height: 180px; overflow: auto; white-space: pre; }
 .state { font-family: ui-monospace, monospace; }
 #note, #run-result { font-size: .8rem; color: #555; }
@@ -214,6 +217,9 @@ ${udpDiagram(lang, !udp)}
 <p id="more" data-i18n="moreRows" hidden>${w('moreRows')}</p></div>
 <h2 id="sequence-title" data-i18n="${udp ? 'sequencePeer' : 'sequence'}">${w(udp ? 'sequencePeer' : 'sequence')}</h2>
 <svg id="sequence" viewBox="0 0 600 40"></svg>
+<h2 data-i18n="hexTitle">${w('hexTitle')}</h2>
+<div id="hex"><div><h3><span data-i18n="hexIn">${w('hexIn')}</span> <span id="hex-in-note" class="hex-note"></span></h3><pre id="hex-in" data-verbatim="code"></pre></div>
+<div><h3><span data-i18n="hexOut">${w('hexOut')}</span> <span id="hex-out-note" class="hex-note"></span></h3><pre id="hex-out" data-verbatim="code"></pre></div></div>
 <h2><span data-i18n="export">${w('export')}</span> <button id="copy" type="button" data-i18n="copy">${w('copy')}</button> <span id="copy-state"></span></h2>
 <pre id="mermaid" data-verbatim="code"></pre>
 </section>

@@ -5,7 +5,7 @@
  * kernel's state of both ends. Bounded: it keeps the newest {@link ViewStateOptions.maxConnections}
  * connections and the first events of each. Pure: no Node imports, no clock of its own.
  */
-import { VIEW_MAX_CONNECTIONS, VIEW_MAX_EVENTS } from '../defaults.js';
+import { VIEW_HEX_BYTES, VIEW_MAX_CONNECTIONS, VIEW_MAX_EVENTS } from '../defaults.js';
 import type { TraceAddress, TraceEvent } from '../trace/schema.js';
 import { type KernelState, plainAddress } from './proc-net.js';
 
@@ -132,6 +132,38 @@ export interface ViewConnection {
   events: ViewEvent[];
   /** Events left out past the bound. */
   eventsLeftOut: number;
+  /**
+   * The first bytes each way, in hex digits (two a byte), as the bytes channel gave them: at most
+   * {@link ViewStateOptions.maxShownBytes} each way. `in` is what the server read (the client
+   * sent), `out` what it wrote. Absent until a byte went; for UDP, the peer's datagrams one after
+   * another. `bytesIn` and `bytesOut` say how many went in all.
+   */
+  shownBytes?: {
+    /** The client's bytes to the server. */
+    in: string;
+    /** The server's bytes to the client. */
+    out: string;
+  };
+}
+
+/** One read or write of a server's connection (or datagram), as the bytes channel gives it. */
+export interface ViewBytes {
+  /** TCP or UDP. */
+  transport: 'tcp' | 'udp';
+  /** Only a server's bytes are kept: its client's are the same bytes, seen from the other end. */
+  role: 'server' | 'client';
+  /** The server, as in its trace events. */
+  endpoint: number;
+  /** The connection's number (TCP). */
+  connection?: number | undefined;
+  /** The worker the bytes come from (`--workers`). */
+  worker?: number | undefined;
+  /** Read (in) or written (out). */
+  direction: 'read' | 'write';
+  /** The peer (UDP: which row the datagram belongs to). */
+  remote?: TraceAddress | undefined;
+  /** The bytes. */
+  data: Uint8Array;
 }
 
 /** A listening (TCP) or bound (UDP) server socket. */
@@ -182,6 +214,8 @@ export interface ViewStateOptions {
   maxConnections?: number;
   /** Items kept in each connection's sequence diagram. @default 48 */
   maxEvents?: number;
+  /** Bytes kept each way per connection for its dump (its first bytes). @default 4096 */
+  maxShownBytes?: number;
   /**
    * Whether a reader will give the kernel's states: when false, a TCP connection's ends start as
    * `unknown` (nothing will ever read them) instead of `unread`. @default true
@@ -191,6 +225,9 @@ export interface ViewStateOptions {
 
 // Clients of this process seen connecting, waiting for the server's side of the same connection.
 const MAX_PENDING_CLIENTS = 64;
+// How long a client that closed before the server saw its datagram or connection waits to be
+// joined to it (a UDP discard client sends and closes at once; the server reads a moment later).
+const CLOSED_PENDING_MS = 2_000;
 
 /**
  * How soon a connection's kernel states may change, and so how often they are worth reading:
@@ -227,6 +264,8 @@ interface PendingClient {
   steps: string[];
   events: ViewEvent[];
   linked?: ViewConnection;
+  /** When the client closed before the server's side appeared (a UDP discard sends and closes). */
+  closedAt?: number;
 }
 
 function address(a: TraceAddress | undefined): ViewAddress {
@@ -238,6 +277,16 @@ function tupleKey(client: ViewAddress, server: ViewAddress, transport: 'tcp' | '
   const serverSide =
     transport === 'udp' ? `${server.port}` : `${plainAddress(server.address)}:${server.port}`;
   return `${transport}|${plainAddress(client.address)}:${client.port}>${serverSide}`;
+}
+
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+// The first `most` bytes of `data` as hex digits.
+function hexDigits(data: Uint8Array, most: number): string {
+  let out = '';
+  const end = Math.min(data.length, most);
+  for (let i = 0; i < end; i++) out += HEX_PAIRS[data[i] as number];
+  return out;
 }
 
 function addOnce(list: string[], item: string | undefined): boolean {
@@ -260,6 +309,7 @@ const TCP_CLIENT_IMPLIED: Readonly<Record<string, readonly string[]>> = {
 export class ViewState {
   readonly #maxConnections: number;
   readonly #maxEvents: number;
+  readonly #maxShownBytes: number;
   // Insertion order is age order: the oldest connection is the first key.
   readonly #connections = new Map<string, ViewConnection>();
   readonly #byTuple = new Map<string, ViewConnection>();
@@ -288,6 +338,7 @@ export class ViewState {
   constructor(options: ViewStateOptions = {}) {
     this.#maxConnections = options.maxConnections ?? VIEW_MAX_CONNECTIONS;
     this.#maxEvents = options.maxEvents ?? VIEW_MAX_EVENTS;
+    this.#maxShownBytes = options.maxShownBytes ?? VIEW_HEX_BYTES;
     this.#kernelReadable = options.kernelReadable ?? true;
   }
 
@@ -454,6 +505,32 @@ export class ViewState {
     if (event.role === 'client') this.#applyClient(event);
     else if (event.transport === 'tcp') this.#applyTcpServer(event);
     else this.#applyUdpServer(event);
+  }
+
+  /**
+   * Feeds one read's or write's bytes: the connection keeps its first bytes each way (see
+   * {@link ViewConnection.shownBytes}). A client's, and a connection's the view never saw accepted,
+   * are ignored.
+   */
+  applyBytes(bytes: ViewBytes): void {
+    if (bytes.role !== 'server') return;
+    const worker = bytes.worker === undefined ? '' : `${bytes.worker}-`;
+    let c: ViewConnection | undefined;
+    if (bytes.transport === 'tcp') {
+      if (bytes.connection === undefined) return;
+      c = this.#connections.get(`${worker}${bytes.endpoint}-${bytes.connection}`);
+    } else if (bytes.remote !== undefined) {
+      const local = this.#listeners.get(`${worker}${bytes.endpoint}`)?.local ?? { address: '', port: 0 };
+      c = this.#byTuple.get(tupleKey(address(bytes.remote), local, 'udp'));
+    }
+    if (c === undefined) return;
+    c.shownBytes ??= { in: '', out: '' };
+    const shown = c.shownBytes;
+    const way = bytes.direction === 'read' ? 'in' : 'out';
+    const room = this.#maxShownBytes - shown[way].length / 2;
+    if (room <= 0) return;
+    shown[way] += hexDigits(bytes.data, room);
+    this.#touch(c, c.updated);
   }
 
   #listener(event: TraceEvent): ViewListener {
@@ -623,7 +700,11 @@ export class ViewState {
     this.#keys.set(id, key);
     this.#byTuple.set(key, c);
     const pending = this.#pendingByTuple.get(key);
-    if (pending !== undefined) this.#link(pending, c);
+    if (pending !== undefined) {
+      if (pending.closedAt === undefined || event.time - pending.closedAt <= CLOSED_PENDING_MS)
+        this.#link(pending, c);
+      else this.#pendingByTuple.delete(key);
+    }
     this.#trim();
     return c;
   }
@@ -683,7 +764,26 @@ export class ViewState {
       if (c !== undefined) this.#link(p, c);
       else this.#pendingByTuple.set(p.key, p);
     }
-    if (event.action === 'close') this.#dropPending(pid);
+    if (event.action === 'close') this.#closePending(pid, p, event.time);
+  }
+
+  // A closed client leaves the clients in flight; one the server has not seen yet stays findable
+  // by its address pair for a moment, among at most MAX_PENDING_CLIENTS such.
+  #closePending(pid: string, p: PendingClient, time: number): void {
+    if (p.linked !== undefined || p.key === undefined) {
+      this.#dropPending(pid);
+      return;
+    }
+    this.#pending.delete(pid);
+    p.closedAt = time;
+    // Re-inserted at the end, so that the oldest come first when the bound is passed.
+    this.#pendingByTuple.delete(p.key);
+    this.#pendingByTuple.set(p.key, p);
+    while (this.#pendingByTuple.size > MAX_PENDING_CLIENTS) {
+      const oldest = this.#pendingByTuple.keys().next().value;
+      if (oldest === undefined) break;
+      this.#pendingByTuple.delete(oldest);
+    }
   }
 
   #dropPending(pid: string): void {

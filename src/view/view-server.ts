@@ -29,6 +29,7 @@ import {
 } from '../defaults.js';
 import { type BindError, describeSystemError, InvalidArgumentError, ServerClosedError } from '../errors.js';
 import type { HttpTarget } from '../protocol/http-request.js';
+import { subscribeBytes } from '../trace/bytes.js';
 import { subscribeTrace } from '../trace/events.js';
 import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
 import { HttpGuard, type HttpGuardCounts } from '../transport/http-guard.js';
@@ -209,6 +210,7 @@ export class ViewServer {
   readonly #stallTimeout: number;
   readonly #streams = new Set<Stream>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeBytes: () => void;
   #seq = 0;
   #running = 0;
   #errors = 0;
@@ -256,6 +258,15 @@ export class ViewServer {
         // Something happened to a connection: its kernel states are worth a read soon.
         this.#wakeKernel();
       }
+    });
+    // The first bytes of each connection each way, for the page's dump.
+    this.#unsubscribeBytes = subscribeBytes((bytes) => {
+      try {
+        this.state.applyBytes(bytes);
+      } catch (error) {
+        this.#fail(error);
+      }
+      if (this.#streams.size > 0) this.#scheduleFlush();
     });
     this.#stallTimeout = validateDuration(
       options.streamStallTimeout ?? VIEW_STREAM_STALL_MS,
@@ -321,6 +332,7 @@ export class ViewServer {
       .listen((error) => this.#fail(error))
       .catch((error: unknown) => {
         this.#unsubscribe();
+        this.#unsubscribeBytes();
         throw error;
       });
     return this.#listening;
@@ -330,6 +342,7 @@ export class ViewServer {
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#unsubscribe();
+      this.#unsubscribeBytes();
       for (const timer of [this.#flushTimer, this.#kernelTimer, this.#statsTimer, this.#heartbeatTimer]) {
         clearTimeout(timer);
       }

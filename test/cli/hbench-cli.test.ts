@@ -189,6 +189,60 @@ describe('hbench', () => {
     assert.equal(result.code, 0);
   });
 
+  test('--service discard and qotd: every exchange checked, on one loop and two; a wrong quote is bad-payload', async (t) => {
+    const discard = await startServer('hserver', ['--service', 'discard', '--host', '127.0.0.1', '0']);
+    t.after(() => discard.stop());
+    for (const threads of ['1', '2']) {
+      const result = await runBin('hbench', [
+        '--service',
+        'discard',
+        '--message',
+        'x'.repeat(10_000),
+        '-j',
+        threads,
+        '-c',
+        '4',
+        '-n',
+        '200',
+        '127.0.0.1',
+        String(discard.port),
+      ]);
+      assert.equal(result.code, 0, result.stdout.toString() + result.stderr);
+      assert.match(result.stdout.toString(), /^hbench: 127\.0\.0\.1:\d+ discard, concurrency 4/);
+      assert.match(result.stdout.toString(), /connections {2}200 ok, 0 failed/);
+    }
+    const qotd = await startServer('hserver', ['--service', 'qotd', '--host', '127.0.0.1', '0']);
+    t.after(() => qotd.stop());
+    const right = await runBin('hbench', ['--service', 'qotd', '-n', '100', '127.0.0.1', String(qotd.port)]);
+    assert.equal(right.code, 0, right.stdout.toString());
+    assert.match(right.stdout.toString(), /connections {2}100 ok, 0 failed/);
+    const wrong = await runBin('hbench', [
+      '--service',
+      'qotd',
+      '--message',
+      'Not this one.',
+      '-n',
+      '5',
+      '127.0.0.1',
+      String(qotd.port),
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout.toString(), /errors {7}bad-payload 5/);
+    // A discard exchange against a server that answers is bad-payload too: nothing may come back.
+    const hello = await startServer('hserver', ['--host', '127.0.0.1', '0']);
+    t.after(() => hello.stop());
+    const answered = await runBin('hbench', [
+      '--service',
+      'discard',
+      '-n',
+      '5',
+      '127.0.0.1',
+      String(hello.port),
+    ]);
+    assert.equal(answered.code, 1);
+    assert.match(answered.stdout.toString(), /errors {7}bad-payload 5/);
+  });
+
   test('a wrong expected message: bad-payload counted, exit 1', async (t) => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
     t.after(() => server.stop());
@@ -220,7 +274,27 @@ describe('hbench', () => {
     const port = await runBin('hbench', ['127.0.0.1', 'x']);
     assert.match(port.stderr, /^connect\(\) error! invalid port 'x'/);
     const service = await runBin('hbench', ['--service', 'ftp', '127.0.0.1', '1']);
-    assert.equal(service.stderr, "hbench: invalid --service 'ftp': expected hello, echo, greet\n");
+    assert.equal(
+      service.stderr,
+      "hbench: invalid --service 'ftp': expected hello, echo, greet, discard, qotd\n",
+    );
+    const noNul = await runBin('hbench', ['--service', 'echo', '--no-nul', '127.0.0.1', '1']);
+    assert.equal(noNul.stderr, 'hbench: --no-nul applies to --service hello, not echo\n');
+    const greetMessage = await runBin('hbench', ['--service', 'greet', '--message', 'x', '127.0.0.1', '1']);
+    assert.match(
+      greetMessage.stderr,
+      /^hbench: --message applies to --service hello, echo, discard or qotd, not greet\n$/,
+    );
+    const longQuote = await runBin('hbench', [
+      '--service',
+      'qotd',
+      '--message',
+      'q'.repeat(600),
+      '127.0.0.1',
+      '1',
+    ]);
+    assert.match(longQuote.stderr, /^hbench: .*512/);
+    for (const r of [noNul, greetMessage, longQuote]) assert.equal(r.code, 1);
     const concurrency = await runBin('hbench', ['-c', '0', '127.0.0.1', '1']);
     assert.match(concurrency.stderr, /^hbench: invalid --concurrency '0'/);
     const threads = await runBin('hbench', ['-j', '65', '127.0.0.1', '1']);

@@ -43,7 +43,7 @@ const stats = (extra: Partial<ServerStats> = {}): ServerStats => ({
   errors: { ECONNRESET: 2, ERR_IDLE_TIMEOUT: 1 },
   bytesIn: 100,
   bytesOut: 200,
-  outcomes: { completed: 3, 'wrong-name': 1 },
+  outcomes: { completed: 3, 'wrong-name': 1, 'peak-buffered-bytes': 70_300 },
   healthChecks: 4,
   stages: { 'proxy-protocol': { v1: 7, v2: 2, 'refused:untrusted': 3, 'refused:some-new-reason': 1 } },
   ...extra,
@@ -69,6 +69,10 @@ describe('metrics exposition', () => {
       assert.equal(sample(text, 'socket_steps_received_bytes_total'), 100);
       assert.equal(sample(text, 'socket_steps_sent_bytes_total'), 200);
       assert.equal(sample(text, 'socket_steps_outcomes_total{outcome="wrong-name"}'), 1);
+      // A high-water mark is a gauge of its own, not a counter among the outcomes.
+      assert.equal(sample(text, 'socket_steps_peak_buffered_bytes'), 70_300);
+      assert.match(text, /^# TYPE socket_steps_peak_buffered_bytes gauge$/m);
+      assert.doesNotMatch(text, /outcome="peak-buffered-bytes"/);
       assert.equal(sample(text, 'socket_steps_proxy_headers_total{version="1"}'), 7);
       assert.equal(sample(text, 'socket_steps_proxy_header_failures_total{reason="untrusted"}'), 3);
       // Known reasons are always there, at 0; one the table does not know yet too.

@@ -203,7 +203,7 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
       [
         'hclient',
         ['--service', 'chat', '127.0.0.1', port],
-        "hclient: invalid --service 'chat': expected hello, greet, echo\n",
+        "hclient: invalid --service 'chat': expected hello, greet, echo, discard, chargen, daytime, time, qotd\n",
       ],
       [
         'hclient',
@@ -228,7 +228,7 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
       [
         'hserver',
         ['--service', 'echo', '--message', 'hi', '0'],
-        'hserver: --message applies to --service hello, not echo\n',
+        'hserver: --message applies to --service hello or qotd, not echo\n',
       ],
       [
         'hserver',
@@ -282,7 +282,7 @@ describe('hserver/hclient --service greet|echo', { timeout: 60_000 }, () => {
       assert.equal(result.code, 0);
       assert.match(
         result.stdout.toString(),
-        /--service NAME +hello, greet \(the Bob\/Jane dialogue\) or echo/,
+        /--service NAME +hello, greet \(the Bob\/Jane dialogue\), echo, or a\n +classic test service: discard/,
       );
       assert.match(result.stdout.toString(), /--name NAME/);
     }

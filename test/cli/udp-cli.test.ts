@@ -82,7 +82,14 @@ describe('userver errors', () => {
 
   test('bad options name the option and the value', async () => {
     const cases: [string[], string][] = [
-      [['--service', 'chargen', '0'], "userver: invalid --service 'chargen': expected hello or echo\n"],
+      [
+        ['--service', 'ftp', '0'],
+        "userver: invalid --service 'ftp': expected hello, echo, discard, chargen, daytime, time, qotd\n",
+      ],
+      [
+        ['--service', 'greet', '0'],
+        "userver: invalid --service 'greet': expected hello, echo, discard, chargen, daytime, time, qotd\n",
+      ],
       [['--rate', '0', '0'], "userver: invalid --rate '0': expected a number above 0, at most 1000000\n"],
       [['--burst', 'x', '0'], "userver: invalid --burst 'x': expected a whole number from 1 to 1000000\n"],
       [
@@ -95,7 +102,7 @@ describe('userver errors', () => {
       ],
       [
         ['--service', 'echo', '--message', 'x', '0'],
-        'userver: --message and --no-nul are for --service hello\n',
+        'userver: --message applies to --service hello or qotd, not echo\n',
       ],
       [['--bogus', '0'], "userver: unknown option '--bogus' (see userver --help)\n"],
     ];
@@ -196,7 +203,10 @@ describe('uclient errors', () => {
 
   test('bad options name the option and the value', async () => {
     const cases: [string[], string][] = [
-      [['--service', 'daytime', HOST, '7'], "uclient: invalid --service 'daytime': expected hello or echo\n"],
+      [
+        ['--service', 'ftp', HOST, '7'],
+        "uclient: invalid --service 'ftp': expected hello, echo, discard, chargen, daytime, time, qotd\n",
+      ],
       [
         ['--timeout', '0', HOST, '7'],
         "uclient: invalid --timeout '0': expected a positive number of seconds, from 0.001 to 2147483\n",

@@ -109,6 +109,40 @@ describe('hserver and userver --view', () => {
     assert.match(page.body, /data-step="udp-server-recvfrom"/);
   });
 
+  test("the classic services' buttons: each runs its client against the server, over TCP and UDP", async (t) => {
+    const expected: Record<string, RegExp> = {
+      discard: /^discard: sent 16 bytes, and nothing came back\n$/,
+      chargen: /^chargen: 740 bytes read as the pattern \(rfc864\) has them; the first line: {2}!"#\$%&/,
+      daytime: /^Daytime from server: \d\d [A-Z]{3} \d{4} \d\d:\d\d:\d\d UTC\n$/,
+      time: /^Time from server: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ s since 1900\)\n$/,
+      qotd: /^Quote from server: \S/,
+      'udp-discard': /^discard: sent 1 datagram \(16 bytes\); discard answers none\n$/,
+      'udp-chargen': /^chargen: a datagram of \d+ bytes in \d+ lines, as the pattern has them\n$/,
+      'udp-daytime': /^Daytime from server: \d\d [A-Z]{3} \d{4} /,
+      'udp-time': /^Time from server: \d{4}-/,
+      'udp-qotd': /^Quote from server: \S/,
+    };
+    for (const [client, pattern] of Object.entries(expected)) {
+      const udp = client.startsWith('udp-');
+      const service = client.replace(/^udp-/, '');
+      const server = await viewed(t, udp ? 'userver' : 'hserver', [
+        '--service',
+        service,
+        '--host',
+        '127.0.0.1',
+      ]);
+      const state = await getState(server.url);
+      assert.equal(state.service, service, client);
+      const run = await request(`${server.url}run`, { headers: { 'X-Socket-Steps': 'run' } });
+      assert.equal(run.status, 200, `${client}: ${run.body}`);
+      assert.match(run.body, pattern, client);
+      // The run shows on the page as a connection (TCP) or a peer (UDP) of the server.
+      const after = await waitForState(server.url, (s) => s.connections.length === 1);
+      assert.equal(after.connections[0]?.clientSource, 'client', client);
+      assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null }, client);
+    }
+  });
+
   test("--workers 2: the primary serves the page, with every worker's connections and their stats added up", async (t) => {
     const server = await startServer(
       'hserver',

@@ -407,6 +407,11 @@ describe('the example checker itself', () => {
       normalise('accept(): #1 connection from 127.0.0.1:53422 on [::1]:41000', own, false),
       'accept(): #1 connection from 127.0.0.1:<port> on [::1]:41000',
     );
+    // --hex's headings close their bracket right after the port; an IPv6 literal's last group is no port.
+    assert.equal(
+      normalise('[#1 server → 127.0.0.1:53422] wrote 13 bytes, [fe80::1:2]:41000', own, false),
+      '[#1 server → 127.0.0.1:<port>] wrote 13 bytes, [fe80::1:2]:41000',
+    );
     assert.equal(
       normalise('LISTEN 0      4096   users:(("x",pid=7452,fd=22))  ', own, false),
       'LISTEN 0 4096 users:(("<process>",pid=<pid>,fd=<fd>))',

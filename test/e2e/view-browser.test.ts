@@ -162,6 +162,24 @@ describe('the live view in chromium', { timeout: 60_000, ...needs(TOOLS.chromium
     await page.close();
   });
 
+  test("the selected connection's bytes, as hexdump -C, with the panel's words in both languages", async () => {
+    const page = await open();
+    await page.click('#run');
+    await page.waitForSelector('#run-result:has-text("Message from server: Hello World!")');
+    await page.waitForSelector('#hex-out:has-text("|Hello World!.|")');
+    assert.equal(
+      await page.textContent('#hex-out'),
+      '00000000  48 65 6c 6c 6f 20 57 6f  72 6c 64 21 00           |Hello World!.|\n0000000d\n',
+    );
+    // hello's client sends nothing: the other way is empty, and says so.
+    assert.equal(await page.textContent('#hex-in'), '');
+    assert.equal(await page.textContent('#hex-in-note'), 'no bytes yet');
+    await page.click('#lang');
+    await page.waitForSelector('#hex-in-note:has-text("아직 바이트 없음")');
+    assert.equal(await page.textContent('[data-i18n="hexOut"]'), '서버 → 클라이언트');
+    await page.close();
+  });
+
   for (const programs of [projectHelloPrograms(), textbookHelloPrograms()]) {
     if (programs === undefined) continue;
     test(`a C hclient from outside appears, the client column filled from what the server and kernel see (${programs.label})`, async () => {

@@ -220,7 +220,8 @@ export function mapPorts(text: string, map: ReadonlyMap<number, number>): string
 /**
  * The normalisations under which a shown line and a printed line are equal:
  * - a port after `ADDRESS:` that is not one of the example's own ports is a client's ephemeral
- *   port: `:<port>`;
+ *   port: `:<port>` (also before a `]` that closes a bracket of text, as in `--hex`'s headings
+ *   `[#1 server → 127.0.0.1:53422]`, but not in an IPv6 literal's `[fe80::1:2]:9190`);
  * - ss's process column: the name, `pid=N` and `fd=N` are `users:(("<process>",pid=<pid>,fd=<fd>`
  *   (Node's process name is `node` on some lines and `MainThread` on others);
  * - a run of two or more spaces is one space (columns widen with the numbers in them), and blanks
@@ -229,7 +230,7 @@ export function mapPorts(text: string, map: ReadonlyMap<number, number>): string
  */
 export function normalise(line: string, ports: ReadonlySet<number>, figuresVary: boolean): string {
   let out = line
-    .replace(/(?<=[\w\]]):(\d{1,5})(?![\d\]:])/g, (all, n: string) =>
+    .replace(/(?<=[\w\]]):(\d{1,5})(?![\d:]|\]:)/g, (all, n: string) =>
       ports.has(Number(n)) ? all : ':<port>',
     )
     .replace(/users:\(\("[^"]*",/g, 'users:(("<process>",')

@@ -95,6 +95,18 @@ export const TOOLS = {
     versionArgs: ['-h'],
     pkg: 'netcat-openbsd',
   },
+  xinetd: {
+    name: 'xinetd',
+    paths: ['/usr/sbin/xinetd', '/usr/bin/xinetd'],
+    versionArgs: ['-version'],
+    pkg: 'xinetd',
+  },
+  hexdump: {
+    name: 'hexdump',
+    paths: ['/usr/bin/hexdump', '/bin/hexdump'],
+    versionArgs: ['-V'],
+    pkg: 'bsdextrautils',
+  },
   ss: {
     name: 'ss',
     paths: ['/usr/bin/ss', '/bin/ss', '/sbin/ss', '/usr/sbin/ss'],
@@ -159,5 +171,7 @@ export const haproxy = () => toolPath(TOOLS.haproxy);
 export const socat = () => toolPath(TOOLS.socat);
 /** OpenBSD's nc (package netcat-openbsd). */
 export const ncOpenbsd = () => toolPath(TOOLS.ncOpenbsd);
+/** xinetd (package xinetd): its built-in classic services are the reference for ours. */
+export const xinetd = () => toolPath(TOOLS.xinetd);
 /** nginx (packages nginx and libnginx-mod-stream). */
 export const nginx = () => toolPath(TOOLS.nginx);

@@ -42,6 +42,14 @@ describe('WorkerSupervisor', () => {
     assert.equal(total?.accepted, 40);
     assert.equal(total?.bytesOut, 40 * 13);
     assert.ok(stats.every((s) => s.accepted > 0));
+    // Counts add up; a high-water mark is the largest of the workers', not their sum.
+    const [a, b] = stats;
+    assert.ok(a && b);
+    const merged = mergeStats([
+      { ...a, outcomes: { pauses: 2, 'peak-buffered-bytes': 700 } },
+      { ...b, outcomes: { pauses: 3, 'peak-buffered-bytes': 500 } },
+    ]);
+    assert.deepEqual(merged?.outcomes, { pauses: 5, 'peak-buffered-bytes': 700 });
 
     await supervisor.stop();
     assert.equal(supervisor.failed, false);

@@ -200,7 +200,17 @@ describe("the kernel reader with ss (a program printing ss's captured output, so
     assert.equal((await later(1000)).duration, 1000);
     assert.equal(reader.interval, 1600, 'the median of 80, 80, 1000');
     // ... but reads that really got slow do, from the second one on.
-    await later(1000);
+    const slow = await later(1000);
     assert.equal(reader.interval, 20_000);
+    // The next read is due in about 20 s: rather than wait that long, a caller gets the last
+    // reading at once (its time says how old it is); /state never hangs on a slow table.
+    assert.ok(reader.wait > 1000, `${reader.wait} ms to wait`);
+    const reads = reader.reads;
+    const answer = await Promise.race([
+      reader.read([], [], 0),
+      new Promise((resolve) => setTimeout(() => resolve('waited'), 2_000)),
+    ]);
+    assert.equal(answer, slow, 'the last reading, at once');
+    assert.equal(reader.reads, reads, 'no new read');
   });
 });

@@ -375,11 +375,95 @@ describe('the view state: trace events in, the diagrams out', () => {
     assert.match(toMermaid(other ?? mine ?? assert.fail()), /Note over S: reply not sent \(rate limit\)/);
   });
 
+  test('UDP discard: a client that sends and closes before the server reads is still joined to its peer, for 2 s only', () => {
+    const state = new ViewState();
+    const u = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'server', action, endpoint: 3, ...more });
+    const at = { address: '127.0.0.1', port: 9200, family: 'IPv4' } as const;
+    state.apply(u('bind', { local: at }));
+    const uc = (endpoint: number, action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'client', action, endpoint, ...more });
+    // Sent and closed, then the server reads it: one record, both columns.
+    state.apply(uc(11, 'socket'));
+    state.apply(uc(11, 'sendto', { local: client(6100), remote: at, bytes: 16 }));
+    state.apply(uc(11, 'close'));
+    state.apply(u('recvfrom', { remote: client(6100), bytes: 16 }));
+    const joined = state.connections().find((c) => c.remote.port === 6100);
+    assert.equal(joined?.clientSource, 'client');
+    assert.deepEqual(joined?.clientSteps, ['socket', 'sendto', 'close']);
+    // A closed client the server has not heard from within 2 s is not joined to a later peer
+    // that happens to use the same address and port.
+    state.apply(uc(12, 'socket'));
+    state.apply(uc(12, 'sendto', { local: client(6101), remote: at, bytes: 1 }));
+    state.apply(uc(12, 'close'));
+    clock += 2_500;
+    state.apply(u('recvfrom', { remote: client(6101), bytes: 1 }));
+    assert.equal(state.connections().find((c) => c.remote.port === 6101)?.clientSource, 'server');
+  });
+
   test("the trace's text preview: at most 200 characters, never half a character, and --trace's lines unchanged", () => {
     assert.equal(tracePreview(Buffer.from('a'.repeat(300))).length, 200);
     assert.equal(tracePreview(Buffer.from('안녕'.repeat(150))), '안녕'.repeat(100));
     assert.equal(tracePreview(Buffer.from("Hi. I'm Bob.\n")), "Hi. I'm Bob.\n");
     const event = server('read', 1, { bytes: 14, text: "Hi. I'm Bob.\n" });
     assert.equal(formatTraceEvent(event), '[server] 4b read(): #1 14 bytes received');
+  });
+});
+
+describe('the view state: the first bytes each way', () => {
+  test("a connection keeps its first bytes each way, as hex, bounded; a client's are not kept twice", () => {
+    const state = new ViewState({ maxShownBytes: 8 });
+    listen(state);
+    state.apply(server('accept', 1, { local: SERVER, remote: client(5000) }));
+    const bytes = (direction: 'read' | 'write', data: string, role: 'server' | 'client' = 'server') =>
+      state.applyBytes({
+        transport: 'tcp',
+        role,
+        endpoint: 1,
+        connection: 1,
+        direction,
+        remote: client(5000),
+        data: Buffer.from(data, 'latin1'),
+      });
+    bytes('read', 'hi\n');
+    bytes('write', 'hi\n');
+    bytes('write', 'x', 'client');
+    assert.deepEqual(state.connections()[0]?.shownBytes, { in: '68690a', out: '68690a' });
+    assert.deepEqual(state.takeChanged(10).connections[0]?.shownBytes, { in: '68690a', out: '68690a' });
+    // Past the bound, only what fits is kept: 8 bytes each way at most.
+    bytes('read', 'abcdefgh\u00ff');
+    assert.equal(state.connections()[0]?.shownBytes?.in, '68690a6162636465');
+    bytes('read', 'more');
+    assert.equal(state.connections()[0]?.shownBytes?.in.length, 16);
+    // A connection the view never saw accepted is ignored.
+    state.applyBytes({
+      transport: 'tcp',
+      role: 'server',
+      endpoint: 1,
+      connection: 9,
+      direction: 'read',
+      data: Buffer.from('z'),
+    });
+    assert.equal(state.connections().length, 1);
+  });
+
+  test("UDP: a peer's datagrams one after another", () => {
+    const state = new ViewState();
+    const udp = (action: TraceEvent['action'], more: Partial<TraceEvent> = {}) =>
+      ev({ transport: 'udp', role: 'server', action, endpoint: 2, ...more });
+    state.apply(udp('socket'));
+    state.apply(udp('bind', { local: SERVER }));
+    state.apply(udp('recvfrom', { remote: client(6000), bytes: 2 }));
+    for (const data of ['ab', 'cd']) {
+      state.applyBytes({
+        transport: 'udp',
+        role: 'server',
+        endpoint: 2,
+        direction: 'read',
+        remote: client(6000),
+        data: Buffer.from(data),
+      });
+    }
+    assert.deepEqual(state.connections()[0]?.shownBytes, { in: '61626364', out: '' });
   });
 });

@@ -6,6 +6,8 @@
  * frame and none while the page is hidden; at most MAX_ROWS rows in the list; only what changed
  * is written, and nothing reads the layout back.
  */
+
+import { formatHexdump } from '../../trace/hexdump.js';
 import type { ViewConnection } from '../state.js';
 import {
   type ArrowDrawing,
@@ -306,6 +308,31 @@ function renderExport(c: ViewConnection | undefined): void {
     .catch(() => {});
 }
 
+// The selected connection's first bytes each way, as hexdump -C prints them.
+let drawnHex = '';
+function renderHex(c: ViewConnection | undefined): void {
+  const shown = c?.shownBytes;
+  const key = `${lang}|${c?.id ?? ''}|${shown?.in.length ?? 0}|${shown?.out.length ?? 0}|${c?.bytesIn ?? 0}|${c?.bytesOut ?? 0}`;
+  if (key === drawnHex) return;
+  drawnHex = key;
+  const way = (digits: string, total: number, pre: string, note: string) => {
+    setText($(pre), digits === '' ? '' : formatHexdump(fromHex(digits)));
+    const kept = digits.length / 2;
+    setText(
+      $(note),
+      c === undefined ? '' : kept === 0 ? word('hexNone', lang) : total > kept ? word('hexCut', lang) : '',
+    );
+  };
+  way(shown?.in ?? '', c?.bytesIn ?? 0, 'hex-in', 'hex-in-note');
+  way(shown?.out ?? '', c?.bytesOut ?? 0, 'hex-out', 'hex-out-note');
+}
+
+function fromHex(digits: string): Uint8Array {
+  const bytes = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
 function render(): void {
   renders++;
   if (follow && connections.size > 0) selected = newest()?.id;
@@ -313,6 +340,7 @@ function render(): void {
   renderDiagram(c);
   renderList();
   renderSequence(c);
+  renderHex(c);
   setText($('stats'), statsText(view, lang));
   renderExport(c);
   ($('follow') as HTMLInputElement).checked = follow;

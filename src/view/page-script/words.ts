@@ -103,6 +103,14 @@ const WORDS = {
   sampled: { en: 'updates sample the busiest moments', ko: '부하가 클 때는 일부 연결만 표시' },
   moreRows: { en: 'older rows not shown', ko: '오래된 행은 표시하지 않음' },
   langToggle: { en: '한국어', ko: 'English' },
+  hexTitle: {
+    en: 'Bytes each way (the first 4096 of each)',
+    ko: '방향마다의 바이트 (방향마다 처음 4096바이트)',
+  },
+  hexIn: { en: 'client → server', ko: '클라이언트 → 서버' },
+  hexOut: { en: 'server → client', ko: '서버 → 클라이언트' },
+  hexNone: { en: 'no bytes yet', ko: '아직 바이트 없음' },
+  hexCut: { en: 'more went than is kept here', ko: '여기 보관한 것보다 더 많이 오감' },
 } as const satisfies Record<string, PageWord>;
 
 /** The name of one of the page's words: a key of {@link PAGE_WORDS} (`'title'`, `'s1'`, ...). */
