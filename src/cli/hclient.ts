@@ -88,13 +88,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const stopTrace = startTraceAndHex(PROGRAM, lang, traceFormat, hex);
   try {
     if (isClassicService(talk.service)) {
-      if (!('host' in where)) {
-        throw new CliError(
-          `${PROGRAM}: --unix does not apply to --service ${talk.service} yet: its client takes <IP> <port> (hserver --unix serves it)`,
-        );
-      }
       const { runClassicTcpClient } = await import('./classic-client.js');
-      const target = { host: where.host, port: where.port, timeout, signal: stop.signal };
+      const target = { ...where, timeout, signal: stop.signal };
       await runClassicTcpClient(
         talk.service,
         target,

@@ -130,15 +130,15 @@ export async function runViewClient(kind: ViewClient, target: ViewClientTarget):
       return `discard: sent ${sent.bytes} bytes, and nothing came back`;
     }
     case 'chargen': {
-      const reading = await readChargen({ ...ipTarget(target), timeout, bytes: VIEW_CHARGEN_BYTES });
+      const reading = await readChargen({ ...target, timeout, bytes: VIEW_CHARGEN_BYTES });
       return `chargen: ${reading.bytes} bytes read as the pattern (${reading.patterns.join(' or ')}) has them; the first line: ${reading.firstLine.toString('latin1')}`;
     }
     case 'daytime':
-      return daytimeText(await fetchDaytime({ ...ipTarget(target), timeout }));
+      return daytimeText(await fetchDaytime({ ...target, timeout }));
     case 'time':
-      return timeText(await fetchTime({ ...ipTarget(target), timeout }));
+      return timeText(await fetchTime({ ...target, timeout }));
     case 'qotd':
-      return quoteText(await fetchQuote({ ...ipTarget(target), timeout }));
+      return quoteText(await fetchQuote({ ...target, timeout }));
     case 'udp-hello':
       return `Message from server: ${(await fetchUdpHello({ ...ipTarget(target), ...UDP_BOUNDS })).text}`;
     case 'udp-discard': {
@@ -167,8 +167,7 @@ export async function runViewClient(kind: ViewClient, target: ViewClientTarget):
   }
 }
 
-// Node has no Unix datagram sockets: a UDP client always has an address and port. The classic
-// services' TCP clients take one too (they do not connect to a Unix socket yet).
+// Node has no Unix datagram sockets: a UDP client always has an address and port.
 function ipTarget(target: ViewClientTarget): { host: string; port: number } {
   if ('path' in target) throw new Error('this client needs an address and port, not a Unix socket path');
   return target;

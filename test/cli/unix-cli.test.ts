@@ -296,4 +296,27 @@ describe('hserver --unix and hclient --unix', { timeout: 60_000 }, () => {
     );
     assert.match(text, /^socket_steps_connections_accepted_total 1$/m);
   });
+
+  test('the classic services on a Unix socket, with hclient --unix as their client', async (t) => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['daytime', [], /^Daytime from server: \d{2} [A-Z]{3} \d{4} \d{2}:\d{2}:\d{2} UTC /],
+      ['time', [], /^Time from server: \d{4}-\d{2}-\d{2}T/],
+      ['qotd', [], /^Quote from server: /],
+      ['chargen', ['--bytes', '148'], /\n148 bytes read, every one as the pattern \(rfc864\) has it\n$/],
+      ['discard', [], /^Sent 11 bytes to the discard server\n$/],
+    ];
+    for (const [service, args, shown] of cases) {
+      const name = `@socket-steps-${service}-${process.pid}`;
+      const server = await startServer('hserver', ['--service', service, '--unix', name, '--count', '1'], {
+        readyPattern: READY,
+      });
+      t.after(() => server.stop());
+      const client = await runBin('hclient', ['--service', service, '--unix', name, ...args], {
+        input: 'some bytes\n',
+      });
+      assert.equal(client.code, 0, `${service}: ${client.stderr}`);
+      assert.match(client.stdout.toString(), shown, service);
+      assert.deepEqual(await server.exited(), { code: 0, signal: null });
+    }
+  });
 });
