@@ -89,7 +89,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       if (action !== 'read' && action !== 'write') return;
       const remote = toTraceAddress(dumped.remoteAddress, dumped.remotePort, dumped.remoteFamily);
       publishSocketBytes(
-        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, data },
+        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, ...unixPath, data },
         dumped,
       );
     }

@@ -387,6 +387,7 @@ export class TcpServer {
           connection: id,
           direction: action,
           remote,
+          ...(this.#unixShown === undefined ? {} : { path: this.#unixShown }),
           data,
         },
         socket,
