@@ -7,7 +7,7 @@
  *   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench  # longer, steadier
  *   BENCH_SHORT=1 npm run bench                    # 1 round of 1 s: CI's informational run
  *   BENCH_ONLY=view npm run bench                  # only the named sections (comma-separated:
- *                                                  # hello workers cpu echo hex udp memory startup tools tls view)
+ *                                                  # hello workers cpu echo hex udp memory startup tools tls unix view)
  *
  * Rounds alternate C, ours, C, ours ... so that drift of a shared machine hits both alike; each
  * figure is the median of its rounds. Prints markdown tables and, last, one line of ratios.
@@ -407,6 +407,57 @@ async function tlsHandshakes(): Promise<void> {
   if (o !== undefined && n !== undefined) {
     ratios.push(`tls.rate=${fmt(ratio(median(o.full.rate), median(n.full.rate)), 2)}`);
     ratios.push(`tls.cpu=${fmt(ratio(median(o.full.cpu), median(n.full.cpu)), 2)}`);
+  }
+}
+
+/**
+ * Hello over a Unix domain socket against hello over TCP loopback: the same hserver program, one
+ * on each (a server listens on one socket), loaded by hbench alike, rounds alternating.
+ */
+async function unixSockets(): Promise<void> {
+  print(`## hello over a Unix domain socket against TCP loopback, hbench -j 1, ${duration} s each`);
+  print();
+  const dir = mkdtempSync(join(tmpdir(), 'socket-steps-bench-unix-'));
+  const path = join(dir, 'h.sock');
+  const tcp = await startServer(node, [bin('hserver'), '--host', HOST, '{PORT}']);
+  const unix = spawn(node, [bin('hserver'), '--unix', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let unixErr = '';
+  unix.stderr.setEncoding('utf8').on('data', (c: string) => (unixErr += c));
+  const deadline = Date.now() + 10_000;
+  while (!unixErr.includes('listening on') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const hbench = async (target: string[], concurrency: number) => {
+    const args = [bin('hbench'), '--json', '-c', String(concurrency), '-d', String(duration), ...target];
+    const { stdout } = await run(node, args, { timeout: (duration + 30) * 1000 });
+    return JSON.parse(stdout) as { connectionsPerSecond: number; failed: number; latencyMs: { p99: number } };
+  };
+  try {
+    print('| c | TCP cps | Unix cps | Unix / TCP | TCP p99 ms | Unix p99 ms |');
+    print('|---:|---:|---:|---:|---:|---:|');
+    for (const concurrency of [16, 128]) {
+      const t: number[] = [];
+      const u: number[] = [];
+      const tp: number[] = [];
+      const up: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const a = await hbench([HOST, String(tcp.port)], concurrency);
+        t.push(a.connectionsPerSecond);
+        tp.push(a.latencyMs.p99);
+        const b = await hbench(['--unix', path], concurrency);
+        u.push(b.connectionsPerSecond);
+        up.push(b.latencyMs.p99);
+      }
+      const r = ratio(median(u), median(t));
+      print(
+        `| ${concurrency} | ${fmt(median(t))} | ${fmt(median(u))} | ${fmt(r, 2)} | ${fmt(median(tp), 2)} | ${fmt(median(up), 2)} |`,
+      );
+      ratios.push(`unix/tcp.c${concurrency}=${fmt(r, 2)}`);
+    }
+    print();
+  } finally {
+    await stopServer(tcp);
+    await stopServer({ port: 0, child: unix });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -964,6 +1015,7 @@ if (want('memory')) await idleMemory();
 if (want('startup')) await startup();
 if (want('tools')) await loadTools();
 if (want('tls')) await tlsHandshakes();
+if (want('unix')) await unixSockets();
 // Last: it fills the socket table with TIME_WAIT rows on purpose, which would slow the rest.
 if (want('view')) await viewCost();
 print('## Targets');

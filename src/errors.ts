@@ -317,4 +317,7 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   ENOSPC: 'no space left on device',
   EIO: 'input/output error',
   EBADF: 'bad file descriptor',
+  ENOENT: 'no such file or directory',
+  ENOTSOCK: 'not a socket',
+  ENAMETOOLONG: 'file name too long',
 };

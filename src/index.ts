@@ -240,10 +240,24 @@ export {
   UdpServer,
   type UdpServerOptions,
 } from './transport/udp-server.js';
+export {
+  displayUnixPath,
+  parseUnixAddress,
+  UNIX_FAMILY,
+  UNIX_PATH_MAX_BYTES,
+  type UnixAddress,
+} from './unix-address.js';
 export { formatAddress, parsePort } from './validate.js';
 export { VERSION } from './version.js';
 // The live view (issue 13): the lecture's diagrams drawn from the trace and the kernel's states.
-export { clientFor, loopbackTarget, runViewClient, VIEW_CLIENTS, type ViewClient } from './view/clients.js';
+export {
+  clientFor,
+  loopbackTarget,
+  runViewClient,
+  VIEW_CLIENTS,
+  type ViewClient,
+  type ViewClientTarget,
+} from './view/clients.js';
 export {
   findSs,
   isLoopback,
@@ -284,6 +298,8 @@ export {
 export {
   type KernelPace,
   type KernelTarget,
+  type UnixPeer,
+  type UnixPeerTarget,
   type ViewAddress,
   type ViewBytes,
   type ViewConnection,

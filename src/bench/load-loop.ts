@@ -5,7 +5,6 @@
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { systemCodeOf } from '../errors.js';
-import { formatAddress } from '../validate.js';
 import { LatencyHistogram } from './histogram.js';
 import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
 
@@ -25,15 +24,16 @@ interface Flight {
 
 /** Runs `plan` on this thread's event loop. */
 export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Promise<LoadResult> {
-  const { host, port, concurrency, requests, duration, timeout, progressInterval, script, tls } = plan;
+  const { host, port, path, concurrency, requests, duration, timeout, progressInterval, script, tls } = plan;
   // TLS: every connection verifies (unless insecure) and may offer the last session's ticket.
-  const servername = tls?.servername ?? (isIP(host) === 0 ? host : undefined);
+  // Over a Unix socket the certificate is checked for localhost unless a servername is given.
+  const servername =
+    tls?.servername ?? (path !== undefined ? 'localhost' : isIP(host) === 0 ? host : undefined);
   const tlsOptions =
     tls === undefined
       ? undefined
       : {
-          host,
-          port,
+          ...(path === undefined ? { host, port } : { path }),
           ...(servername === undefined ? {} : { servername }),
           ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
           rejectUnauthorized: tls.insecure !== true,
@@ -124,7 +124,9 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       started++;
       const socket: Socket =
         tlsOptions === undefined
-          ? connect({ host, port })
+          ? path === undefined
+            ? connect({ host, port })
+            : connect({ path })
           : connectTls(tls?.resume && session !== undefined ? { ...tlsOptions, session } : tlsOptions);
       const flight: Flight = {
         socket,
@@ -196,7 +198,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
       signal?.removeEventListener('abort', onAbort);
       const elapsedMs = Math.max((interrupted ? performance.now() : lastCompletion) - begin, 0.001);
       resolve({
-        target: formatAddress(host, port),
+        target: plan.target,
         concurrency,
         threads: 1,
         started,
@@ -233,6 +235,10 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
 function kindOf(error: Error): LoadErrorKind {
   switch (systemCodeOf(error)) {
     case 'ECONNREFUSED':
+    // A Unix socket whose accept queue is full refuses at once (EAGAIN) where TCP would retry
+    // its SYN; a path with no socket at all is ENOENT.
+    case 'EAGAIN':
+    case 'ENOENT':
       return 'refused';
     case 'ECONNRESET':
     case 'EPIPE':

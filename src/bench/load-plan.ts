@@ -45,7 +45,7 @@ export interface LoadProgress {
 
 /** The outcome of a run. */
 export interface LoadResult {
-  /** The server, as `ADDRESS:PORT` (`[::1]:9190` for IPv6). */
+  /** The server, as `ADDRESS:PORT` (`[::1]:9190` for IPv6), or its Unix socket's path. */
   target: string;
   /** Connections kept in flight. */
   concurrency: number;
@@ -112,8 +112,13 @@ export interface LoadTlsResult {
 
 /** The options of a run once checked: what one event loop needs. */
 export interface LoadPlan {
+  /** The server's address and port (empty and 0 with `path`). */
   host: string;
   port: number;
+  /** The server's Unix socket, as Node takes it (a leading NUL for an abstract name), instead of host and port. */
+  path?: string | undefined;
+  /** How results name the server: `ADDRESS:PORT`, or the Unix socket's path (`@name`). */
+  target: string;
   concurrency: number;
   /** `Infinity` when only the duration bounds the run. */
   requests: number;

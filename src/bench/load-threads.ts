@@ -5,7 +5,6 @@
  * them when it sees their mark in `workerData`.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { formatAddress } from '../validate.js';
 import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
 import { runLoop } from './load-loop.js';
 import type {
@@ -219,7 +218,7 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
     }
   }
   return {
-    target: formatAddress(plan.host, plan.port),
+    target: plan.target,
     concurrency: plan.concurrency,
     threads,
     started,

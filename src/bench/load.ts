@@ -14,7 +14,8 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { encodeLine, formatAnswer, formatClosing, formatGreeting } from '../protocol/greet.js';
 import { encodeQuote } from '../protocol/qotd.js';
-import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import { parseUnixAddress } from '../unix-address.js';
+import { formatAddress, validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { runLoop } from './load-loop.js';
 import type { ExchangeStep, LoadHooks, LoadPlan, LoadProgress, LoadResult, LoadTls } from './load-plan.js';
 import { runOnThreads } from './load-threads.js';
@@ -33,10 +34,12 @@ export type {
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
-  /** The server's address (IPv4 or IPv6). */
-  host: string;
+  /** The server's address (IPv4 or IPv6). Give `host` and `port`, or `path`. */
+  host?: string;
   /** The server's port. */
-  port: number;
+  port?: number;
+  /** The server's Unix domain socket instead: a path, or `@name` for an abstract one. */
+  path?: string;
   /** Connections kept in flight. */
   concurrency: number;
   /** Stop after starting this many connections. At least one of `requests` and `duration` is needed. */
@@ -90,8 +93,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 function planLoad(options: LoadOptions): LoadPlan {
-  const host = validateHost(options.host);
-  const port = validatePort(options.port, { allowZero: false });
+  const where = loadTarget(options);
   const concurrency = validateInteger(options.concurrency, 'concurrency', 1, 100_000);
   const requests =
     options.requests === undefined
@@ -108,8 +110,7 @@ function planLoad(options: LoadOptions): LoadPlan {
     'progress interval',
   );
   return {
-    host,
-    port,
+    ...where,
     concurrency,
     requests,
     duration,
@@ -118,6 +119,23 @@ function planLoad(options: LoadOptions): LoadPlan {
     script: options.script,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
+}
+
+// The server: a host and port, or a Unix socket (then host '' and port 0), and how results name it.
+function loadTarget(options: LoadOptions): Pick<LoadPlan, 'host' | 'port' | 'path' | 'target'> {
+  if (options.path !== undefined) {
+    if (options.host !== undefined || options.port !== undefined) {
+      throw new InvalidArgumentError('give a host and port, or a Unix socket path, not both');
+    }
+    const unix = parseUnixAddress(options.path);
+    return { host: '', port: 0, path: unix.path, target: unix.display };
+  }
+  if (options.host === undefined || options.port === undefined) {
+    throw new InvalidArgumentError('give a host and port, or a Unix socket path');
+  }
+  const host = validateHost(options.host);
+  const port = validatePort(options.port, { allowZero: false });
+  return { host, port, target: formatAddress(host, port) };
 }
 
 /** The exchange scripts of the project's services. */

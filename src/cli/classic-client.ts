@@ -22,8 +22,10 @@ export const DEFAULT_CHARGEN_BYTES = chargenPositions('rfc864') * CHARGEN_LINE_B
 
 /** Where the client connects, and how. */
 export interface ClassicTarget {
-  host: string;
-  port: number;
+  /** The server's host and port, or its Unix socket `path`. */
+  host?: string;
+  port?: number;
+  path?: string;
   timeout: number | undefined;
   signal: AbortSignal;
   /** Speak TLS (hclient --tls). */

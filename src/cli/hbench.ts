@@ -23,6 +23,7 @@ import { answerInfoFlags, CliError, ExitCode, runCli } from './program.js';
 import { parseService } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { parseTlsBenchValues, TLS_BENCH_HELP, TLS_BENCH_OPTIONS } from './tls-options.js';
+import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'hbench';
 const USAGE = 'Usage : hbench <IP> <port>';
@@ -33,6 +34,7 @@ const LOAD_SERVICES = ['hello', 'echo', 'greet', 'discard', 'qotd'] as const;
 const HBENCH_HEX_REFUSAL = `${PROGRAM}: --hex is not for a benchmark (dumping every connection's bytes would measure the terminal, not the server): run hclient --hex for one connection`;
 const HELP = `${USAGE}
        hbench [options] <IP> <port>
+       hbench [options] --unix PATH
 
 Opens connections against a hello server (ours, the seed's C server, anything that speaks the
 protocol), checks every payload byte for byte, and reports connections per second, errors by
@@ -52,7 +54,7 @@ Options:
                           [default: ${DEFAULT_HELLO_MESSAGE}; qotd: the server's default quote]
   --no-nul                hello: expect no NUL after the text
 ${TLS_BENCH_HELP}  --json                  print the results as one JSON object on stdout
-  --hex                   refused: see hclient --hex (docs/hexdump.md)
+${UNIX_CLIENT_HELP}  --hex                   refused: see hclient --hex (docs/hexdump.md)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -80,11 +82,14 @@ async function main(argv: readonly string[]): Promise<number> {
     hex: { type: 'boolean' },
     ...TLS_BENCH_OPTIONS,
     ...INFO_OPTIONS,
+    ...UNIX_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
   if (values.hex) throw new CliError(HBENCH_HEX_REFUSAL);
-  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
+  const unix = parseUnixClient(PROGRAM, values, positionals);
+  const { host, port } =
+    unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { host: '', port: 0 };
   const concurrency =
     values.concurrency === undefined
       ? 16
@@ -110,14 +115,15 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.message !== undefined && service === 'greet') {
     throw new CliError(`${PROGRAM}: --message applies to --service hello, echo, discard or qotd, not greet`);
   }
-  const tls = parseTlsBenchValues(PROGRAM, values, host);
+  // Over a Unix socket the certificate is checked for localhost, unless --servername says otherwise.
+  const tls = parseTlsBenchValues(PROGRAM, values, unix === undefined ? host : 'localhost');
   const message = values.message ?? DEFAULT_HELLO_MESSAGE;
   const script = loadScript(service, message, values.message, !values['no-nul']);
 
   // A host name is resolved once, before the load: a name that does not resolve is one clear
   // error (as hclient says it), not thousands of failed connections of kind "other".
   let address = host;
-  if (ipVersion(host) === 0) {
+  if (unix === undefined && ipVersion(host) === 0) {
     try {
       address = (await lookup(host)).address;
     } catch (error) {
@@ -130,8 +136,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let result: LoadResult;
   try {
     result = await runLoad({
-      host: address,
-      port,
+      ...(unix === undefined ? { host: address, port } : { path: unix.path }),
       concurrency,
       threads,
       requests,
@@ -146,7 +151,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stop.dispose();
     if (bar !== undefined) process.stderr.write('\r\u001b[2K');
   }
-  const target = formatAddress(host, port);
+  const target = unix === undefined ? formatAddress(host, port) : unix.display;
   if (values.json) process.stdout.write(`${JSON.stringify(toJson(result, service, target))}\n`);
   else process.stdout.write(report(result, service, target));
   const signalled = stop.exitCode();

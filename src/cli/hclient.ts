@@ -29,11 +29,13 @@ import {
   verificationHint,
 } from './tls-options.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
+import { parseUnixClient, UNIX_CLIENT_HELP, UNIX_CLIENT_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'hclient';
 const USAGE = 'Usage : hclient <IP> <port>';
 const HELP = `${USAGE}
        hclient [options] <IP> <port>
+       hclient [options] --unix PATH
 
 The lecture's TCP hello client: socket(), connect(), read the server's message, close().
 Prints "Message from server: " + the message up to its NUL byte + " ", like hello_client.c.
@@ -49,7 +51,7 @@ prints how many bytes went.
 Options:
   --timeout SECS          bound on connect() and on each wait for data    [default: ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}]
   --max-bytes N           most bytes to read while looking for the NUL    [default: ${DEFAULT_HELLO_MAX_BYTES}]
-${TALK_CLIENT_HELP}${TLS_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
+${TALK_CLIENT_HELP}${TLS_CLIENT_HELP}${UNIX_CLIENT_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace (default: from LANG, else en)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -71,10 +73,13 @@ async function main(argv: readonly string[]): Promise<number> {
     ...HEX_OPTIONS,
     ...TALK_CLIENT_OPTIONS,
     ...TLS_CLIENT_OPTIONS,
+    ...UNIX_CLIENT_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
-  const { host, port } = parseTarget(positionals, USAGE, 'connect() error!');
+  const unix = parseUnixClient(PROGRAM, values, positionals);
+  const where =
+    unix === undefined ? parseTarget(positionals, USAGE, 'connect() error!') : { path: unix.path };
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);
   const hex = parseHexOption(values, PROGRAM, { traceFormat });
@@ -95,7 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (isClassicService(talk.service)) {
       const { runClassicTcpClient } = await import('./classic-client.js');
-      const target = { host, port, timeout, signal: stop.signal, tls };
+      const target = { ...where, timeout, signal: stop.signal, tls };
       await runClassicTcpClient(
         talk.service,
         target,
@@ -107,13 +112,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (talk.service !== 'hello') {
       // Loaded only when asked for: the hello path is what start-up time is measured on.
       const { runEchoClient, runGreetClient } = await import('./talk-client.js');
-      const target = { host, port, timeout, signal: stop.signal, tls };
+      const target = { ...where, timeout, signal: stop.signal, tls };
       const io = { input: process.stdin, output: process.stdout };
       if (talk.service === 'greet') await runGreetClient(target, name, io);
       else await runEchoClient(target, io);
       return ExitCode.Ok;
     }
-    const reply = await fetchHello({ host, port, timeout, maxBytes, signal: stop.signal, tls });
+    const reply = await fetchHello({ ...where, timeout, maxBytes, signal: stop.signal, tls });
     process.stdout.write(formatHelloLine(reply.message));
     if (reply.end === 'limit') {
       // Printed, but not whole: say so (the exit status stays 0, the line was printed).
@@ -134,7 +139,7 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new CliError(
         errorLine(
           'connect() error!',
-          `TLS handshake with ${formatAddress(host, port)} failed: ${error.message}${verificationHint(error.reason)}`,
+          `TLS handshake with ${'host' in where ? formatAddress(where.host, where.port) : (unix?.display ?? where.path)} failed: ${error.message}${verificationHint(error.reason)}`,
         ),
       );
     }

@@ -96,6 +96,7 @@ export function startHexDump(program: string, lang: TraceLanguage): () => void {
         connection: message.connection,
         direction: message.direction,
         remote: message.remote,
+        path: message.path,
         length: message.data.length,
       },
       lang,

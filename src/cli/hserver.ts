@@ -37,12 +37,14 @@ import {
   tlsServerLine,
 } from './tls-options.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
+import { checkUnixWorkers, parseUnixServer, UNIX_SERVER_HELP, UNIX_SERVER_OPTIONS } from './unix-options.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'hserver';
 const USAGE = 'Usage : hserver <port>';
 const HELP = `${USAGE}
        hserver [options] <port>
+       hserver [options] --unix PATH
 
 The lecture's TCP hello server: socket(), bind(), listen(), then repeatedly accept() a client,
 write the message and a NUL byte, and close() it. Port 0 picks a free port; the bound address is
@@ -63,7 +65,7 @@ Options:
                           take to finish                                   [default: ${DEFAULT_CLOSE_TIMEOUT_MS / 1000}]
   --workers N             N processes, each listening on the port
                           (SO_REUSEPORT; see docs/programs.md)            [default: 1]
-${TALK_SERVER_HELP}${TLS_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
+${UNIX_SERVER_HELP}${TALK_SERVER_HELP}${TLS_SERVER_HELP}${PROXY_HELP}${METRICS_HELP}${VIEW_HELP}${TRACE_HELP}${HEX_HELP}  --lang en|ko            language of the trace and the view's page (default: from LANG, else en;
                           the page follows the browser unless --lang is given)
   -h, --help              show this help
   -V, --version           show the version
@@ -98,14 +100,17 @@ async function main(argv: readonly string[]): Promise<number> {
     ...VIEW_OPTIONS,
     ...TALK_SERVER_OPTIONS,
     ...TLS_SERVER_OPTIONS,
+    ...UNIX_SERVER_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
+  const unix = parseUnixServer(PROGRAM, values, { '--host': values.host !== undefined });
   const source = chooseListenSource({
     program: PROGRAM,
     usage: USAGE,
     positionals,
     transport: 'tcp',
+    unix,
     bindingOptions: {
       '--host': values.host !== undefined,
       '--backlog': values.backlog !== undefined,
@@ -126,10 +131,11 @@ async function main(argv: readonly string[]): Promise<number> {
       ? undefined
       : parseSeconds(values['close-timeout'], '--close-timeout', PROGRAM);
 
-  const proxy = parseProxyOptions(PROGRAM, values);
+  const proxy = parseProxyOptions(PROGRAM, values, { unix: unix !== undefined });
   const tls = parseTlsServerValues(PROGRAM, values);
   if (tls !== undefined && !isWorker()) writeStderr(tlsServerLine(PROGRAM, tls));
   const workers = parseWorkers(values.workers, count, PROGRAM);
+  checkUnixWorkers(PROGRAM, unix, workers);
   const hex = parseHexOption(values, PROGRAM, { traceFormat, workers });
   const metrics = parseMetrics(values.metrics, PROGRAM, values['metrics-allow-host']);
   const view = parseViewRequest(
@@ -154,7 +160,7 @@ async function main(argv: readonly string[]): Promise<number> {
     build: ({ listen, reusePort }) => {
       const common = {
         ...listen,
-        host: values.host,
+        ...('path' in listen ? {} : { host: values.host }),
         backlog,
         reusePort,
         maxAccepts: count,

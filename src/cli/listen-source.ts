@@ -13,10 +13,13 @@ import {
 import { parsePort } from '../validate.js';
 import { writeStderr } from './output.js';
 import { CliError, errorLine } from './program.js';
+import type { UnixListen } from './unix-options.js';
 
 /** A server program's listening socket: a port to bind, or an inherited descriptor. */
 export type ListenSource =
   | { kind: 'port'; port: number }
+  /** `--unix PATH`: a Unix domain stream socket to bind. */
+  | { kind: 'unix'; unix: UnixListen }
   /** From systemd; `port`, when the command line gave one, is the port the socket must have. */
   | { kind: 'fd'; fd: number; port?: number };
 
@@ -29,6 +32,8 @@ export interface ListenSourceInput {
   bindingOptions: Record<string, boolean>;
   /** The sockets the program serves: a passed socket of another kind is refused. */
   transport: 'tcp' | 'udp';
+  /** `--unix PATH`, when given: then no `<port>` may be. */
+  unix?: UnixListen | undefined;
 }
 
 /**
@@ -42,9 +47,23 @@ export function chooseListenSource({
   positionals,
   bindingOptions,
   transport,
+  unix,
 }: ListenSourceInput): ListenSource {
   const activated = activatedSockets(process.env, process.pid);
   clearActivationEnv(process.env);
+  if (unix !== undefined) {
+    if (positionals.length > 0) {
+      throw new CliError(
+        `${program}: --unix PATH takes no <port> ('${positionals.join(' ')}' given): give one or the other`,
+      );
+    }
+    if (activated !== undefined) {
+      throw new CliError(
+        `${program}: --unix does not apply to the socket systemd passed (the socket unit sets it)`,
+      );
+    }
+    return { kind: 'unix', unix };
+  }
   const [portText] = positionals;
   if (positionals.length > 1 || (portText === undefined && activated === undefined)) {
     throw new CliError(usage, { showUsage: true });
@@ -115,7 +134,16 @@ function checkPassedKind(program: string, fd: number, transport: 'tcp' | 'udp'):
     case 'not-socket':
       throw new CliError(`${prefix} is not a socket`);
     case 'unix':
-      throw new CliError(`${prefix} is a Unix socket; ${serves}`);
+      // A Unix stream socket is served as hserver serves TCP (ListenStream=/path).
+      if (transport === 'tcp' && found.stream && found.listening) return;
+      if (transport === 'tcp' && found.stream) {
+        throw new CliError(
+          `${prefix} is a Unix stream socket that is not listening (Accept=yes passes connections; ${program} needs Accept=no)`,
+        );
+      }
+      throw new CliError(
+        `${prefix} is a Unix ${found.stream ? 'stream' : 'datagram or seqpacket'} socket; ${transport === 'tcp' ? `${program} serves TCP and Unix stream sockets only` : `${serves} (Node.js has no Unix datagram sockets)`}`,
+      );
     case 'other-socket':
       throw new CliError(`${prefix} is neither a TCP nor a UDP socket; ${serves}`);
     case 'tcp':

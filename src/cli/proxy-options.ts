@@ -32,7 +32,11 @@ export interface ProxyValues {
 }
 
 /** The PROXY stage's options from the command line, or undefined without `--proxy-protocol`. */
-export function parseProxyOptions(program: string, values: ProxyValues): ProxyProtocolOptions | undefined {
+export function parseProxyOptions(
+  program: string,
+  values: ProxyValues,
+  { unix = false }: { unix?: boolean } = {},
+): ProxyProtocolOptions | undefined {
   const cidrs = values['trusted-proxy'] ?? [];
   if (!values['proxy-protocol']) {
     const stray =
@@ -44,7 +48,13 @@ export function parseProxyOptions(program: string, values: ProxyValues): ProxyPr
     if (stray !== undefined) throw new CliError(`${program}: ${stray} applies only with --proxy-protocol`);
     return undefined;
   }
-  if (cidrs.length === 0) {
+  // On a Unix socket, whoever may connect (the file's mode) is the proxy: no address to trust.
+  if (unix && cidrs.length > 0) {
+    throw new CliError(
+      `${program}: --trusted-proxy does not apply to --unix (its peers have no address; the socket file's mode decides who may connect)`,
+    );
+  }
+  if (cidrs.length === 0 && !unix) {
     throw new CliError(
       `${program}: --proxy-protocol needs --trusted-proxy CIDR: the proxies whose headers are believed (e.g. --trusted-proxy 127.0.0.1/32)`,
     );

@@ -18,6 +18,7 @@ import { formatMetrics } from '../metrics/prometheus.js';
 import type { TraceLanguage } from '../trace/schema.js';
 import { descriptorLimit } from '../transport/descriptors.js';
 import type { ServerStats } from '../transport/stats.js';
+import { UNIX_FAMILY } from '../unix-address.js';
 import { formatAddress } from '../validate.js';
 import { VERSION } from '../version.js';
 import { parseCount } from './arguments.js';
@@ -230,7 +231,13 @@ export async function runServer(
       supervisor.failed(error);
       return ExitCode.Failure;
     }
-    const where = formatAddress(address.address, address.port);
+    const where = describeListening(address);
+    if (expectPort !== undefined && address.family === UNIX_FAMILY) {
+      await server.destroy();
+      throw new CliError(
+        `${program}: the socket systemd passed is the Unix socket ${where}, not port ${expectPort}: leave <port> out`,
+      );
+    }
     if (expectPort !== undefined && address.port !== expectPort) {
       await server.destroy();
       throw new CliError(
@@ -272,6 +279,11 @@ export async function runServer(
   }
   // A worker answers to its supervisor, which says how the whole stopped.
   return (supervisor === undefined ? signals.exitCode() : undefined) ?? ExitCode.Ok;
+}
+
+/** How the "listening on" line names an address: `127.0.0.1:9190`, `[::1]:9190`, or a Unix socket's path. */
+export function describeListening(address: AddressInfo): string {
+  return address.family === UNIX_FAMILY ? address.address : formatAddress(address.address, address.port);
 }
 
 // The workers' sum, with the log lines the primary itself dropped added in.
@@ -413,7 +425,10 @@ export interface ServeOptions<S extends RunnableServer> {
    * Builds the server on `listen` (spread it into the server's options); with `reusePort` (in a
    * worker) on the port the supervisor gives.
    */
-  build(options: { listen: { port: number } | { fd: number }; reusePort: boolean }): S;
+  build(options: {
+    listen: { port: number } | { fd: number } | { path: string; mode?: number };
+    reusePort: boolean;
+  }): S;
   /** Prints the trace while the server runs (`--trace`); returns how to stop. */
   trace?: () => () => void;
   /** Serve `GET /metrics` there (`--metrics`); with workers, from the primary. */
@@ -445,7 +460,11 @@ export async function serve<S extends RunnableServer>(options: ServeOptions<S>):
   try {
     const reusePort = source.kind === 'port' && workers > 1;
     const listen =
-      source.kind === 'fd' ? { fd: source.fd } : { port: reusePort ? workerPort(source.port) : source.port };
+      source.kind === 'fd'
+        ? { fd: source.fd }
+        : source.kind === 'unix'
+          ? { path: source.unix.path, ...(source.unix.mode === undefined ? {} : { mode: source.unix.mode }) }
+          : { port: reusePort ? workerPort(source.port) : source.port };
     const server = build({ listen, reusePort });
     const inFlight = options.inFlight;
     return await runServer(program, server, {

@@ -8,8 +8,8 @@ import { EchoLineSplitter, formatEchoLine, isQuitLine } from '../protocol/echo-c
 import { validateName } from '../protocol/greet.js';
 import { openEcho } from '../services/echo.js';
 import { type GreetLine, greet } from '../services/greet.js';
+import { streamTarget } from '../transport/tcp-client.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
-import { formatAddress } from '../validate.js';
 
 /** The TCP echo client's prompt (the textbook's), shown only when standard input is a terminal. */
 export const TCP_ECHO_PROMPT = 'Input message(Q to quit): ';
@@ -28,8 +28,10 @@ export interface TalkIo {
 
 /** Connection settings shared by both services. */
 export interface TalkTarget {
-  host: string;
-  port: number;
+  /** The server's host and port, or its Unix socket `path`. */
+  host?: string;
+  port?: number;
+  path?: string;
   timeout: number | undefined;
   signal: AbortSignal;
   /** Speak TLS (hclient --tls). */
@@ -72,7 +74,7 @@ export async function runEchoClient(target: TalkTarget, io: TalkIo): Promise<voi
       // Something else than an echo (a greet or hello server on that port): say so, exit 1.
       if (!back.equals(sent)) {
         throw new ProtocolError(
-          `${formatAddress(target.host, target.port)} is not an echo server: it answered ${JSON.stringify(back.toString('utf8'))} to ${JSON.stringify(sent.toString('utf8'))}`,
+          `${streamTarget(target).target} is not an echo server: it answered ${JSON.stringify(back.toString('utf8'))} to ${JSON.stringify(sent.toString('utf8'))}`,
           { call: 'read' },
         );
       }

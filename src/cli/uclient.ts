@@ -25,6 +25,7 @@ import { answerInfoFlags, CliError, ExitCode, errorLine, runCli } from './progra
 import { isClassicService, parseService, UDP_SERVICES } from './service-name.js';
 import { abortOnSignals } from './signals.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
+import { refuseUnixDatagram, UNIX_DATAGRAM_OPTIONS } from './unix-options.js';
 
 const PROGRAM = 'uclient';
 const USAGE = 'Usage : uclient <IP> <port>';
@@ -74,10 +75,12 @@ async function main(argv: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     retries: { type: 'string' },
     ...TRACE_OPTIONS,
+    ...UNIX_DATAGRAM_OPTIONS,
     ...HEX_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
+  refuseUnixDatagram(PROGRAM, values);
   const { host, port } = parseTarget(positionals, USAGE, 'sendto() error');
   const lang = chooseLanguage(values.lang, PROGRAM);
   const traceFormat = chooseTraceFormat(values, PROGRAM);

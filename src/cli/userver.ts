@@ -33,6 +33,7 @@ import { answerInfoFlags, CliError, runCli } from './program.js';
 import { parseWorkers, serve } from './server-runner.js';
 import { parseService, UDP_SERVICES, type UdpServiceName } from './service-name.js';
 import { chooseLanguage, chooseTraceFormat, TRACE_HELP } from './trace-output.js';
+import { refuseUnixDatagram, UNIX_DATAGRAM_OPTIONS } from './unix-options.js';
 import { parseViewRequest, VIEW_HELP, VIEW_OPTIONS } from './view-option.js';
 
 const PROGRAM = 'userver';
@@ -108,9 +109,11 @@ async function main(argv: readonly string[]): Promise<number> {
     ...TRACE_OPTIONS,
     ...HEX_OPTIONS,
     ...VIEW_OPTIONS,
+    ...UNIX_DATAGRAM_OPTIONS,
   });
   const info = answerInfoFlags(values, PROGRAM, HELP, VERSION);
   if (info !== undefined) return info;
+  refuseUnixDatagram(PROGRAM, values);
   const source = chooseListenSource({
     program: PROGRAM,
     usage: USAGE,

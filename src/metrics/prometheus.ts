@@ -88,16 +88,18 @@ export function formatMetrics(input: MetricsInput): string {
     return f;
   };
 
-  family('info', 'gauge', 'Always 1: the program, its version, the Node.js version and the service.').sample(
-    1,
-    {
-      program: input.program,
-      version: input.version,
-      node: process.versions.node,
-      transport: total.transport,
-      service: total.service,
-    },
-  );
+  family(
+    'info',
+    'gauge',
+    "Always 1: the program, its version, the Node.js version and the service (and a Unix socket's path as listener).",
+  ).sample(1, {
+    program: input.program,
+    version: input.version,
+    node: process.versions.node,
+    transport: total.transport,
+    service: total.service,
+    ...(total.listener === undefined ? {} : { listener: total.listener }),
+  });
   const start = new Family(
     'process_start_time_seconds',
     'gauge',

@@ -30,7 +30,7 @@ import {
 import { bytesChannel } from '../trace/bytes.js';
 import { traceChannels } from '../trace/events.js';
 import type { ServerStats } from '../transport/stats.js';
-import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { connectTcp, readUntil, streamTarget, streamTargetOf } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
 import { formatAddress, validateDuration, validateInteger } from '../validate.js';
@@ -271,13 +271,12 @@ export async function readChargen(options: ReadChargenOptions): Promise<ChargenR
   const wanted = validateInteger(options.bytes, 'bytes', 1, Number.MAX_SAFE_INTEGER);
   const verifier = new ChargenVerifier(options.patterns);
   const connection = await connectTcp({
-    host: options.host,
-    port: options.port,
+    ...streamTargetOf(options),
     timeout,
     signal: options.signal,
     tls: options.tls,
   });
-  const target = formatAddress(options.host, options.port);
+  const target = streamTarget(options).target;
   const head: Buffer[] = [];
   let headBytes = 0;
   try {

@@ -8,11 +8,11 @@ import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.
 import { describeSystemError, IdleTimeoutError, ReadTimeoutError, WriteError } from '../errors.js';
 import { traceChannels } from '../trace/events.js';
 import type { ServerStats } from '../transport/stats.js';
-import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { connectTcp, readUntil, streamTarget, streamTargetOf } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import { connectUdp } from '../transport/udp-client.js';
 import { UdpServer, type UdpServerOptions } from '../transport/udp-server.js';
-import { formatAddress, validateDuration } from '../validate.js';
+import { validateDuration } from '../validate.js';
 import type { ClassicClientOptions } from './one-shot.js';
 
 /** Options of {@link createDiscardServer}. */
@@ -102,14 +102,13 @@ export interface SendDiscardOptions extends ClassicClientOptions {
 export async function sendDiscard(options: SendDiscardOptions): Promise<DiscardSent> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const connection = await connectTcp({
-    host: options.host,
-    port: options.port,
+    ...streamTargetOf(options),
     timeout,
     signal: options.signal,
     tls: options.tls,
   });
   const { socket, trace } = connection;
-  const target = formatAddress(options.host, options.port);
+  const target = streamTarget(options).target;
   let bytes = 0;
   let failure: Error | undefined;
   const onError = (error: Error) => {

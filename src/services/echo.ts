@@ -12,10 +12,16 @@ import {
 } from '../errors.js';
 import { tracePreview } from '../trace/schema.js';
 import type { ServerStats } from '../transport/stats.js';
-import { connectTcp, readUntil, type TcpClientConnection } from '../transport/tcp-client.js';
+import {
+  connectTcp,
+  readUntil,
+  streamTarget,
+  streamTargetOf,
+  type TcpClientConnection,
+} from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
-import { formatAddress, validateDuration } from '../validate.js';
+import { validateDuration } from '../validate.js';
 
 /** Options of {@link createEchoServer}. */
 export interface EchoServerOptions
@@ -167,9 +173,11 @@ function dropIdleSocket(this: Socket): void {
 /** Options of {@link openEcho}. */
 export interface EchoClientOptions {
   /** Server address: IPv4 or IPv6 literal or host name. */
-  host: string;
+  host?: string;
   /** Server port. */
-  port: number;
+  port?: number;
+  /** A Unix domain socket to connect to instead of `host` and `port`: a path, or `@name` (abstract). */
+  path?: string;
   /**
    * Milliseconds allowed for connect(), and then between chunks while waiting for an echo.
    * @default 5000
@@ -200,13 +208,12 @@ export interface EchoSession {
 export async function openEcho(options: EchoClientOptions): Promise<EchoSession> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const connection = await connectTcp({
-    host: options.host,
-    port: options.port,
+    ...streamTargetOf(options),
     timeout,
     signal: options.signal,
     tls: options.tls,
   });
-  return new EchoConnection(connection, formatAddress(options.host, options.port), timeout, options.signal);
+  return new EchoConnection(connection, streamTarget(options).target, timeout, options.signal);
 }
 
 class EchoConnection implements EchoSession {

@@ -21,10 +21,10 @@ import {
 } from '../protocol/greet.js';
 import { LineFramer } from '../protocol/line-framer.js';
 import { tracePreview } from '../trace/schema.js';
-import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { connectTcp, readUntil, streamTarget, streamTargetOf } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
-import { formatAddress, validateDuration, validateInteger } from '../validate.js';
+import { validateDuration, validateInteger } from '../validate.js';
 
 /** Options of {@link createGreetServer}. */
 export interface GreetServerOptions
@@ -269,9 +269,11 @@ export interface GreetLine {
 /** Options of {@link greet}. */
 export interface GreetOptions {
   /** Server address: IPv4 or IPv6 literal or host name. */
-  host: string;
+  host?: string;
   /** Server port. */
-  port: number;
+  port?: number;
+  /** A Unix domain socket to connect to instead of `host` and `port`: a path, or `@name` (abstract). */
+  path?: string;
   /**
    * The client's name, in `Hi. I'm Bob.`
    * @default 'Bob'
@@ -320,10 +322,9 @@ export async function greet(options: GreetOptions): Promise<GreetResult> {
     2 ** 20,
   );
   let state = initialGreetClientState(options.name ?? DEFAULT_CLIENT_NAME);
-  const target = formatAddress(options.host, options.port);
+  const target = streamTarget(options).target;
   const connection = await connectTcp({
-    host: options.host,
-    port: options.port,
+    ...streamTargetOf(options),
     timeout,
     signal: options.signal,
     tls: options.tls,

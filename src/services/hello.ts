@@ -14,10 +14,10 @@ import {
 import { encodeHello, HelloDecoder, type HelloEnd } from '../protocol/hello.js';
 import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
-import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { connectTcp, readUntil, streamTarget, streamTargetOf } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
-import { formatAddress, validateDuration, validateInteger } from '../validate.js';
+import { validateDuration, validateInteger } from '../validate.js';
 
 /** Options of {@link createHelloServer}. */
 export interface HelloServerOptions extends Omit<TcpServerOptions, 'onConnection' | 'pauseOnConnect'> {
@@ -111,9 +111,11 @@ function dropIdleSocket(this: Socket): void {
 /** Options of {@link fetchHello}. */
 export interface FetchHelloOptions {
   /** Server address: IPv4 or IPv6 literal or host name. */
-  host: string;
+  host?: string;
   /** Server port. */
-  port: number;
+  port?: number;
+  /** A Unix domain socket to connect to instead of `host` and `port`: a path, or `@name` (abstract). */
+  path?: string;
   /**
    * Milliseconds allowed for connect(), and then between chunks while reading.
    * @default 5000
@@ -149,13 +151,12 @@ export async function fetchHello(options: FetchHelloOptions): Promise<HelloReply
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   const maxBytes = validateInteger(options.maxBytes ?? DEFAULT_HELLO_MAX_BYTES, 'max bytes', 1, 2 ** 30);
   const connection = await connectTcp({
-    host: options.host,
-    port: options.port,
+    ...streamTargetOf(options),
     timeout,
     signal: options.signal,
     tls: options.tls,
   });
-  const target = formatAddress(options.host, options.port);
+  const target = streamTarget(options).target;
   const decoder = new HelloDecoder(maxBytes);
   try {
     const frame = await readUntil(

@@ -14,11 +14,11 @@ import {
 import { IdleTimeoutError, ProtocolError, ReadTimeoutError } from '../errors.js';
 import { traceChannels } from '../trace/events.js';
 import { tracePreview } from '../trace/schema.js';
-import { connectTcp, readUntil } from '../transport/tcp-client.js';
+import { connectTcp, readUntil, streamTarget, streamTargetOf } from '../transport/tcp-client.js';
 import { TcpServer, type TcpServerOptions } from '../transport/tcp-server.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
 import { connectUdp, type UdpRetry } from '../transport/udp-client.js';
-import { formatAddress, validateDuration, validateInteger } from '../validate.js';
+import { validateDuration, validateInteger } from '../validate.js';
 
 /** Options of the servers that send one reply and close (daytime, time, qotd over TCP). */
 export interface OneShotServerOptions extends Omit<TcpServerOptions, 'onConnection' | 'pauseOnConnect'> {
@@ -93,10 +93,12 @@ function dropIdleSocket(this: Socket): void {
 
 /** Where a client connects, and its bounds. */
 export interface ClassicClientOptions {
-  /** Server address: IPv4 or IPv6 literal or host name. */
-  host: string;
+  /** Server address: IPv4 or IPv6 literal or host name. Give `host` and `port`, or `path`. */
+  host?: string;
   /** Server port. */
-  port: number;
+  port?: number;
+  /** A Unix domain socket to connect to instead of `host` and `port`: a path, or `@name` (abstract). */
+  path?: string;
   /**
    * Milliseconds allowed for connect(), and then between chunks while reading.
    * @default 5000
@@ -120,8 +122,8 @@ export async function readUntilClose(
 ): Promise<Buffer> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   validateInteger(maxBytes, 'max bytes', 1, 2 ** 30);
-  const connection = await connectTcp({ ...options, timeout });
-  const target = formatAddress(options.host, options.port);
+  const connection = await connectTcp({ ...streamTargetOf(options), timeout, signal: options.signal });
+  const target = streamTarget(options).target;
   const parts: Buffer[] = [];
   let received = 0;
   try {

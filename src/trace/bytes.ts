@@ -29,6 +29,8 @@ export interface TraceBytes {
   direction: DumpDirection;
   /** The peer: the client for a server, the server for a client. */
   remote?: TraceAddress | undefined;
+  /** The Unix socket's path (`@name` for an abstract one), on a Unix socket, whose peer has no address. */
+  path?: string | undefined;
   /**
    * How many bytes went this way on this connection before these, since someone subscribed (the
    * dump's offset column). Each datagram starts at 0: a datagram is a message of its own.

@@ -158,6 +158,8 @@ export interface DumpHeading {
   direction: DumpDirection;
   /** The peer: the client for a server, the server for a client. */
   remote?: TraceAddress | undefined;
+  /** On a Unix socket (whose peer has no address): its path, shown where the peer's address would be. */
+  path?: string | undefined;
   /** How many bytes. */
   length: number;
 }
@@ -181,7 +183,8 @@ function peerText(a: TraceAddress | undefined): string {
 export function formatDumpHeading(heading: DumpHeading, lang: TraceLanguage = 'en'): string {
   const id = heading.connection === undefined ? '' : `#${heading.connection} `;
   const us = ROLE_WORD[lang][heading.role];
-  const peer = peerText(heading.remote);
+  const peer =
+    heading.remote === undefined && heading.path !== undefined ? heading.path : peerText(heading.remote);
   const path = heading.direction === 'read' ? `${peer} → ${us}` : `${us} → ${peer}`;
   const n = heading.length;
   const udp = heading.transport === 'udp';

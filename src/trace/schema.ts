@@ -112,6 +112,17 @@ export interface TraceEvent {
    * does socket(), bind() and listen() in one go.
    */
   combinedIn?: string;
+  /**
+   * The Unix domain socket's path (`@name` for an abstract one), on the events of a Unix stream
+   * socket, which have no IP `local` or `remote` address: their `transport` is `tcp`, the
+   * lecture's stream socket.
+   */
+  path?: string;
+  /**
+   * A Unix socket connection's own inode (accept), so that a reader can find the process at its
+   * other end (`ss -xp` names each socket's peer by inode).
+   */
+  inode?: number;
   /** The descriptor the socket was inherited as (bind), when it was not bound here. */
   fd?: number;
   /** Why a connection or socket closed, or what went wrong: `'done'`, `'timeout'`, `ECONNRESET`, ... */
@@ -171,6 +182,12 @@ function reasonText(e: TraceEvent): string {
 }
 
 function via(e: TraceEvent, lang: TraceLanguage): string {
+  // A client a PROXY header named on a Unix socket: the proxy has no address, only the path.
+  if (e.proxy === undefined && e.path !== undefined && e.remote !== undefined) {
+    return lang === 'ko'
+      ? ` (${e.path}의 프록시 경유, 유닉스 도메인 소켓)`
+      : ` via a proxy on ${e.path} (Unix domain socket)`;
+  }
   if (e.proxy === undefined) return '';
   return lang === 'ko' ? ` (프록시 ${addr(e.proxy)} 경유)` : ` via proxy ${addr(e.proxy)}`;
 }
@@ -206,14 +223,34 @@ function tlsVerified(e: TraceEvent, lang: TraceLanguage): string {
 // Entries that several transports or roles share, word for word.
 const socketCreated = (kind: 'TCP' | 'UDP'): TraceActionEntry => ({
   step: '1',
-  en: (e) => `socket(): ${kind} socket created${combined(e, 'en')}`,
-  ko: (e) => `${kind} 소켓의 생성 socket()${combined(e, 'ko')}`,
+  en: (e) =>
+    e.path === undefined
+      ? `socket(): ${kind} socket created${combined(e, 'en')}`
+      : `socket(): Unix domain stream socket created${combined(e, 'en')}`,
+  ko: (e) =>
+    e.path === undefined
+      ? `${kind} 소켓의 생성 socket()${combined(e, 'ko')}`
+      : `유닉스 도메인 스트림 소켓의 생성 socket()${combined(e, 'ko')}`,
 });
 const addressAssigned: TraceActionEntry = {
   step: '2',
-  en: (e) => `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`,
-  ko: (e) => `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`,
+  en: (e) =>
+    e.path === undefined
+      ? `bind(): address ${addr(e.local)} assigned${inherited(e, 'en')}`
+      : `bind(): path ${e.path} assigned (Unix domain socket)${inherited(e, 'en')}`,
+  ko: (e) =>
+    e.path === undefined
+      ? `IP와 PORT번호의 할당 bind(): ${addr(e.local)}${inherited(e, 'ko')}`
+      : `경로의 할당 bind(): ${e.path} (유닉스 도메인 소켓)${inherited(e, 'ko')}`,
 };
+
+// Who connected: an IP address, or a Unix socket's client, which has no address of its own.
+function peerOf(e: TraceEvent, lang: TraceLanguage): string {
+  if (e.path === undefined || e.remote !== undefined) return addr(e.remote);
+  return lang === 'ko'
+    ? `${e.path}의 클라이언트 (유닉스 도메인 소켓)`
+    : `a client of ${e.path} (Unix domain socket)`;
+}
 const failed = (step: string): TraceActionEntry => ({
   step,
   en: (e) => `error: ${e.reason}`,
@@ -257,8 +294,8 @@ export const TRACE_SCHEMA = {
       /** A connection was accepted (step 4a). */
       accept: entry({
         step: '4a',
-        en: (e) => `accept(): ${conn(e)}connection from ${addr(e.remote)}${via(e, 'en')}`,
-        ko: (e) => `연결요청에 대한 수락 accept(): ${conn(e)}${addr(e.remote)}${via(e, 'ko')}`,
+        en: (e) => `accept(): ${conn(e)}connection from ${peerOf(e, 'en')}${via(e, 'en')}`,
+        ko: (e) => `연결요청에 대한 수락 accept(): ${conn(e)}${peerOf(e, 'ko')}${via(e, 'ko')}`,
       }),
       /**
        * The TLS handshake with the accepted client completed: between the accept and the data
@@ -319,8 +356,14 @@ export const TRACE_SCHEMA = {
       /** A connection was established (step 2). */
       connect: entry({
         step: '2',
-        en: (e) => `connect(): connected to ${addr(e.remote)} from ${addr(e.local)}`,
-        ko: (e) => `연결의 요청 connect(): ${addr(e.remote)}에 연결됨 (내 주소 ${addr(e.local)})`,
+        en: (e) =>
+          e.path === undefined
+            ? `connect(): connected to ${addr(e.remote)} from ${addr(e.local)}`
+            : `connect(): connected to ${e.path} (Unix domain socket)`,
+        ko: (e) =>
+          e.path === undefined
+            ? `연결의 요청 connect(): ${addr(e.remote)}에 연결됨 (내 주소 ${addr(e.local)})`
+            : `연결의 요청 connect(): ${e.path}에 연결됨 (유닉스 도메인 소켓)`,
       }),
       /**
        * The TLS handshake with the server completed, after connect() and before the data (step

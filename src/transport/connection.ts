@@ -23,13 +23,20 @@ export class Connection {
   #socket: Socket;
   /** What the TLS handshake agreed on, once a TLS stage has run. */
   tls: TraceTls | undefined;
+  /**
+   * The path of the Unix domain socket it was accepted on (`@name` for an abstract one), or
+   * undefined on TCP. Such a connection has no IP addresses: `local` and `remote` stay undefined
+   * unless a stage names the client.
+   */
+  readonly unixPath: string | undefined;
   // Only tracing and the pipeline's stages ask for addresses or mark a connection: most never
   // make this object, and an idle connection holds two fields.
   #details: ConnectionDetails | undefined;
 
-  constructor(id: number, socket: Socket) {
+  constructor(id: number, socket: Socket, unixPath?: string) {
     this.id = id;
     this.#socket = socket;
+    this.unixPath = unixPath;
   }
 
   /**

@@ -23,7 +23,9 @@ export interface ProxyProtocolOptions extends ProxyHeaderParserOptions {
   /**
    * The proxies whose headers are believed, as CIDR blocks (`127.0.0.1/32`, `10.0.0.0/8`,
    * `fd00::/8`; a bare address is one host). A connection from any other address is closed
-   * without reading a byte, because a forged header could name any client.
+   * without reading a byte, because a forged header could name any client. On a Unix socket,
+   * whose peers have no address, it does not apply: whoever may connect (the file's mode) is
+   * the proxy.
    */
   trusted: Iterable<string> | TrustedProxies;
   /** How long the header may take, in ms. @default 3000 */
@@ -69,11 +71,13 @@ export class ProxyProtocolStage implements ConnectionStage {
     // serve and no way to know whether a header it left is to be believed: it is not read. This
     // is what HAProxy's health checks look like on a fast link (connect, header, reset), so it
     // counts as a probe, not as an error.
-    if (peer === undefined) {
+    // On a Unix socket the peer has no address to trust or not: the file's mode and its
+    // directory's permissions decide who may connect, and whoever may is the proxy.
+    if (peer === undefined && connection.unixPath === undefined) {
       connection.markHealthCheck();
       throw new ConnectionClosedError('the connection was reset before it could be read', { call: 'accept' });
     }
-    if (!this.#trusted.isTrusted(peer.address)) {
+    if (peer !== undefined && !this.#trusted.isTrusted(peer.address)) {
       this.#counts.add('refused:untrusted');
       throw new UntrustedProxyError(`${peer.address} is not a trusted proxy: its PROXY header is not read`, {
         call: 'accept',

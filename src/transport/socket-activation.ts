@@ -70,7 +70,12 @@ export type DescriptorKind =
   /** A TCP socket; `listening` when it is in the LISTEN state (systemd's `Accept=no`). */
   | { kind: 'tcp'; listening: boolean }
   | { kind: 'udp' }
-  | { kind: 'unix' }
+  /**
+   * A Unix domain socket: `stream` for SOCK_STREAM, `listening` when it accepts connections
+   * (systemd's `ListenStream=/path` with `Accept=no`), and its `path` when it is bound to one
+   * (`@name` for an abstract name).
+   */
+  | { kind: 'unix'; stream: boolean; listening: boolean; path?: string }
   /** A socket of another family (netlink, raw, ...), or one the tables do not list. */
   | { kind: 'other-socket' }
   /** Open, but a file, a pipe or a terminal. */
@@ -103,7 +108,18 @@ export function describeDescriptor(fd: number): DescriptorKind {
   }
   for (const table of ['udp', 'udp6'] as const)
     if (findRow(table, inode, 9) !== undefined) return { kind: 'udp' };
-  if (findRow('unix', inode, 6) !== undefined) return { kind: 'unix' };
+  const unix = findRow('unix', inode, 6);
+  if (unix !== undefined) {
+    // Fields: Num RefCount Protocol Flags Type St Inode Path. Flags 00010000 is __SO_ACCEPTCON
+    // (listening); Type 0001 is SOCK_STREAM. An abstract name is shown with a leading @.
+    const path = unix.slice(7).join(' ');
+    return {
+      kind: 'unix',
+      stream: unix[4] === '0001',
+      listening: (Number.parseInt(unix[3] ?? '0', 16) & 0x10000) !== 0,
+      ...(path === '' ? {} : { path }),
+    };
+  }
   return { kind: 'other-socket' };
 }
 

@@ -40,6 +40,11 @@ export interface ServerStats {
    * while it kept serving. Set by the program around the server, not by the transport.
    */
   logLinesDropped?: number;
+  /**
+   * Where a server on a Unix domain socket listens: the socket's path (`@name` for an abstract
+   * one). Not set on a port (the address is the program's "listening on" line).
+   */
+  listener?: string;
   /** The worker process (its pid) the snapshot came from, in a supervisor's list (`--workers`). */
   worker?: number;
 }

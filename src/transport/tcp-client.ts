@@ -10,6 +10,7 @@ import {
   ConnectionRefusedError,
   ConnectTimeoutError,
   describeSystemError,
+  InvalidArgumentError,
   ReadError,
   ResolveError,
   type SocketStepsError,
@@ -24,6 +25,7 @@ import {
   toTraceAddress,
   traceChannels,
 } from '../trace/events.js';
+import { parseUnixAddress } from '../unix-address.js';
 import { formatAddress, validateDuration, validateHost, validatePort } from '../validate.js';
 import { publishSocketBytes } from './socket-bytes.js';
 import {
@@ -35,10 +37,15 @@ import {
 
 /** Options of {@link connectTcp}. */
 export interface TcpConnectOptions {
-  /** Server address: an IPv4 or IPv6 literal, or a host name. */
-  host: string;
+  /** Server address: an IPv4 or IPv6 literal, or a host name. Give `host` and `port`, or `path`. */
+  host?: string;
   /** Server port, 1 to 65535. */
-  port: number;
+  port?: number;
+  /**
+   * A Unix domain stream socket to connect to instead: a file-system path, or `@name` (or Node's
+   * `\0name`) for Linux's abstract namespace.
+   */
+  path?: string;
   /**
    * Milliseconds to wait for the connection to be established.
    * @default 5000
@@ -74,8 +81,7 @@ export interface TcpClientConnection {
  * {@link ConnectError} or {@link AbortError}. The socket traces its own close (client step 4).
  */
 export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnection> {
-  const host = validateHost(options.host);
-  const port = validatePort(options.port, { allowZero: false });
+  const where = streamTarget(options);
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   if (options.tls !== undefined) validateTlsClientOptions(options.tls);
   const endpoint = newEndpointId();
@@ -94,20 +100,22 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
       if (action !== 'read' && action !== 'write') return;
       const remote = toTraceAddress(dumped.remoteAddress, dumped.remotePort, dumped.remoteFamily);
       publishSocketBytes(
-        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, data },
+        { transport: 'tcp', role: 'client', endpoint, direction: action, remote, ...unixPath, data },
         dumped,
       );
     }
   };
-  const target = formatAddress(host, port);
+  const { target } = where;
+  const unixPath = where.kind === 'unix' ? { path: where.display } : {};
 
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
       return;
     }
-    trace('socket', { combinedIn: 'net.connect()' });
-    const socket = connect({ host, port });
+    trace('socket', { combinedIn: 'net.connect()', ...unixPath });
+    const socket =
+      where.kind === 'unix' ? connect({ path: where.path }) : connect({ host: where.host, port: where.port });
     dumped = socket;
     let settled = false;
     const fail = (error: SocketStepsError) => {
@@ -120,7 +128,8 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     const onAbort = () => fail(new AbortError(`connecting to ${target} was aborted`, { call: 'connect' }));
     const onTimeout = () =>
       fail(new ConnectTimeoutError(`${target}: no answer within ${timeout} ms`, { call: 'connect' }));
-    const onError = (error: Error) => fail(mapConnectError(error, host, target));
+    const onError = (error: Error) =>
+      fail(mapConnectError(error, where.kind === 'ip' ? where.host : target, target));
     const onConnect = () => {
       if (settled) return;
       settled = true;
@@ -135,10 +144,15 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
           resolveClosed();
         });
       });
-      trace('connect', {
-        local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
-        remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
-      });
+      trace(
+        'connect',
+        where.kind === 'unix'
+          ? unixPath
+          : {
+              local: toTraceAddress(socket.localAddress, socket.localPort, socket.localFamily),
+              remote: toTraceAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
+            },
+      );
       if (options.tls === undefined) {
         const close = () => {
           socket.destroy();
@@ -147,7 +161,9 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
         resolve({ socket, trace, close });
         return;
       }
-      startTls(socket, host, options.tls, options.signal).then(
+      // Over a Unix socket there is no host name: the certificate is checked for localhost (the
+      // server is on this machine) unless --servername names another.
+      startTls(socket, where.kind === 'unix' ? 'localhost' : where.host, options.tls, options.signal).then(
         (result) => {
           const secure = result.socket;
           secure.on('error', ignoreError);
@@ -181,6 +197,45 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
     socket.once('error', onError);
     socket.once('connect', onConnect);
   });
+}
+
+/** Where a stream client connects: an IP host and port, or a Unix socket, with how messages name it. */
+export type StreamTarget =
+  | { kind: 'ip'; host: string; port: number; target: string }
+  | { kind: 'unix'; path: string; display: string; target: string };
+
+/**
+ * Checks a client's `host` and `port`, or its Unix socket `path` (exactly one of the two ways),
+ * and names the target as messages do: `127.0.0.1:9190`, `[::1]:9190`, `/run/h.sock`, `@name`.
+ */
+export function streamTarget(options: { host?: string; port?: number; path?: string }): StreamTarget {
+  if (options.path !== undefined) {
+    if (options.host !== undefined || options.port !== undefined) {
+      throw new InvalidArgumentError('give a host and port, or a Unix socket path, not both');
+    }
+    const unix = parseUnixAddress(options.path);
+    return { kind: 'unix', path: unix.path, display: unix.display, target: unix.display };
+  }
+  if (options.host === undefined || options.port === undefined) {
+    throw new InvalidArgumentError('give a host and port, or a Unix socket path');
+  }
+  const host = validateHost(options.host);
+  const port = validatePort(options.port, { allowZero: false });
+  return { kind: 'ip', host, port, target: formatAddress(host, port) };
+}
+
+/** A client's `host`, `port` and `path` alone, for {@link connectTcp} (the other options left out). */
+export function streamTargetOf(options: { host?: string; port?: number; path?: string }): {
+  host?: string;
+  port?: number;
+  path?: string;
+} {
+  const { host, port, path } = options;
+  return {
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(path === undefined ? {} : { path }),
+  };
 }
 
 function mapConnectError(error: Error, host: string, target: string): SocketStepsError {

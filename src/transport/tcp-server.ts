@@ -5,6 +5,7 @@
  * `stages`, in order (each may read bytes and name the real client), then the `onConnection`
  * handler. It binds a host and port, or listens on a descriptor it inherited (socket activation).
  */
+import { chmodSync, readlinkSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import {
   DEFAULT_BACKLOG,
@@ -12,7 +13,14 @@ import {
   DEFAULT_DESCRIPTOR_RESERVE,
   DEFAULT_SERVER_HOST,
 } from '../defaults.js';
-import { BindError, describeSystemError, ResolveError, ServerClosedError, systemCodeOf } from '../errors.js';
+import {
+  BindError,
+  describeSystemError,
+  InvalidArgumentError,
+  ResolveError,
+  ServerClosedError,
+  systemCodeOf,
+} from '../errors.js';
 import { bytesChannel } from '../trace/bytes.js';
 import {
   makeTraceEvent,
@@ -22,6 +30,7 @@ import {
   toTraceAddress,
   traceChannels,
 } from '../trace/events.js';
+import { parseUnixAddress, UNIX_FAMILY, type UnixAddress } from '../unix-address.js';
 import {
   formatAddress,
   validateDuration,
@@ -31,8 +40,16 @@ import {
 } from '../validate.js';
 import { Connection, type ConnectionStage } from './connection.js';
 import { descriptorLimit, httpDescriptorsHeld, httpShareOfReserve, openDescriptors } from './descriptors.js';
+import { describeDescriptor } from './socket-activation.js';
 import { publishSocketBytes } from './socket-bytes.js';
 import { type ServerStats, Tally } from './stats.js';
+import {
+  closeKeepingOthers,
+  prepareUnixPath,
+  type UnixSocketIdentity,
+  unixSocketIdentity,
+  unixSocketMode,
+} from './unix-socket.js';
 
 /** Called for every accepted connection, once the pipeline's stages are done. */
 export type ConnectionHandler = (connection: Connection, server: TcpServer) => void;
@@ -49,6 +66,20 @@ export interface TcpServerOptions {
    * apply. Give either `port` or `fd`.
    */
   fd?: number;
+  /**
+   * A Unix domain stream socket to listen on instead of a port: a file-system path, or `@name`
+   * (or Node's `\0name`) for Linux's abstract namespace. A socket file left by a dead server is
+   * replaced; a live server's is `EADDRINUSE`; a path that is not a socket is refused and left
+   * alone. On close the file is removed, if it is still this server's own. `host` and `reusePort`
+   * do not apply. Give one of `port`, `fd` and `path`.
+   */
+  path?: string;
+  /**
+   * The permission bits of the socket file (`path`), e.g. `0o660`: set as bind() creates it (with
+   * the process's umask for the moment of the call), so that no client can connect before. Not
+   * for an abstract name, which has no file. The umask's default when not set.
+   */
+  mode?: number;
   /** The service's name in stats (`hello`, `greet`, `echo`). @default 'tcp' */
   service?: string;
   /**
@@ -140,6 +171,12 @@ export class TcpServer {
   readonly #host: string;
   readonly #port: number;
   readonly #fd: number | undefined;
+  readonly #unix: UnixAddress | undefined;
+  // The Unix socket's path as shown: the one bound, or an inherited Unix socket's (from /proc).
+  #unixShown: string | undefined;
+  readonly #mode: number | undefined;
+  // The socket file this server bound (device and inode), to remove on close only if still its own.
+  #unixIdentity: UnixSocketIdentity | undefined;
   readonly #service: string;
   readonly #stages: readonly ConnectionStage[];
   readonly #pauseOnConnect: boolean;
@@ -177,7 +214,27 @@ export class TcpServer {
   readonly closed: Promise<void>;
 
   constructor(options: TcpServerOptions) {
-    ({ port: this.#port, fd: this.#fd } = validateListenSource(options.port, options.fd));
+    if (options.path !== undefined) {
+      if (options.port !== undefined || options.fd !== undefined) {
+        throw new InvalidArgumentError(
+          'give one of a port, an inherited descriptor (fd) and a Unix socket path',
+        );
+      }
+      this.#unix = parseUnixAddress(options.path);
+      this.#unixShown = this.#unix.display;
+      this.#port = 0;
+      this.#fd = undefined;
+    } else {
+      ({ port: this.#port, fd: this.#fd } = validateListenSource(options.port, options.fd));
+    }
+    if (options.mode !== undefined) {
+      if (this.#unix === undefined || this.#unix.abstract) {
+        throw new InvalidArgumentError(
+          `invalid mode '${options.mode.toString(8)}': a mode applies to a Unix socket file only${this.#unix === undefined ? '' : ' (an abstract name has no file)'}`,
+        );
+      }
+      this.#mode = validateInteger(options.mode, 'mode', 0, 0o777);
+    }
     this.#host = validateHost(options.host ?? DEFAULT_SERVER_HOST);
     this.#service = options.service ?? 'tcp';
     this.#stages = [...(options.stages ?? [])];
@@ -263,13 +320,25 @@ export class TcpServer {
       stages: Object.fromEntries(
         this.#stages.flatMap((stage) => (stage.stats === undefined ? [] : [[stage.name, stage.stats()]])),
       ),
+      ...(this.#unixShown === undefined ? {} : { listener: this.#unixShown }),
     };
   }
 
-  /** The bound address, once listening. */
+  /**
+   * The bound address, once listening. A Unix socket's is `{ address: path, family: 'unix', port: 0 }`,
+   * the path written as people do (`@name` for an abstract one).
+   */
   address(): AddressInfo | undefined {
     const address = this.#server.address();
+    if (this.#unixShown !== undefined) {
+      return this.#server.listening ? { address: this.#unixShown, family: UNIX_FAMILY, port: 0 } : undefined;
+    }
     return typeof address === 'object' && address !== null ? address : undefined;
+  }
+
+  /** The Unix socket's path as people write it (`@name` for an abstract one), when it listens on one. */
+  get unixPath(): string | undefined {
+    return this.#unixShown;
   }
 
   /**
@@ -318,6 +387,7 @@ export class TcpServer {
           connection: id,
           direction: action,
           remote,
+          ...(this.#unixShown === undefined ? {} : { path: this.#unixShown }),
           data,
         },
         socket,
@@ -340,7 +410,11 @@ export class TcpServer {
       const onError = (error: Error) => {
         this.#server.off('listening', onListening);
         const where =
-          this.#fd === undefined ? formatAddress(this.#host, this.#port) : `descriptor ${this.#fd}`;
+          this.#unix !== undefined
+            ? this.#unix.display
+            : this.#fd === undefined
+              ? formatAddress(this.#host, this.#port)
+              : `descriptor ${this.#fd}`;
         const code = systemCodeOf(error);
         if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
           reject(
@@ -357,8 +431,23 @@ export class TcpServer {
       const onListening = () => {
         this.#server.off('error', onError);
         this.#descriptorRoom = this.#roomForConnections();
+        if (this.#unix !== undefined) this.#settleUnixFile(this.#unix);
+        // An inherited socket that Node took as a pipe (systemd's ListenStream=/path) is a Unix one.
+        const bound = this.#server.address();
+        if (this.#fd !== undefined && (bound === null || typeof bound === 'string')) {
+          const found = describeDescriptor(this.#fd);
+          this.#unixShown = found.kind === 'unix' ? (found.path ?? '(unnamed)') : '(unnamed)';
+        }
         const address = this.address() as AddressInfo;
-        if (this.tracing) {
+        if (this.tracing && this.#unixShown !== undefined) {
+          const how =
+            this.#fd === undefined
+              ? { combinedIn: 'server.listen()', path: this.#unixShown }
+              : { fd: this.#fd, path: this.#unixShown };
+          this.trace('socket', undefined, how);
+          this.trace('bind', undefined, how);
+          this.trace('listen', undefined, { backlog: this.#backlog, ...how });
+        } else if (this.tracing) {
           const local = toTraceAddress(address.address, address.port, address.family);
           // An inherited socket was created, bound and set listening by another process.
           const how = this.#fd === undefined ? { combinedIn: 'server.listen()' } : { fd: this.#fd };
@@ -376,7 +465,18 @@ export class TcpServer {
       });
       // With reusePort the socket is this process's own, also in a cluster worker (exclusive):
       // never a handle shared through the cluster's primary.
-      if (this.#fd !== undefined) {
+      if (this.#unix !== undefined) {
+        const unix = this.#unix;
+        prepareUnixPath(unix.path).then(
+          () => this.#listenUnix(unix),
+          (error: unknown) => {
+            this.#server.off('listening', onListening);
+            this.#server.off('error', onError);
+            reject(error);
+            this.#resolveClosed();
+          },
+        );
+      } else if (this.#fd !== undefined) {
         this.#server.listen({ fd: this.#fd, backlog: this.#backlog });
       } else {
         this.#server.listen({
@@ -388,6 +488,43 @@ export class TcpServer {
       }
     });
     return this.#listening;
+  }
+
+  // bind() creates the file with the mode 0777 less the umask: with the umask set for the moment
+  // of the call (Node binds a path synchronously in listen()), the file never has a wider mode,
+  // so no one can connect before the mode is right (unlike a chmod after listen()).
+  #listenUnix(unix: UnixAddress): void {
+    if (this.#closeRequested) {
+      this.#server.emit('error', new ServerClosedError('the server was closed before it could bind'));
+      return;
+    }
+    let previous: number | undefined;
+    if (this.#mode !== undefined) {
+      try {
+        previous = process.umask(~this.#mode & 0o777);
+      } catch {
+        // Worker threads may not set the umask: the mode is then set right after bind().
+      }
+    }
+    try {
+      this.#server.listen({ path: unix.path, backlog: this.#backlog });
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+  }
+
+  // Once bound: which file is ours, and its mode (if the umask could not be used).
+  #settleUnixFile(unix: UnixAddress): void {
+    if (unix.abstract) return;
+    this.#unixIdentity = unixSocketIdentity(unix.path);
+    if (this.#mode !== undefined && unixSocketMode(unix.path) !== this.#mode)
+      chmodSync(unix.path, this.#mode);
+  }
+
+  // Closes the listening socket; a Unix socket's file goes with it only if it is still our own.
+  #closeHandle(): void {
+    if (this.#unix === undefined) this.#server.close();
+    else closeKeepingOthers(this.#unix.path, this.#unixIdentity, () => this.#server.close());
   }
 
   /**
@@ -413,7 +550,7 @@ export class TcpServer {
   destroy(): Promise<void> {
     this.#destroying = true;
     const closing = this.close();
-    if (this.#server.listening) this.#server.close();
+    if (this.#server.listening) this.#closeHandle();
     this.#destroySockets('destroyed');
     return closing;
   }
@@ -447,7 +584,7 @@ export class TcpServer {
 
   // Stops accepting. `closed` resolves when the last connection has ended too.
   #closeListener(): void {
-    if (this.#server.listening) this.#server.close();
+    if (this.#server.listening) this.#closeHandle();
   }
 
   // What the descriptor limit leaves for connections: the limit, less what is open now, less the reserve.
@@ -529,7 +666,7 @@ export class TcpServer {
       else refuseBriefly(socket, this.#refusal);
       return;
     }
-    const connection = new Connection(++this.#accepted, socket);
+    const connection = new Connection(++this.#accepted, socket, this.#unixShown);
     // The Nth of maxAccepts: stop accepting. The connections finish on their own time; only a
     // close() request bounds them with closeTimeout.
     if (this.#accepted >= this.#maxAccepts) this.#closeListener();
@@ -594,6 +731,7 @@ export class TcpServer {
 
   #traceAccept(connection: Connection): void {
     this.trace('accept', connection.id, {
+      ...(this.#unixShown === undefined ? {} : unixAcceptFields(this.#unixShown, connection.socket)),
       local: connection.local,
       remote: connection.remote,
       ...(connection.proxy === undefined ? {} : { proxy: connection.proxy }),
@@ -647,6 +785,20 @@ function refuseBriefly(socket: Socket, refusal: Uint8Array): void {
   // Bounded even if the write never completes (a full send buffer cannot happen on a new socket).
   socket.setTimeout(1000, () => socket.destroy());
   socket.end(refusal);
+}
+
+// An accepted Unix socket's path and own inode, from its descriptor (read only while tracing):
+// what a reader needs to find the process at its other end.
+function unixAcceptFields(path: string, socket: Socket): { path: string; inode?: number } {
+  // Node keeps the descriptor on the socket's handle; it has no public name for it.
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return { path };
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    return inode === undefined ? { path } : { path, inode: Number(inode) };
+  } catch {
+    return { path };
+  }
 }
 
 // Stats count errors by a bounded set of codes; the close trace keeps the full reason.

@@ -20,6 +20,7 @@ import { fetchTime, fetchUdpTime } from '../services/time.js';
 import { openUdpEchoClient } from '../services/udp-echo.js';
 import { fetchUdpHello } from '../services/udp-hello.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
+import { UNIX_FAMILY } from '../unix-address.js';
 
 // The services a page can run a client of, over TCP and over UDP.
 const TCP_SERVICES = ['hello', 'greet', 'echo', 'discard', 'chargen', 'daytime', 'time', 'qotd'] as const;
@@ -74,16 +75,26 @@ function quoteText(quote: string): string {
 }
 
 /** Where a client of this process reaches a server bound to `address`: a wildcard becomes loopback. */
-export function loopbackTarget(address: AddressInfo): {
-  /** The address to connect to (`127.0.0.1` for `0.0.0.0`, `::1` for `::`). */
-  host: string;
-  /** The server's port. */
-  port: number;
-} {
+export function loopbackTarget(address: AddressInfo): ViewClientTarget {
+  // A Unix socket's address is its path (see TcpServer.address()).
+  if (address.family === UNIX_FAMILY) return { path: address.address };
   const host =
     address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
   return { host, port: address.port };
 }
+
+/** Where a view's client connects: an address and port, or a Unix socket's path (TCP services only). */
+export type ViewClientTarget =
+  | {
+      /** The address to connect to (`127.0.0.1` for `0.0.0.0`, `::1` for `::`). */
+      host: string;
+      /** The server's port. */
+      port: number;
+    }
+  | {
+      /** The Unix socket's path (`@name` for an abstract one). */
+      path: string;
+    };
 
 /** The line the echo button sends. */
 export const VIEW_ECHO_LINE = 'Hello, echo!\n';
@@ -94,21 +105,20 @@ const UDP_BOUNDS = { timeout: 1000, retries: 1 } as const;
 /** Runs one client against `target` and resolves with a one-line summary of what it got. */
 export async function runViewClient(
   kind: ViewClient,
-  target: { host: string; port: number },
+  target: ViewClientTarget,
   tls?: TlsClientOptions,
 ): Promise<string> {
-  const { host, port } = target;
   // A server that does not answer in time fails the run, nothing more.
   const timeout = VIEW_CLIENT_TIMEOUT_MS;
   switch (kind) {
     case 'hello':
-      return `Message from server: ${(await fetchHello({ host, port, timeout, tls })).text}`;
+      return `Message from server: ${(await fetchHello({ ...target, timeout, tls })).text}`;
     case 'greet': {
-      const result = await greet({ host, port, timeout, tls });
+      const result = await greet({ ...target, timeout, tls });
       return result.lines.map((l) => `${l.name}: ${l.text}`).join(' / ');
     }
     case 'echo': {
-      const session = await openEcho({ host, port, timeout, tls });
+      const session = await openEcho({ ...target, timeout, tls });
       try {
         const back = await session.echo(Buffer.from(VIEW_ECHO_LINE));
         return `echo: ${back.toString('utf8').trimEnd()}`;
@@ -117,37 +127,41 @@ export async function runViewClient(
       }
     }
     case 'discard': {
-      const sent = await sendDiscard({ host, port, timeout, input: [Buffer.from(VIEW_DISCARD_LINE)] });
+      const sent = await sendDiscard({
+        ...ipTarget(target),
+        timeout,
+        input: [Buffer.from(VIEW_DISCARD_LINE)],
+      });
       return `discard: sent ${sent.bytes} bytes, and nothing came back`;
     }
     case 'chargen': {
-      const reading = await readChargen({ host, port, timeout, bytes: VIEW_CHARGEN_BYTES });
+      const reading = await readChargen({ ...target, timeout, bytes: VIEW_CHARGEN_BYTES });
       return `chargen: ${reading.bytes} bytes read as the pattern (${reading.patterns.join(' or ')}) has them; the first line: ${reading.firstLine.toString('latin1')}`;
     }
     case 'daytime':
-      return daytimeText(await fetchDaytime({ host, port, timeout }));
+      return daytimeText(await fetchDaytime({ ...target, timeout }));
     case 'time':
-      return timeText(await fetchTime({ host, port, timeout }));
+      return timeText(await fetchTime({ ...target, timeout }));
     case 'qotd':
-      return quoteText(await fetchQuote({ host, port, timeout }));
+      return quoteText(await fetchQuote({ ...target, timeout }));
     case 'udp-hello':
-      return `Message from server: ${(await fetchUdpHello({ host, port, ...UDP_BOUNDS })).text}`;
+      return `Message from server: ${(await fetchUdpHello({ ...ipTarget(target), ...UDP_BOUNDS })).text}`;
     case 'udp-discard': {
-      const sent = await sendUdpDiscard({ host, port, datagrams: [Buffer.from(VIEW_DISCARD_LINE)] });
+      const sent = await sendUdpDiscard({ ...ipTarget(target), datagrams: [Buffer.from(VIEW_DISCARD_LINE)] });
       return `discard: sent ${sent.datagrams ?? 0} datagram (${sent.bytes} bytes); discard answers none`;
     }
     case 'udp-chargen': {
-      const reply = await fetchUdpChargen({ host, port, ...UDP_BOUNDS });
+      const reply = await fetchUdpChargen({ ...ipTarget(target), ...UDP_BOUNDS });
       return `chargen: a datagram of ${reply.datagram.length} bytes in ${reply.lines} lines, as the pattern has them`;
     }
     case 'udp-daytime':
-      return daytimeText(await fetchUdpDaytime({ host, port, ...UDP_BOUNDS }));
+      return daytimeText(await fetchUdpDaytime({ ...ipTarget(target), ...UDP_BOUNDS }));
     case 'udp-time':
-      return timeText(await fetchUdpTime({ host, port, ...UDP_BOUNDS }));
+      return timeText(await fetchUdpTime({ ...ipTarget(target), ...UDP_BOUNDS }));
     case 'udp-qotd':
-      return quoteText(await fetchUdpQuote({ host, port, ...UDP_BOUNDS }));
+      return quoteText(await fetchUdpQuote({ ...ipTarget(target), ...UDP_BOUNDS }));
     case 'udp-echo': {
-      const client = await openUdpEchoClient({ host, port });
+      const client = await openUdpEchoClient(ipTarget(target));
       try {
         const back = await client.echo(Buffer.from(VIEW_ECHO_LINE));
         return `echo: ${back.toString('utf8').trimEnd()}`;
@@ -156,4 +170,10 @@ export async function runViewClient(
       }
     }
   }
+}
+
+// Node has no Unix datagram sockets: a UDP client always has an address and port.
+function ipTarget(target: ViewClientTarget): { host: string; port: number } {
+  if ('path' in target) throw new Error('this client needs an address and port, not a Unix socket path');
+  return target;
 }

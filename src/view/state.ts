@@ -17,6 +17,16 @@ export interface ViewAddress {
   port: number;
 }
 
+/** The process at the other end of a Unix socket connection (src/view/unix-peers.ts finds it). */
+export interface UnixPeer {
+  /** Its process id. */
+  pid: number;
+  /** Its real user id, where /proc/PID/status could be read. */
+  uid?: number;
+  /** Its command name, as ss gives it (the process's `comm`). */
+  command?: string;
+}
+
 /** Which end of a connection. */
 export type ViewEnd = 'server' | 'client';
 
@@ -60,6 +70,20 @@ export interface ViewConnection {
   remote: ViewAddress;
   /** The proxy the client came through, when a PROXY header named the client. */
   proxy?: ViewAddress;
+  /**
+   * A connection on a Unix domain socket (its `local` and `remote` are then empty): the socket's
+   * path, and the process at the other end (`unread` until looked up; `unknown` when it could not
+   * be found, the connection closed first, say). The kernel's TCP states do not apply: `kernel`
+   * stays `unknown` at both ends.
+   */
+  unix?: {
+    /** The listening socket's path (`@name` for an abstract one). */
+    path: string;
+    /** The accepted socket's inode, when the trace gave it. */
+    inode?: number;
+    /** The peer's process. */
+    peer: UnixPeer | 'unread' | 'unknown';
+  };
   /** The server's steps seen so far, in order, without repeats: `["4a","4b","4c"]`; UDP: calls. */
   steps: string[];
   /** The client's steps: as its own events gave them (`clientSource: 'client'`) or as the server saw them. */
@@ -158,6 +182,8 @@ export interface ViewListener {
   worker?: number;
   /** The address it is bound to, once bind() is seen. */
   local?: ViewAddress;
+  /** The Unix socket's path it is bound to (`@name` for an abstract one), instead of `local`. */
+  path?: string;
   /** The listen() backlog asked for. */
   backlog?: number;
   /** Set when Node did several steps in one call (`server.listen()`). */
@@ -229,6 +255,14 @@ export interface KernelTarget {
   remote: ViewAddress;
   /** How often it is worth reading. */
   pace: KernelPace;
+}
+
+/** A Unix socket connection whose peer is to be looked up (see {@link ViewState.unixPeerTargets}). */
+export interface UnixPeerTarget {
+  /** The connection's {@link ViewConnection.id}. */
+  id: string;
+  /** The accepted socket's own inode. */
+  inode: number;
 }
 
 interface PendingClient {
@@ -412,6 +446,25 @@ export class ViewState {
     }
   }
 
+  /** Unix socket connections whose peer is still unread, with their inodes (at most `limit`, newest first). */
+  unixPeerTargets(limit = 64): UnixPeerTarget[] {
+    const targets: UnixPeerTarget[] = [];
+    for (const c of this.connections()) {
+      if (targets.length >= limit) break;
+      if (c.unix?.peer === 'unread' && c.unix.inode !== undefined)
+        targets.push({ id: c.id, inode: c.unix.inode });
+    }
+    return targets;
+  }
+
+  /** Records the process at the other end of Unix connection `id` (`unknown` when none was found). */
+  applyUnixPeer(id: string, peer: UnixPeer | 'unknown', time: number): void {
+    const c = this.#connections.get(id);
+    if (c?.unix === undefined) return;
+    c.unix.peer = peer;
+    this.#touch(c, time);
+  }
+
   /** Sets a listener's accept-queue depth (from the kernel's LISTEN rows). */
   setAcceptQueue(id: string, depth: number | 'unknown'): void {
     const l = this.#listeners.get(id);
@@ -502,6 +555,7 @@ export class ViewState {
     const l = this.#listener(event);
     addOnce(l.steps, step);
     if (event.local !== undefined) l.local = address(event.local);
+    if (event.path !== undefined) l.path = event.path;
     if (event.backlog !== undefined) l.backlog = event.backlog;
     if (event.combinedIn !== undefined) l.combinedIn = event.combinedIn;
     if (event.fd !== undefined) l.fd = event.fd;
@@ -628,7 +682,7 @@ export class ViewState {
       clientSource: 'server',
       // Not read yet (TCP); UDP has no state for the kernel to give.
       kernel:
-        transport === 'tcp'
+        transport === 'tcp' && event.path === undefined
           ? this.#kernelReadable
             ? { server: 'unread', client: 'unread' }
             : { server: 'unknown', client: 'unknown' }
@@ -646,6 +700,13 @@ export class ViewState {
     if (event.proxy !== undefined) c.proxy = address(event.proxy);
     this.#connections.set(id, c);
     this.counters.connections++;
+    if (event.path !== undefined) {
+      // No address pair to key it by, nor kernel rows of TCP: its peer is looked up by inode.
+      c.unix = { path: event.path, peer: event.inode === undefined ? 'unknown' : 'unread' };
+      if (event.inode !== undefined) c.unix.inode = event.inode;
+      this.#trim();
+      return c;
+    }
     const key = tupleKey(c.remote, c.local, transport);
     this.#keys.set(id, key);
     this.#byTuple.set(key, c);
@@ -655,12 +716,17 @@ export class ViewState {
         this.#link(pending, c);
       else this.#pendingByTuple.delete(key);
     }
+    this.#trim();
+    return c;
+  }
+
+  // Keeps the newest maxConnections.
+  #trim(): void {
     while (this.#connections.size > this.#maxConnections) {
       const oldest = this.#connections.keys().next().value;
       if (oldest === undefined) break;
       this.#remove(oldest);
     }
-    return c;
   }
 
   #remove(id: string): void {

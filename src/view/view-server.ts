@@ -35,9 +35,10 @@ import { TRACE_LANGUAGES, type TraceLanguage } from '../trace/schema.js';
 import { HttpGuard, type HttpGuardCounts } from '../transport/http-guard.js';
 import type { ServerStats } from '../transport/stats.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
+import { UNIX_FAMILY } from '../unix-address.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
-import { KernelReader, type KernelSource } from './kernel-reader.js';
+import { findSs, KernelReader, type KernelSource } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
 import { type PageOptions, renderPage } from './page.js';
 import {
@@ -48,6 +49,7 @@ import {
   type ViewListener,
   ViewState,
 } from './state.js';
+import { readUnixPeers, type UnixPeer } from './unix-peers.js';
 
 /** A handler of an extra GET route (`/metrics`, for instance). HEAD requests reach it too. */
 export type ViewRoute = (request: IncomingMessage, response: ServerResponse) => void;
@@ -110,6 +112,13 @@ interface Stream {
 }
 
 const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
+/** How often the view looks up the processes at the other end of Unix socket connections, at most. */
+const UNIX_PEERS_INTERVAL_MS = 250;
+
+// A Unix socket's address is a path: nothing the TCP tables (ss, /proc/net/tcp) can be asked about.
+function ipTarget(target: AddressInfo | undefined): AddressInfo | undefined {
+  return target?.family === UNIX_FAMILY ? undefined : target;
+}
 // While every stream place is taken and pages are refused, each open stream gets this SSE comment
 // (which a page ignores) at most once a second: a client that reads nothing then fills its socket
 // buffers (up to the 4 MiB a loopback send buffer grows to, plus the receive buffer) within a few
@@ -188,6 +197,10 @@ const PACE_MS: Readonly<Record<KernelPace, number>> = {
 
 /** The live view's HTTP server. */
 export class ViewServer {
+  #unixPeersAt = Number.NEGATIVE_INFINITY;
+  #unixPeersReading: Promise<void> | undefined;
+  // ss's path for the Unix peers' lookup, found once; false when there is none.
+  #unixSs: string | false | undefined;
   /** The reducer of the trace: what the page shows. */
   readonly state: ViewState;
   readonly #options: ViewServerOptions;
@@ -417,8 +430,12 @@ export class ViewServer {
     if (client !== undefined) snapshot.client = client;
     if (target !== undefined) {
       const listen = { address: target.address, port: target.port };
+      // A Unix socket's listener is not in the TCP tables: its path, with no queue read.
       const acceptQueue: number | 'unknown' =
-        this.#options.transport === 'tcp' && last !== undefined && this.#kernel !== undefined
+        this.#options.transport === 'tcp' &&
+        target.family !== UNIX_FAMILY &&
+        last !== undefined &&
+        this.#kernel !== undefined
           ? this.#kernel.acceptQueue(last, listen)
           : 'unknown';
       snapshot.listen = { ...listen, acceptQueue };
@@ -451,12 +468,40 @@ export class ViewServer {
     return [...changing, ...others];
   }
 
+  // The processes at the other end of Unix socket connections, while some are unread: one `ss -xpn`
+  // at most every UNIX_PEERS_INTERVAL_MS, never two at once (src/view/unix-peers.ts says its cost).
+  async #readUnixPeers(): Promise<void> {
+    const targets = this.state.unixPeerTargets();
+    if (targets.length === 0 || this.#unixPeersReading !== undefined) return this.#unixPeersReading;
+    if (performance.now() - this.#unixPeersAt < UNIX_PEERS_INTERVAL_MS) return;
+    this.#unixPeersAt = performance.now();
+    this.#unixSs ??= findSs() ?? false;
+    const ss = this.#unixSs;
+    this.#unixPeersReading = (async () => {
+      const peers =
+        ss === false
+          ? new Map<number, UnixPeer>()
+          : await readUnixPeers(
+              ss,
+              targets.map((t) => t.inode),
+            );
+      const time = performance.timeOrigin + performance.now();
+      for (const t of targets) this.state.applyUnixPeer(t.id, peers.get(t.inode) ?? 'unknown', time);
+    })()
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#unixPeersReading = undefined;
+      });
+    return this.#unixPeersReading;
+  }
+
   async #readKernel(maxAge: number): Promise<void> {
+    await this.#readUnixPeers();
     const kernel = this.#kernel;
     if (kernel === undefined) return;
     try {
       const shown = this.state.kernelTargets();
-      const target = this.#options.target?.();
+      const target = ipTarget(this.#options.target?.());
       const listening = target === undefined ? [] : [{ address: target.address, port: target.port }];
       const reading = await kernel.read(this.#kernelOrder(shown), listening, maxAge);
       const time = performance.timeOrigin + performance.now();

@@ -179,17 +179,17 @@ describe(
         .filter((line) => /^[hu]server: /.test(line));
     }
 
-    test('hserver given a Unix socket (with and without --trace)', async (t) => {
+    test('userver given a Unix stream socket (with and without --trace); hserver serves one (test/cli/unix-cli.test.ts)', async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'socket-steps-unix-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       for (const [i, args] of [[], ['--trace']].entries()) {
         const path = join(dir, `s${i}`);
-        const run = await activate(['-l', path], 'hserver', args);
+        const run = await activate(['-l', path], 'userver', args);
         // The first connection is what starts the server.
         const socket = createConnection(path);
         socket.on('error', () => {});
         assert.deepEqual(await refused(run), [
-          'hserver: descriptor 3 from systemd is a Unix socket; hserver serves TCP sockets only',
+          'userver: descriptor 3 from systemd is a Unix stream socket; userver serves UDP sockets only (Node.js has no Unix datagram sockets)',
         ]);
         socket.destroy();
       }

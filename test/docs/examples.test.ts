@@ -42,6 +42,7 @@ const EXAMPLE_MS = 30_000;
 /** System programs the examples call, by the name they call them by. */
 const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
   script: TOOLS.script,
+  socat: TOOLS.socat,
   nc: {
     name: 'nc (OpenBSD netcat, for -N)',
     paths: ['/usr/bin/nc', '/bin/nc'],
@@ -57,7 +58,6 @@ const EXAMPLE_TOOLS: Readonly<Record<string, Tool>> = {
   ss: TOOLS.ss,
   openssl: TOOLS.openssl,
   ncat: TOOLS.ncat,
-  socat: TOOLS.socat,
 };
 
 /** The system programs an example's commands call. */

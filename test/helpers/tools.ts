@@ -83,6 +83,18 @@ export const TOOLS = {
     pkg: 'fonts-noto-cjk and fontconfig',
     output: /\S/,
   },
+  socat: {
+    name: 'socat',
+    paths: ['/usr/bin/socat', '/usr/local/bin/socat'],
+    versionArgs: ['-V'],
+    pkg: 'socat',
+  },
+  ncOpenbsd: {
+    name: "OpenBSD's nc (for -U and -N)",
+    paths: ['/usr/bin/nc.openbsd', '/bin/nc.openbsd'],
+    versionArgs: ['-h'],
+    pkg: 'netcat-openbsd',
+  },
   xinetd: {
     name: 'xinetd',
     paths: ['/usr/sbin/xinetd', '/usr/bin/xinetd'],
@@ -112,12 +124,6 @@ export const TOOLS = {
     paths: ['/usr/bin/ncat', '/bin/ncat'],
     versionArgs: ['--version'],
     pkg: 'ncat',
-  },
-  socat: {
-    name: 'socat',
-    paths: ['/usr/bin/socat', '/bin/socat'],
-    versionArgs: ['-V'],
-    pkg: 'socat',
   },
 } as const satisfies Record<string, Tool>;
 
@@ -173,6 +179,10 @@ export const systemdAnalyze = () => toolPath(TOOLS.systemdAnalyze);
 export const promtool = () => toolPath(TOOLS.promtool);
 /** haproxy (package haproxy). */
 export const haproxy = () => toolPath(TOOLS.haproxy);
+/** socat (package socat). */
+export const socat = () => toolPath(TOOLS.socat);
+/** OpenBSD's nc (package netcat-openbsd). */
+export const ncOpenbsd = () => toolPath(TOOLS.ncOpenbsd);
 /** xinetd (package xinetd): its built-in classic services are the reference for ours. */
 export const xinetd = () => toolPath(TOOLS.xinetd);
 /** nginx (packages nginx and libnginx-mod-stream). */

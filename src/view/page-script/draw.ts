@@ -158,7 +158,7 @@ export function tcpBoxes(view: PageView, c: ViewConnection | undefined, lang: Tr
   add(
     'tcp-server-2',
     early('2'),
-    view.listen ? addressText(view.listen) : l?.local ? addressText(l.local) : '',
+    l?.path ?? (view.listen ? addressText(view.listen) : l?.local ? addressText(l.local) : ''),
   );
   const queue = view.listen ? `${word('acceptQueue', lang)} ${queueText(view.listen.acceptQueue, lang)}` : '';
   const backlog = l?.backlog ? `${word('backlog', lang)} ${l.backlog}` : '';
@@ -167,7 +167,9 @@ export function tcpBoxes(view: PageView, c: ViewConnection | undefined, lang: Tr
   add(
     'tcp-server-4a',
     steps.includes('4a'),
-    c ? `#${c.id} ${word('remote', lang)} ${addressText(c.remote)}` : '',
+    c
+      ? `#${c.id} ${word('remote', lang)} ${c.unix === undefined ? addressText(c.remote) : unixPeerText(c, lang)}`
+      : '',
   );
   add('tcp-server-4b', steps.includes('4b'), c ? bytesInOut(c.bytesIn, c.bytesOut, lang) : '');
   add('tcp-server-4c', steps.includes('4c'), c && !c.open ? reasonText(c.reason ?? 'done', lang) : '');
@@ -249,9 +251,28 @@ export function closedFirstText(end: ViewEnd, lang: TraceLanguage): string {
   return `${word(end === 'server' ? 'serverWord' : 'clientWord', lang)} ${word('closedFirst', lang)}`;
 }
 
-/** The line under a column of the TCP diagram: `kernel: TIME_WAIT`, `커널: 아직 읽지 않음`. */
+/**
+ * The line under a column of the TCP diagram: `kernel: TIME_WAIT`, `커널: 아직 읽지 않음`. A Unix
+ * socket has no TCP states: the server's column names the socket's path, the client's the process
+ * at the other end (`peer process: pid 4242, uid 1000 (socat)`).
+ */
 export function kernelLine(c: ViewConnection | undefined, end: ViewEnd, lang: TraceLanguage): string {
-  return c === undefined ? '' : `${word('kernel', lang)}: ${kernelStateText(c.kernel[end], lang)}`;
+  if (c === undefined) return '';
+  if (c.unix !== undefined) {
+    return end === 'server'
+      ? `${word('unixSocket', lang)}: ${c.unix.path}`
+      : `${word('unixPeer', lang)}: ${unixPeerText(c, lang)}`;
+  }
+  return `${word('kernel', lang)}: ${kernelStateText(c.kernel[end], lang)}`;
+}
+
+/** The process at the other end of a Unix connection: `pid 4242, uid 1000 (socat)`, or `unknown`. */
+export function unixPeerText(c: ViewConnection, lang: TraceLanguage): string {
+  const peer = c.unix?.peer ?? 'unknown';
+  if (typeof peer === 'string') return kernelStateText(peer, lang);
+  const uid = peer.uid === undefined ? '' : `, ${word('uid', lang)} ${peer.uid}`;
+  const command = peer.command === undefined ? '' : ` (${peer.command})`;
+  return `pid ${peer.pid}${uid}${command}`;
 }
 
 /** The list's column headings, by transport (UDP lists peers, with datagram counts instead of kernel states). */
@@ -275,7 +296,10 @@ export function rowCells(c: ViewConnection, lang: TraceLanguage): CellDrawing[] 
     c.transport === 'udp'
       ? c.steps.map((s) => (s === 'drop' ? word('dropped', lang) : `${s}()`)).join(' ')
       : c.steps.join(' ');
-  const common = [cell(c.id), cell(addressText(c.remote)), cell(steps), cell(`${c.bytesIn}/${c.bytesOut}`)];
+  const remote = c.unix === undefined ? addressText(c.remote) : c.unix.path;
+  const common = [cell(c.id), cell(remote), cell(steps), cell(`${c.bytesIn}/${c.bytesOut}`)];
+  // No TCP states on a Unix socket: what it is, and who is at its other end, instead.
+  if (c.unix !== undefined) return [...common, cell(word('unixSocket', lang)), cell(unixPeerText(c, lang))];
   if (c.transport === 'udp') {
     return [...common, cell(String(c.datagramsIn ?? 0)), cell(`${c.repliesOut ?? 0}/${c.dropped ?? 0}`)];
   }
@@ -288,7 +312,8 @@ export function rowCells(c: ViewConnection, lang: TraceLanguage): CellDrawing[] 
 
 /** What a row's text depends on: the row is redrawn only when this changes. */
 export function rowKey(c: ViewConnection, lang: TraceLanguage): string {
-  return `${lang}|${c.updated}|${c.steps.length}|${c.bytesIn}|${c.bytesOut}|${c.kernel.server}|${c.kernel.client}|${c.datagramsIn ?? 0}|${c.repliesOut ?? 0}|${c.dropped ?? 0}`;
+  const peer = c.unix === undefined ? '' : JSON.stringify(c.unix.peer);
+  return `${lang}|${c.updated}|${c.steps.length}|${c.bytesIn}|${c.bytesOut}|${c.kernel.server}|${c.kernel.client}|${c.datagramsIn ?? 0}|${c.repliesOut ?? 0}|${c.dropped ?? 0}|${peer}`;
 }
 
 /** The connections newest first (by the time each started), at most `limit`, with `selected` kept in. */
