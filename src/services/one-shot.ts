@@ -122,7 +122,12 @@ export async function readUntilClose(
 ): Promise<Buffer> {
   const timeout = validateDuration(options.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS, 'timeout');
   validateInteger(maxBytes, 'max bytes', 1, 2 ** 30);
-  const connection = await connectTcp({ ...streamTargetOf(options), timeout, signal: options.signal });
+  const connection = await connectTcp({
+    ...streamTargetOf(options),
+    timeout,
+    signal: options.signal,
+    tls: options.tls,
+  });
   const target = streamTarget(options).target;
   const parts: Buffer[] = [];
   let received = 0;
