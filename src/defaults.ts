@@ -203,6 +203,20 @@ export const HTTP_HEADERS_TIMEOUT_MS = 5_000;
 /** The live view: the most updates a second sent to each page (they are coalesced). */
 export const VIEW_MAX_UPDATES_PER_SECOND = 10;
 
+/**
+ * The live view: above this many accepted connections a second, the server is busy and the view
+ * slows its own work down (see {@link VIEW_BUSY_UPDATES_PER_SECOND} and
+ * {@link VIEW_BUSY_KERNEL_READS_PER_SECOND}): a page cannot follow thousands of connections a
+ * second anyway, and what it costs is taken from the server.
+ */
+export const VIEW_BUSY_ACCEPTS_PER_SECOND = 200;
+
+/** The live view: the most updates a second sent to each page while the server is busy. */
+export const VIEW_BUSY_UPDATES_PER_SECOND = 4;
+
+/** The live view: the most kernel reads a second while the server is busy. */
+export const VIEW_BUSY_KERNEL_READS_PER_SECOND = 1;
+
 /** The live view: connections sent in one update at most (a sample of those that changed). */
 export const VIEW_UPDATE_SAMPLE = 24;
 

@@ -14,6 +14,9 @@ import type { AddressInfo } from 'node:net';
 import {
   DEFAULT_HTTP_HOST,
   HTTP_HEADERS_TIMEOUT_MS,
+  VIEW_BUSY_ACCEPTS_PER_SECOND,
+  VIEW_BUSY_KERNEL_READS_PER_SECOND,
+  VIEW_BUSY_UPDATES_PER_SECOND,
   VIEW_HEARTBEAT_MS,
   VIEW_KERNEL_MAX_AGE_MS,
   VIEW_KERNEL_OPEN_RECHECK_MS,
@@ -37,6 +40,7 @@ import type { ServerStats } from '../transport/stats.js';
 import type { TlsClientOptions } from '../transport/tls-client.js';
 import { UNIX_FAMILY } from '../unix-address.js';
 import { validateDuration, validateHost, validateInteger, validatePort } from '../validate.js';
+import { BusyMeter } from './busy-meter.js';
 import { clientFor, loopbackTarget, runViewClient, type ViewClient } from './clients.js';
 import { findSs, KernelReader, type KernelSource } from './kernel-reader.js';
 import { toMermaid } from './mermaid.js';
@@ -112,6 +116,9 @@ interface Stream {
 }
 
 const FLUSH_INTERVAL_MS = 1000 / VIEW_MAX_UPDATES_PER_SECOND;
+// While the server is busy (BusyMeter): fewer updates, fewer kernel reads.
+const BUSY_FLUSH_INTERVAL_MS = 1000 / VIEW_BUSY_UPDATES_PER_SECOND;
+const BUSY_KERNEL_INTERVAL_MS = 1000 / VIEW_BUSY_KERNEL_READS_PER_SECOND;
 /** How often the view looks up the processes at the other end of Unix socket connections, at most. */
 const UNIX_PEERS_INTERVAL_MS = 250;
 
@@ -179,6 +186,12 @@ export interface ViewSnapshot {
   };
   /** Errors the view caught (its own). */
   viewErrors: number;
+  /**
+   * True while the server accepts more than {@link VIEW_BUSY_ACCEPTS_PER_SECOND} connections a
+   * second: the view then sends at most {@link VIEW_BUSY_UPDATES_PER_SECOND} updates a second and
+   * reads the kernel at most {@link VIEW_BUSY_KERNEL_READS_PER_SECOND} times a second.
+   */
+  busy: boolean;
 }
 
 // One built snapshot: the object, its JSON (what every asker gets until the next), and when.
@@ -224,6 +237,12 @@ export class ViewServer {
   // poll's read is running.
   #kernelSoonest = false;
   #kernelPolling = false;
+  // When the last poll's kernel read began (performance.now).
+  #kernelPolledAt = Number.NEGATIVE_INFINITY;
+  // Whether the pending kernel timer was put back because the server was busy.
+  #kernelHeldBack = false;
+  // Connections accepted a second: above VIEW_BUSY_ACCEPTS_PER_SECOND the view slows its pace.
+  readonly #busy = new BusyMeter(VIEW_BUSY_ACCEPTS_PER_SECOND, performance.now());
   // When each shown connection was last covered by a reading (the reader's clock, performance.now).
   readonly #kernelReadAt = new Map<string, number>();
   #built: BuiltSnapshot | undefined;
@@ -251,6 +270,7 @@ export class ViewServer {
     }
     // Subscribed from the start, so that the server's socket(), bind() and listen() are seen.
     this.#unsubscribe = subscribeTrace((event) => {
+      if (event.action === 'accept' && event.role === 'server') this.#busy.accepted(performance.now());
       try {
         this.state.apply(event);
       } catch (error) {
@@ -424,6 +444,7 @@ export class ViewServer {
         reads: kernel?.reads ?? 0,
       },
       viewErrors: this.#errors,
+      busy: this.#busy.busy(performance.now()),
     };
     if (this.#options.lang !== undefined) snapshot.lang = this.#options.lang;
     const client = clientFor(this.#options.transport, this.#options.service);
@@ -773,6 +794,7 @@ export class ViewServer {
     clearInterval(this.#heartbeatTimer);
     this.#kernelTimer = undefined;
     this.#kernelSoonest = false;
+    this.#kernelHeldBack = false;
     this.#statsTimer = undefined;
     this.#heartbeatTimer = undefined;
   }
@@ -780,14 +802,32 @@ export class ViewServer {
   // A read as soon as the reader's pace allows, unless one is running or already due as soon as
   // that. Called for every trace event while a page is open, so it only looks at two flags.
   #wakeKernel(): void {
-    if (this.#kernelPolling || this.#kernelSoonest || this.#kernel === undefined) return;
+    if (this.#kernelPolling || this.#kernel === undefined) return;
+    // A read held back while the server was busy comes at the full pace once it is quiet again.
+    if (this.#kernelSoonest && !(this.#kernelHeldBack && !this.#busy.busy(performance.now()))) return;
     this.#scheduleKernel(this.#kernel.wait, true);
   }
 
   #scheduleKernel(delay: number, soonest: boolean): void {
     if (this.#closing !== undefined || this.#streams.size === 0) return;
     clearTimeout(this.#kernelTimer);
+    const now = performance.now();
+    const paced = this.#busy.busy(now) ? this.#kernelPolledAt + BUSY_KERNEL_INTERVAL_MS - now : 0;
     this.#kernelSoonest = soonest;
+    if (paced > delay) {
+      // Held back while busy: looked at again when the server may have turned quiet (the load
+      // may have ended with this connection, and no event would come to say so).
+      this.#kernelHeldBack = true;
+      const again = Math.min(paced, Math.max(delay, this.#busy.quietAt - now + 1));
+      this.#kernelTimer = setTimeout(() => {
+        this.#kernelTimer = undefined;
+        if (again >= paced) this.#pollKernel();
+        else this.#scheduleKernel(Math.max(0, delay - again), soonest);
+      }, again);
+      this.#kernelTimer.unref();
+      return;
+    }
+    this.#kernelHeldBack = false;
     this.#kernelTimer = setTimeout(() => this.#pollKernel(), delay);
     this.#kernelTimer.unref();
   }
@@ -797,9 +837,11 @@ export class ViewServer {
   #pollKernel(): void {
     this.#kernelTimer = undefined;
     this.#kernelSoonest = false;
+    this.#kernelHeldBack = false;
     const kernel = this.#kernel;
     if (kernel === undefined || this.#closing !== undefined || this.#streams.size === 0) return;
     this.#kernelPolling = true;
+    this.#kernelPolledAt = performance.now();
     void this.#readKernel(0).then(() => {
       this.#kernelPolling = false;
       if (this.state.dirty) this.#scheduleFlush();
@@ -831,7 +873,9 @@ export class ViewServer {
   // after a quiet moment goes out at once, changes in a busy one are coalesced.
   #scheduleFlush(): void {
     if (this.#flushTimer !== undefined || this.#closing !== undefined) return;
-    const delay = Math.max(0, this.#flushedAt + FLUSH_INTERVAL_MS - performance.now());
+    const now = performance.now();
+    const interval = this.#busy.busy(now) ? BUSY_FLUSH_INTERVAL_MS : FLUSH_INTERVAL_MS;
+    const delay = Math.max(0, this.#flushedAt + interval - now);
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
       this.#flushedAt = performance.now();
@@ -858,6 +902,7 @@ export class ViewServer {
       listen: head.listen,
       kernel: head.kernel,
       viewErrors: head.viewErrors,
+      busy: head.busy,
       connections: changed.connections,
       leftOut: changed.leftOut,
       ...(changed.listeners ? { listeners: this.state.listeners() } : {}),

@@ -38,6 +38,35 @@ describe('hserver and userver --view', () => {
     await stream.ended;
   });
 
+  test('a busy server: fewer updates while the load runs, the full pace again once it stops', async (t) => {
+    const server = await viewed(t, 'hserver', ['--host', '127.0.0.1']);
+    const stream = await openEvents(server.url);
+    t.after(() => stream.close());
+    await stream.waitFor((e) => e.event === 'snapshot');
+    assert.equal(((await getState(server.url)) as { busy?: boolean }).busy, false);
+    const seconds = 2;
+    const load = runBin('hbench', [
+      '-c',
+      '8',
+      '-d',
+      String(seconds),
+      '127.0.0.1',
+      String(server.servicePort),
+    ]);
+    const busyUpdate = (e: { event: string; data: string }) =>
+      e.event === 'update' && (JSON.parse(e.data) as { busy?: boolean }).busy === true;
+    await stream.waitFor(busyUpdate, 5_000);
+    const bench = await load;
+    assert.equal(bench.code, 0, bench.stderr);
+    const rate = /(\d+) connections\/s/.exec(bench.stdout.toString())?.[1];
+    assert.ok(Number(rate) > 400, `the load must be well above 200 connections a second: ${bench.stdout}`);
+    // At most 4 updates a second while busy (10 otherwise), over the load's seconds, and a little slack.
+    const busyUpdates = stream.events.filter(busyUpdate).length;
+    assert.ok(busyUpdates <= seconds * 4 + 2, `${busyUpdates} busy updates in ${seconds} s`);
+    // Quiet again within a quarter of a second of the last connection (and a margin).
+    await waitForState(server.url, (state) => (state as { busy?: boolean }).busy === false, 1_500);
+  });
+
   test('[::1]:0 serves the page on IPv6, the address in brackets', async (t) => {
     const server = await viewed(t, 'hserver', ['--host', '::1'], '[::1]:0');
     assert.match(server.stderr(), /^hserver: view on http:\/\/\[::1\]:\d+\/\n/);
