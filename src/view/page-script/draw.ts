@@ -22,6 +22,8 @@ export interface PageView {
   counters?: ViewCounters;
   /** Connections left out of the last update (the server samples under load). */
   leftOut?: number;
+  /** The server accepts over 200 connections a second: the view (and the page) slow their pace. */
+  busy?: boolean;
 }
 
 /** Most rows the connection list holds in the page at once: the page's work stays bounded under load. */

@@ -2,9 +2,9 @@
  * The live page's script, for the browser (bundled by scripts/bundle-page.js into the string that
  * src/view/page.ts inlines). It keeps what the server sends (a snapshot, then updates) and draws
  * the selected connection with the decisions of draw.ts. Its own work stays bounded however busy
- * the server is: at most {@link MAX_RENDERS_PER_SECOND} renders a second, each in an animation
- * frame and none while the page is hidden; at most MAX_ROWS rows in the list; only what changed
- * is written, and nothing reads the layout back.
+ * the server is: at most {@link MAX_RENDERS_PER_SECOND} renders a second (2 while the server is
+ * busy), each in an animation frame and none while the page is hidden; at most MAX_ROWS rows in
+ * the list; only what changed is written, and nothing reads the layout back.
  */
 
 import { formatHexdump } from '../../trace/hexdump.js';
@@ -36,6 +36,9 @@ type Lang = 'en' | 'ko';
 // The server keeps its newest 300; the page keeps as many, and shows at most MAX_ROWS of them.
 const MAX_CONNECTIONS = 300;
 const MAX_RENDERS_PER_SECOND = 4;
+// While the server is busy (the view says `busy`): the page cannot follow thousands of connections
+// a second, and on a small machine what it draws is taken from the server.
+const BUSY_RENDERS_PER_SECOND = 2;
 const EXPORT_INTERVAL_MS = 1000;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -362,7 +365,12 @@ function schedule(): void {
         render();
       });
     },
-    Math.max(0, renderedAt + 1000 / MAX_RENDERS_PER_SECOND - Date.now()),
+    Math.max(
+      0,
+      renderedAt +
+        1000 / (view.busy === true ? BUSY_RENDERS_PER_SECOND : MAX_RENDERS_PER_SECOND) -
+        Date.now(),
+    ),
   );
 }
 
