@@ -2,11 +2,18 @@
  * One event loop of a load run: keeps `plan.concurrency` connections in flight on this thread,
  * each running the script, and resolves with what they did.
  */
-import { connect, isIP, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { systemCodeOf } from '../errors.js';
+import { defaultServername } from '../transport/tls-client.js';
 import { LatencyHistogram } from './histogram.js';
-import type { LoadErrorKind, LoadHooks, LoadPlan, LoadResult } from './load-plan.js';
+import {
+  type LoadErrorKind,
+  type LoadHooks,
+  type LoadPlan,
+  type LoadResult,
+  tlsResultOf,
+} from './load-plan.js';
 
 interface Flight {
   socket: Socket;
@@ -26,9 +33,7 @@ interface Flight {
 export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Promise<LoadResult> {
   const { host, port, path, concurrency, requests, duration, timeout, progressInterval, script, tls } = plan;
   // TLS: every connection verifies (unless insecure) and may offer the last session's ticket.
-  // Over a Unix socket the certificate is checked for localhost unless a servername is given.
-  const servername =
-    tls?.servername ?? (path !== undefined ? 'localhost' : isIP(host) === 0 ? host : undefined);
+  const servername = tls?.servername ?? defaultServername(path === undefined ? host : undefined);
   const tlsOptions =
     tls === undefined
       ? undefined
@@ -211,16 +216,7 @@ export function runLoop(plan: LoadPlan, { onProgress, signal }: LoadHooks): Prom
         elapsedMs,
         perSecond: (ok / elapsedMs) * 1000,
         latency,
-        ...(tls === undefined
-          ? {}
-          : {
-              tls: {
-                handshakes,
-                resumed,
-                perSecond: (handshakes / elapsedMs) * 1000,
-                latency: handshakeLatency,
-              },
-            }),
+        ...tlsResultOf(tls, handshakes, resumed, elapsedMs, handshakeLatency),
       });
     }
 

@@ -85,7 +85,7 @@ export interface LoadResult {
 
 /** TLS for a load run: every connection does a handshake before its script. */
 export interface LoadTls {
-  /** SNI and the name verified. @default the host, when it is a name */
+  /** SNI and the name verified. @default the host, when it is a name; localhost over a Unix socket */
   servername?: string | undefined;
   /** CA certificates (PEM) to trust instead of Node's. */
   ca?: readonly string[] | undefined;
@@ -108,6 +108,18 @@ export interface LoadTlsResult {
   perSecond: number;
   /** Connect-to-handshake-done latency, in microseconds. */
   latency: LatencyHistogram;
+}
+
+/** The TLS part of a result: `{ tls }` for a run with TLS (`tls` defined), else `{}`. */
+export function tlsResultOf(
+  tls: LoadTls | undefined,
+  handshakes: number,
+  resumed: number,
+  elapsedMs: number,
+  latency: LatencyHistogram,
+): { tls?: LoadTlsResult } {
+  if (tls === undefined) return {};
+  return { tls: { handshakes, resumed, perSecond: (handshakes / elapsedMs) * 1000, latency } };
 }
 
 /** The options of a run once checked: what one event loop needs. */

@@ -7,13 +7,14 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { LatencyHistogram, type LatencyHistogramData } from './histogram.js';
 import { runLoop } from './load-loop.js';
-import type {
-  ExchangeStep,
-  LoadErrorKind,
-  LoadHooks,
-  LoadPlan,
-  LoadResult,
-  LoadTlsResult,
+import {
+  type ExchangeStep,
+  type LoadErrorKind,
+  type LoadHooks,
+  type LoadPlan,
+  type LoadResult,
+  type LoadTlsResult,
+  tlsResultOf,
 } from './load-plan.js';
 
 const WORKER_MARK = 'socket-steps load thread';
@@ -231,16 +232,7 @@ function merge(plan: LoadPlan, results: readonly ThreadResult[], threads: number
     elapsedMs,
     perSecond: (ok / elapsedMs) * 1000,
     latency,
-    ...(plan.tls === undefined
-      ? {}
-      : {
-          tls: {
-            handshakes,
-            resumed,
-            perSecond: (handshakes / elapsedMs) * 1000,
-            latency: handshakeLatency,
-          },
-        }),
+    ...tlsResultOf(plan.tls, handshakes, resumed, elapsedMs, handshakeLatency),
   };
 }
 

@@ -115,8 +115,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.message !== undefined && service === 'greet') {
     throw new CliError(`${PROGRAM}: --message applies to --service hello, echo, discard or qotd, not greet`);
   }
-  // Over a Unix socket the certificate is checked for localhost, unless --servername says otherwise.
-  const tls = parseTlsBenchValues(PROGRAM, values, unix === undefined ? host : 'localhost');
+  const tls = parseTlsBenchValues(PROGRAM, values, unix === undefined ? host : undefined);
   const message = values.message ?? DEFAULT_HELLO_MESSAGE;
   const script = loadScript(service, message, values.message, !values['no-nul']);
 

@@ -6,7 +6,7 @@ import { AbortError, ReadTimeoutError, SocketStepsError, TlsHandshakeError } fro
 import { formatHelloLine } from '../protocol/hello.js';
 import { fetchHello } from '../services/hello.js';
 import type { TraceLanguage, TraceTls } from '../trace/schema.js';
-import { formatAddress } from '../validate.js';
+import { streamTarget } from '../transport/tcp-client.js';
 import { VERSION } from '../version.js';
 import {
   parseCommandLine,
@@ -139,7 +139,7 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new CliError(
         errorLine(
           'connect() error!',
-          `TLS handshake with ${'host' in where ? formatAddress(where.host, where.port) : (unix?.display ?? where.path)} failed: ${error.message}${verificationHint(error.reason)}`,
+          `TLS handshake with ${streamTarget(where).target} failed: ${error.message}${verificationHint(error.reason)}`,
         ),
       );
     }

@@ -5,7 +5,6 @@
  */
 import cluster from 'node:cluster';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type { LoadTls } from '../bench/load-plan.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -18,7 +17,11 @@ import {
   credentialsFromPem,
   type ServerCredentials,
 } from '../transport/tls-certificate.js';
-import { type TlsClientOptions, validateTlsClientOptions } from '../transport/tls-client.js';
+import {
+  defaultServername,
+  type TlsClientOptions,
+  validateTlsClientOptions,
+} from '../transport/tls-client.js';
 import { TlsServerStage } from '../transport/tls-server.js';
 import { MAX_SECONDS } from './arguments.js';
 import { writeStderr } from './output.js';
@@ -293,12 +296,12 @@ export const TLS_BENCH_HELP = `  --tls                   speak TLS; report hands
 export function parseTlsBenchValues(
   program: string,
   values: Omit<TlsClientValues, 'handshake-timeout'> & { 'tls-resume'?: boolean },
-  host: string,
+  host: string | undefined,
 ): LoadTls | undefined {
   if (!values.tls && values['tls-resume']) throw new CliError(`${program}: --tls-resume applies to --tls`);
   const options = parseTlsClientValues(program, values);
   if (options === undefined) return undefined;
-  const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
+  const servername = options.servername ?? defaultServername(host);
   return {
     ...(servername === undefined ? {} : { servername }),
     ...(options.ca === undefined

@@ -161,9 +161,7 @@ export function connectTcp(options: TcpConnectOptions): Promise<TcpClientConnect
         resolve({ socket, trace, close });
         return;
       }
-      // Over a Unix socket there is no host name: the certificate is checked for localhost (the
-      // server is on this machine) unless --servername names another.
-      startTls(socket, where.kind === 'unix' ? 'localhost' : where.host, options.tls, options.signal).then(
+      startTls(socket, where.kind === 'unix' ? undefined : where.host, options.tls, options.signal).then(
         (result) => {
           const secure = result.socket;
           secure.on('error', ignoreError);

@@ -71,13 +71,24 @@ export function validateTlsClientOptions(options: TlsClientOptions): void {
 }
 
 /**
- * Runs the TLS handshake over `socket` (connected to `host`). Resolves once it is done and the
+ * The SNI name a client sends, and checks the certificate for, when none is given: a host name as
+ * it was given, none for an IP address (the certificate is then checked for the address), and
+ * `localhost` over a Unix socket (`host` undefined), which names no host: the server is on this
+ * machine.
+ */
+export function defaultServername(host: string | undefined): string | undefined {
+  if (host === undefined) return 'localhost';
+  return isIP(host) === 0 ? host : undefined;
+}
+
+/**
+ * Runs the TLS handshake over `socket` (connected to `host`, or undefined over a Unix socket). Resolves once it is done and the
  * server's certificate is verified (unless `insecure`); rejects with a {@link TlsHandshakeError}
  * whose `reason` names the failure. On failure the socket is destroyed.
  */
 export function startTls(
   socket: Socket,
-  host: string,
+  host: string | undefined,
   options: TlsClientOptions,
   signal?: AbortSignal,
 ): Promise<TlsClientResult> {
@@ -86,9 +97,9 @@ export function startTls(
     options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     'handshake timeout',
   );
-  const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
+  const servername = options.servername ?? defaultServername(host);
   // What the certificate must be for: the SNI name, else the address connected to.
-  const checked = servername ?? host;
+  const checked = servername ?? host ?? 'localhost';
   const ca =
     options.ca === undefined ? undefined : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
   let session: Buffer | undefined;

@@ -239,8 +239,6 @@ export class ViewServer {
   #kernelPolling = false;
   // When the last poll's kernel read began (performance.now).
   #kernelPolledAt = Number.NEGATIVE_INFINITY;
-  // Whether the pending kernel timer was put back because the server was busy.
-  #kernelHeldBack = false;
   // Connections accepted a second: above VIEW_BUSY_ACCEPTS_PER_SECOND the view slows its pace.
   readonly #busy = new BusyMeter(VIEW_BUSY_ACCEPTS_PER_SECOND, performance.now());
   // When each shown connection was last covered by a reading (the reader's clock, performance.now).
@@ -794,7 +792,6 @@ export class ViewServer {
     clearInterval(this.#heartbeatTimer);
     this.#kernelTimer = undefined;
     this.#kernelSoonest = false;
-    this.#kernelHeldBack = false;
     this.#statsTimer = undefined;
     this.#heartbeatTimer = undefined;
   }
@@ -802,9 +799,7 @@ export class ViewServer {
   // A read as soon as the reader's pace allows, unless one is running or already due as soon as
   // that. Called for every trace event while a page is open, so it only looks at two flags.
   #wakeKernel(): void {
-    if (this.#kernelPolling || this.#kernel === undefined) return;
-    // A read held back while the server was busy comes at the full pace once it is quiet again.
-    if (this.#kernelSoonest && !(this.#kernelHeldBack && !this.#busy.busy(performance.now()))) return;
+    if (this.#kernelPolling || this.#kernelSoonest || this.#kernel === undefined) return;
     this.#scheduleKernel(this.#kernel.wait, true);
   }
 
@@ -817,7 +812,6 @@ export class ViewServer {
     if (paced > delay) {
       // Held back while busy: looked at again when the server may have turned quiet (the load
       // may have ended with this connection, and no event would come to say so).
-      this.#kernelHeldBack = true;
       const again = Math.min(paced, Math.max(delay, this.#busy.quietAt - now + 1));
       this.#kernelTimer = setTimeout(() => {
         this.#kernelTimer = undefined;
@@ -827,7 +821,6 @@ export class ViewServer {
       this.#kernelTimer.unref();
       return;
     }
-    this.#kernelHeldBack = false;
     this.#kernelTimer = setTimeout(() => this.#pollKernel(), delay);
     this.#kernelTimer.unref();
   }
@@ -837,7 +830,6 @@ export class ViewServer {
   #pollKernel(): void {
     this.#kernelTimer = undefined;
     this.#kernelSoonest = false;
-    this.#kernelHeldBack = false;
     const kernel = this.#kernel;
     if (kernel === undefined || this.#closing !== undefined || this.#streams.size === 0) return;
     this.#kernelPolling = true;
