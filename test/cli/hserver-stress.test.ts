@@ -38,6 +38,10 @@ describe('hserver under floods', () => {
     const server = await startServer('hserver', ['--host', '127.0.0.1', '0']);
     t.after(() => server.stop());
     const fds = () => readdirSync(`/proc/${server.child.pid}/fd`).length;
+    // The baseline once the server has served a client: a descriptor of its start-up may still be
+    // open just after its listening line and close during the flood (seen once in CI: 23 after, 24
+    // before). A leak is more descriptors after, never fewer.
+    await fetchHello({ host: '127.0.0.1', port: server.port });
     const before = fds();
     const run = await runCommand(
       loadgen,
@@ -50,11 +54,11 @@ describe('hserver under floods', () => {
     assert.equal((await fetchHello({ host: '127.0.0.1', port: server.port })).text, 'Hello World!');
     // The server closes each connection as soon as it has written; give its loop a few turns.
     let after = fds();
-    for (let i = 0; i < 100 && after !== before; i++) {
+    for (let i = 0; i < 100 && after > before; i++) {
       await new Promise((r) => setTimeout(r, 10));
       after = fds();
     }
-    assert.equal(after, before);
+    assert.ok(after <= before, `${after} descriptors after the flood, ${before} before`);
     assert.equal(server.child.exitCode, null);
   });
 });
